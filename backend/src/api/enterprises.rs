@@ -1,0 +1,117 @@
+//! Enterprises (企业), the tenants, and the admins' view of their users.
+
+use poem_openapi::{param::{Path, Query}, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{error::ApiError, security::AdminAuth, views::{EnterpriseView, Page, UserView}, ApiTags};
+use crate::services::{
+    tenants::{EnterprisePatch, NewEnterprise, TenantService},
+    users::UserService,
+};
+
+pub struct EnterprisesApi {
+    pub tenants: TenantService,
+    pub users: UserService,
+}
+
+/// A new enterprise.
+#[derive(Debug, Object)]
+pub struct CreateEnterpriseRequest {
+    /// 企业标识: 3-32 letters, digits, `-` or `_`; unique, case-insensitive.
+    pub code: String,
+    /// Name, 1-64 characters.
+    pub name: String,
+    /// Contact person.
+    pub contact_name: String,
+    /// Contact phone.
+    pub contact_phone: String,
+    /// The owning provider; omitted, the caller's own provider (or the platform).
+    pub provider_id: Option<String>,
+}
+
+/// Changes to an enterprise; omitted fields stay as they are.
+#[derive(Debug, Object)]
+pub struct UpdateEnterpriseRequest {
+    /// New name.
+    pub name: Option<String>,
+    /// New contact person.
+    pub contact_name: Option<String>,
+    /// New contact phone.
+    pub contact_phone: Option<String>,
+    /// `active` or `suspended`; only admins above the enterprise may change it.
+    pub status: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<EnterpriseView>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Enterprises")]
+impl EnterprisesApi {
+    /// Create an enterprise under the platform or a provider in the caller's scope.
+    #[oai(path = "/enterprises", method = "post", operation_id = "enterprise_create")]
+    async fn create(&self, auth: AdminAuth, body: Json<CreateEnterpriseRequest>) -> Result<Created, ApiError> {
+        let b = body.0;
+        let e = self
+            .tenants
+            .create_enterprise(
+                &auth.0,
+                NewEnterprise {
+                    code: b.code,
+                    name: b.name,
+                    contact_name: b.contact_name,
+                    contact_phone: b.contact_phone,
+                    provider_id: b.provider_id,
+                },
+            )
+            .await?;
+        Ok(Created::Created(Json(e.into())))
+    }
+
+    /// List the enterprises in the caller's scope.
+    #[oai(path = "/enterprises", method = "get", operation_id = "enterprise_list")]
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<EnterpriseView>>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let rows = self.tenants.list_enterprises(&auth.0, page.limit, page.offset).await?;
+        Ok(Json(rows.into_iter().map(Into::into).collect()))
+    }
+
+    /// One enterprise in the caller's scope.
+    #[oai(path = "/enterprises/:id", method = "get", operation_id = "enterprise_get")]
+    async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<EnterpriseView>, ApiError> {
+        Ok(Json(self.tenants.enterprise(&auth.0, &id).await?.into()))
+    }
+
+    /// Change an enterprise's name, contact or status.
+    #[oai(path = "/enterprises/:id", method = "patch", operation_id = "enterprise_update")]
+    async fn update(&self, auth: AdminAuth, id: Path<String>, body: Json<UpdateEnterpriseRequest>) -> Result<Json<EnterpriseView>, ApiError> {
+        let b = body.0;
+        let patch = EnterprisePatch { name: b.name, contact_name: b.contact_name, contact_phone: b.contact_phone, status: b.status };
+        Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))
+    }
+
+    /// The enterprise's end users.
+    #[oai(path = "/enterprises/:id/users", method = "get", operation_id = "enterprise_users")]
+    async fn users(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<UserView>>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let rows = self.users.list(&auth.0, &id, page.limit, page.offset).await?;
+        Ok(Json(rows.into_iter().map(Into::into).collect()))
+    }
+}

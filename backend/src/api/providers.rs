@@ -1,0 +1,58 @@
+//! Service providers (服务商 / 代理), nesting to any depth.
+
+use poem_openapi::{param::{Path, Query}, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{error::ApiError, security::AdminAuth, views::{Page, ProviderView}, ApiTags};
+use crate::services::tenants::{NewProvider, TenantService};
+
+pub struct ProvidersApi {
+    pub tenants: TenantService,
+}
+
+/// A new provider.
+#[derive(Debug, Object)]
+pub struct CreateProviderRequest {
+    /// Name, 1-64 characters.
+    pub name: String,
+    /// The provider above; omitted, it is the caller's own provider (or the platform).
+    pub parent_id: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<ProviderView>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Providers")]
+impl ProvidersApi {
+    /// Create a provider under the platform or under a provider in the caller's scope.
+    #[oai(path = "/providers", method = "post", operation_id = "provider_create")]
+    async fn create(&self, auth: AdminAuth, body: Json<CreateProviderRequest>) -> Result<Created, ApiError> {
+        let b = body.0;
+        let p = self.tenants.create_provider(&auth.0, NewProvider { name: b.name, parent_id: b.parent_id }).await?;
+        Ok(Created::Created(Json(p.into())))
+    }
+
+    /// List the providers in the caller's scope (all of them for the platform).
+    #[oai(path = "/providers", method = "get", operation_id = "provider_list")]
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<ProviderView>>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let rows = self.tenants.list_providers(&auth.0, page.limit, page.offset).await?;
+        Ok(Json(rows.into_iter().map(Into::into).collect()))
+    }
+
+    /// One provider in the caller's scope.
+    #[oai(path = "/providers/:id", method = "get", operation_id = "provider_get")]
+    async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<ProviderView>, ApiError> {
+        Ok(Json(self.tenants.provider(&auth.0, &id).await?.into()))
+    }
+}

@@ -1,0 +1,64 @@
+//! Authentication: bearer access tokens for end users and for admins, as two OpenAPI security
+//! schemes. Authorisation is plain functions in `services::authz`.
+
+use poem::Request;
+use poem_openapi::{auth::Bearer, SecurityScheme};
+
+use super::error::{ApiError, ErrorCode};
+use crate::services::{
+    admins::AdminService,
+    authz::{AdminPrincipal, UserPrincipal},
+    sessions::SessionService,
+    tokens::SubjectKind,
+};
+
+/// What the security checkers need, attached to the routes as data.
+#[derive(Clone)]
+pub struct AuthContext {
+    pub sessions: SessionService,
+    pub admins: AdminService,
+}
+
+/// An end user's access token (`Authorization: Bearer yya1.…`).
+#[derive(SecurityScheme)]
+#[oai(rename = "UserToken", ty = "bearer", bearer_format = "opaque", checker = "check_user")]
+pub struct UserAuth(pub UserPrincipal);
+
+/// An admin's access token (`Authorization: Bearer yya1.…`).
+#[derive(SecurityScheme)]
+#[oai(rename = "AdminToken", ty = "bearer", bearer_format = "opaque", checker = "check_admin")]
+pub struct AdminAuth(pub AdminPrincipal);
+
+/// Either kind of token, for resources both users and admins read.
+#[derive(SecurityScheme)]
+pub enum AnyAuth {
+    User(UserAuth),
+    Admin(AdminAuth),
+}
+
+fn context(req: &Request) -> poem::Result<&AuthContext> {
+    req.data::<AuthContext>().ok_or_else(|| ApiError::internal(&"AuthContext missing from routes").into())
+}
+
+async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<UserPrincipal> {
+    let claims = context(req)?.sessions.authenticate(&bearer.token).await.map_err(ApiError::from)?;
+    match (claims.k, claims.ent) {
+        (SubjectKind::User, Some(enterprise_id)) => {
+            tracing::Span::current().record("subject", claims.sub.as_str());
+            Ok(UserPrincipal { user_id: claims.sub, enterprise_id, session_id: claims.sid })
+        }
+        _ => Err(ApiError::new(ErrorCode::UserRequired).into()),
+    }
+}
+
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminPrincipal> {
+    let ctx = context(req)?;
+    let claims = ctx.sessions.authenticate(&bearer.token).await.map_err(ApiError::from)?;
+    if claims.k != SubjectKind::Admin {
+        return Err(ApiError::new(ErrorCode::AdminRequired).into());
+    }
+    match ctx.admins.principal(&claims.sub, &claims.sid).await.map_err(ApiError::from)? {
+        Some(principal) => Ok(principal),
+        None => Err(ApiError::new(ErrorCode::AccountDisabled).into()),
+    }
+}

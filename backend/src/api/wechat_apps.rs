@@ -1,0 +1,44 @@
+//! An enterprise's WeChat applications (official account, mini-program). The AppSecret is
+//! write-only: stored sealed, shown masked.
+
+use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
+
+use super::{error::ApiError, security::AdminAuth, views::WechatAppObject, ApiTags};
+use crate::services::tenants::TenantService;
+
+pub struct WechatAppsApi {
+    pub tenants: TenantService,
+}
+
+/// The credentials of a WeChat application.
+#[derive(Debug, Object)]
+pub struct SetWechatAppRequest {
+    /// WeChat AppID (`wx` + 16 characters).
+    pub app_id: String,
+    /// WeChat AppSecret; stored encrypted, never returned.
+    pub app_secret: String,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::WechatApps")]
+impl WechatAppsApi {
+    /// Set (or replace) the enterprise's official-account or mini-program credentials.
+    #[oai(path = "/enterprises/:id/wechat-apps/:kind", method = "put", operation_id = "wechat_app_set")]
+    async fn set(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        /// `official_account` or `mini_program`.
+        kind: Path<String>,
+        body: Json<SetWechatAppRequest>,
+    ) -> Result<Json<WechatAppObject>, ApiError> {
+        let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret).await?;
+        Ok(Json(view.into()))
+    }
+
+    /// The enterprise's WeChat applications, secrets masked.
+    #[oai(path = "/enterprises/:id/wechat-apps", method = "get", operation_id = "wechat_app_list")]
+    async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<WechatAppObject>>, ApiError> {
+        let views = self.tenants.wechat_apps(&auth.0, &id).await?;
+        Ok(Json(views.into_iter().map(Into::into).collect()))
+    }
+}

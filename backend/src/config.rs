@@ -1,0 +1,287 @@
+//! Typed, layered configuration: defaults → optional `yunyin.toml` → `YUNYIN_*` environment.
+
+use std::{fmt, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A configuration value that must never be printed or logged.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The effective configuration. Field names are the TOML keys; the environment variable is
+/// `YUNYIN_` + the key in upper case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Base URL people and devices reach the server at (QR codes and links use it).
+    pub public_base_url: String,
+    /// Where the embedded database, the generated master key and files live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/yunyin.db`.
+    pub database_url: Option<Secret>,
+    /// Optional Redis (`redis://…`); without it events and caches stay in-process.
+    pub redis_url: Option<Secret>,
+    /// Prefix for every Redis key and channel, so deployments can share one Redis.
+    pub redis_prefix: String,
+    /// Base64 of 32 bytes encrypting tenant secrets and signing tokens; empty means a key
+    /// generated once in `<data_dir>/master.key`. All instances of one deployment share it.
+    pub master_key: Option<Secret>,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// tracing filter, e.g. `info` or `yunyin_server=debug,info`.
+    pub log: String,
+    /// WeChat API base URL (tests point it at a fake server).
+    pub wechat_api_base: String,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Failed sign-ins per account before it is locked for `signin_lock_secs`.
+    pub signin_max_failures: u32,
+    /// How long an account stays locked after too many failures, in seconds.
+    pub signin_lock_secs: u64,
+    /// Sign-in attempts allowed per client IP per minute.
+    pub signin_max_per_ip_per_minute: u32,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "yunyin:".into(),
+            master_key: None,
+            log_format: LogFormat::Pretty,
+            log: "info".into(),
+            wechat_api_base: "https://api.weixin.qq.com".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            signin_max_failures: 5,
+            signin_lock_secs: 15 * 60,
+            signin_max_per_ip_per_minute: 30,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration file {path}: {source}")]
+    File { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid value for {var}: {reason}")]
+    Env { var: String, reason: String },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `./yunyin.toml` when it exists), then the environment.
+    pub fn load(file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let explicit = file.or_else(|| std::env::var_os("YUNYIN_CONFIG").map(PathBuf::from));
+        let path = explicit.clone().or_else(|| {
+            let default = PathBuf::from("yunyin.toml");
+            default.exists().then_some(default)
+        });
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::File { path, source: Box::new(source) })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|key| std::env::var(key).ok())?;
+        Ok(config)
+    }
+
+    /// Overrides fields from `YUNYIN_<KEY>` variables; `get` is injectable for tests.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(var: &str, raw: String) -> Result<T, ConfigError> {
+            raw.trim().parse().map_err(|_| ConfigError::Env {
+                var: var.into(),
+                reason: format!("expected a whole number, got {raw:?}"),
+            })
+        }
+        let opt_secret = |raw: String| (!raw.trim().is_empty()).then(|| Secret::new(raw.trim()));
+        if let Some(v) = get("YUNYIN_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("YUNYIN_PUBLIC_BASE_URL") {
+            self.public_base_url = v;
+        }
+        if let Some(v) = get("YUNYIN_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("YUNYIN_DATABASE_URL") {
+            self.database_url = opt_secret(v);
+        }
+        if let Some(v) = get("YUNYIN_REDIS_URL") {
+            self.redis_url = opt_secret(v);
+        }
+        if let Some(v) = get("YUNYIN_REDIS_PREFIX") {
+            self.redis_prefix = v;
+        }
+        if let Some(v) = get("YUNYIN_MASTER_KEY") {
+            self.master_key = opt_secret(v);
+        }
+        if let Some(v) = get("YUNYIN_LOG_FORMAT") {
+            self.log_format = match v.trim() {
+                "pretty" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::Env {
+                        var: "YUNYIN_LOG_FORMAT".into(),
+                        reason: format!("expected pretty or json, got {other:?}"),
+                    })
+                }
+            };
+        }
+        if let Some(v) = get("YUNYIN_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("YUNYIN_WECHAT_API_BASE") {
+            self.wechat_api_base = v;
+        }
+        macro_rules! numeric {
+            ($($field:ident => $var:literal),* $(,)?) => {$(
+                if let Some(v) = get($var) {
+                    self.$field = num($var, v)?;
+                }
+            )*};
+        }
+        numeric! {
+            access_token_ttl_secs => "YUNYIN_ACCESS_TOKEN_TTL_SECS",
+            refresh_token_ttl_secs => "YUNYIN_REFRESH_TOKEN_TTL_SECS",
+            signin_max_failures => "YUNYIN_SIGNIN_MAX_FAILURES",
+            signin_lock_secs => "YUNYIN_SIGNIN_LOCK_SECS",
+            signin_max_per_ip_per_minute => "YUNYIN_SIGNIN_MAX_PER_IP_PER_MINUTE",
+            shutdown_grace_secs => "YUNYIN_SHUTDOWN_GRACE_SECS",
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_string(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("yunyin.db").display()),
+        }
+    }
+
+    /// The configuration as TOML with every secret replaced by `***` (URL passwords too).
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(Secret::new(redact_url(&self.effective_database_url())));
+        shown.redis_url = self.redis_url.as_ref().map(|u| Secret::new(redact_url(u.expose())));
+        shown.master_key = Some(Secret::new(match &self.master_key {
+            Some(_) => "***".to_string(),
+            None => format!("(generated in {})", self.data_dir.join("master.key").display()),
+        }));
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+/// Hides the password part of `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_overrides_defaults() {
+        let env: HashMap<&str, &str> = [
+            ("YUNYIN_LISTEN", "0.0.0.0:9000"),
+            ("YUNYIN_DATABASE_URL", "postgres://u:pw@db/yy"),
+            ("YUNYIN_ACCESS_TOKEN_TTL_SECS", "60"),
+            ("YUNYIN_LOG_FORMAT", "json"),
+        ]
+        .into();
+        let mut c = Config::default();
+        c.apply_env(|k| env.get(k).map(|v| v.to_string())).map_err(|e| e.to_string()).ok();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.access_token_ttl_secs, 60);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.effective_database_url(), "postgres://u:pw@db/yy");
+    }
+
+    #[test]
+    fn bad_numbers_are_errors() {
+        let mut c = Config::default();
+        let r = c.apply_env(|k| (k == "YUNYIN_SIGNIN_MAX_FAILURES").then(|| "many".to_string()));
+        assert!(matches!(r, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn file_layer_parses_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str("listen = \"127.0.0.1:1\"\nlog = \"debug\"").unwrap_or_default();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert_eq!(c.public_base_url, Config::default().public_base_url);
+        assert!(toml::from_str::<Config>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn redaction_hides_every_secret() {
+        let c = Config {
+            database_url: Some(Secret::new("postgres://yy:hunter2@db:5432/yy")),
+            redis_url: Some(Secret::new("redis://:r3dispw@cache:6379/0")),
+            master_key: Some(Secret::new("c2VjcmV0LWtleS1ieXRlcy0zMi1ieXRlcy1sb25nISE=")),
+            ..Config::default()
+        };
+        let shown = c.redacted_toml();
+        for secret in ["hunter2", "r3dispw", "c2VjcmV0"] {
+            assert!(!shown.contains(secret), "{secret} leaked in:\n{shown}");
+        }
+        assert!(shown.contains("postgres://yy:***@db:5432/yy"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,248 @@
+//! Admin accounts: the first platform admin, creation within one's scope, password resets
+//! downwards (FAQ Q9), and loading the principal behind an admin token.
+
+use crate::{
+    domain::{AdminRole, AdminScope, Name, OrgStatus, Password, Username, ValueError},
+    infra::{new_id, now_ms},
+    services::{
+        authz::{AdminPrincipal, ScopePosition},
+        passwords::{self, HashError},
+        sessions::{SessionError, SessionService},
+        tenants::{TenantError, TenantService},
+        tokens::SubjectKind,
+    },
+    storage::{
+        admins::{AdminRepo, AdminRow},
+        audit::{AuditEntry, AuditRepo},
+        is_unique_violation,
+        tenants::TenantRepo,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{field}: {source}")]
+    Invalid { field: &'static str, source: ValueError },
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("user name already taken")]
+    UsernameTaken,
+    #[error("region admins need at least one region, and only region admins have regions")]
+    RegionsMismatch,
+    #[error("{field} names nothing the caller can see")]
+    UnknownReference { field: &'static str },
+    #[error("current password is wrong")]
+    WrongPassword,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+fn invalid(field: &'static str) -> impl Fn(ValueError) -> AdminError {
+    move |source| AdminError::Invalid { field, source }
+}
+
+pub struct NewAdmin {
+    pub username: String,
+    pub display_name: String,
+    pub scope_kind: String,
+    pub scope_id: Option<String>,
+    pub role: String,
+    pub region_ids: Vec<String>,
+}
+
+/// A freshly created or reset account and its one-time password, shown exactly once.
+pub struct AdminWithPassword {
+    pub admin: AdminRow,
+    pub one_time_password: String,
+}
+
+#[derive(Clone)]
+pub struct AdminService {
+    repo: AdminRepo,
+    tenants_repo: TenantRepo,
+    tenants: TenantService,
+    sessions: SessionService,
+    audit: AuditRepo,
+}
+
+impl AdminService {
+    pub fn new(repo: AdminRepo, tenants_repo: TenantRepo, tenants: TenantService, sessions: SessionService, audit: AuditRepo) -> Self {
+        Self { repo, tenants_repo, tenants, sessions, audit }
+    }
+
+    /// On first start with no admin at all, creates the platform super admin `admin`.
+    pub async fn bootstrap(&self) -> Result<Option<AdminWithPassword>, AdminError> {
+        if self.repo.count().await? > 0 {
+            return Ok(None);
+        }
+        let created = self.create_unchecked(AdminScope::Platform, AdminRole::Super, "admin", "平台管理员").await?;
+        Ok(Some(created))
+    }
+
+    /// Creates an admin without an actor (the command line and the first start).
+    pub async fn create_unchecked(&self, scope: AdminScope, role: AdminRole, username: &str, display_name: &str) -> Result<AdminWithPassword, AdminError> {
+        let username = Username::parse(username).map_err(invalid("username"))?;
+        let display = Name::parse(display_name).map_err(invalid("display_name"))?;
+        if self.position_of(&scope).await?.is_none() {
+            return Err(AdminError::UnknownReference { field: "scope_id" });
+        }
+        self.insert(username, display, &scope, role, &[]).await
+    }
+
+    async fn insert(&self, username: Username, display: Name, scope: &AdminScope, role: AdminRole, regions: &[String]) -> Result<AdminWithPassword, AdminError> {
+        let one_time_password = passwords::one_time_password();
+        let row = AdminRow {
+            id: new_id(),
+            username: username.as_str().into(),
+            display_name: display.into_string(),
+            scope_kind: scope.kind().into(),
+            scope_id: scope.id().map(str::to_string),
+            role: role.as_str().into(),
+            password_hash: passwords::hash(&one_time_password).await?,
+            must_change_password: 1,
+            status: OrgStatus::Active.as_str().into(),
+            created_at: now_ms(),
+        };
+        match self.repo.insert(&row, regions).await {
+            Ok(()) => Ok(AdminWithPassword { admin: row, one_time_password }),
+            Err(e) if is_unique_violation(&e) => Err(AdminError::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Where a scope sits in the tree; None when its provider or enterprise does not exist.
+    async fn position_of(&self, scope: &AdminScope) -> Result<Option<ScopePosition>, AdminError> {
+        Ok(match scope {
+            AdminScope::Platform => Some(ScopePosition::Platform),
+            AdminScope::Provider(id) => self.tenants_repo.provider(id).await?.map(|p| ScopePosition::of_provider(&p)),
+            AdminScope::Enterprise(id) => self.tenants_repo.enterprise(id).await?.map(|e| ScopePosition::of_enterprise(&e)),
+        })
+    }
+
+    /// The principal behind a valid admin token, or None when the account is gone or disabled.
+    pub async fn principal(&self, admin_id: &str, session_id: &str) -> Result<Option<AdminPrincipal>, AdminError> {
+        let Some(row) = self.repo.get(admin_id).await? else { return Ok(None) };
+        if row.status != OrgStatus::Active.as_str() {
+            return Ok(None);
+        }
+        let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
+        let role = AdminRole::parse(&row.role).map_err(invalid("role"))?;
+        let Some(position) = self.position_of(&scope).await? else { return Ok(None) };
+        let regions = if role == AdminRole::Region { self.repo.region_paths(&row.id).await? } else { Vec::new() };
+        Ok(Some(AdminPrincipal {
+            admin_id: row.id,
+            username: row.username,
+            role,
+            scope,
+            position,
+            regions,
+            session_id: session_id.into(),
+        }))
+    }
+
+    /// Creates an admin at or below the actor's scope. Only super admins create admins.
+    pub async fn create(&self, actor: &AdminPrincipal, input: NewAdmin) -> Result<AdminWithPassword, AdminError> {
+        let username = Username::parse(&input.username).map_err(invalid("username"))?;
+        let display = Name::parse(&input.display_name).map_err(invalid("display_name"))?;
+        let scope = AdminScope::from_parts(&input.scope_kind, input.scope_id).map_err(invalid("scope"))?;
+        let role = AdminRole::parse(&input.role).map_err(invalid("role"))?;
+        let position = self
+            .position_of(&scope)
+            .await?
+            .filter(|p| actor.position.contains(p))
+            .ok_or(AdminError::UnknownReference { field: "scope_id" })?;
+        if !actor.is_super() {
+            return Err(AdminError::Forbidden);
+        }
+        let is_region_admin = role == AdminRole::Region;
+        if is_region_admin == input.region_ids.is_empty() {
+            return Err(AdminError::RegionsMismatch);
+        }
+        if is_region_admin {
+            let ScopePosition::Enterprise { id, .. } = &position else {
+                return Err(AdminError::RegionsMismatch);
+            };
+            let regions = self.tenants.regions_of_enterprise(id, &input.region_ids).await?;
+            // A region admin may only hand out regions inside their own.
+            if regions.iter().any(|r| !actor.region_allows(&r.path)) {
+                return Err(AdminError::UnknownReference { field: "region_ids" });
+            }
+        }
+        self.insert(username, display, &scope, role, &input.region_ids).await
+    }
+
+    /// Admins the actor can see: the actor's subtree, or the actor's own enterprise.
+    pub async fn list(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<AdminRow>, AdminError> {
+        Ok(match &actor.position {
+            ScopePosition::Enterprise { id, .. } => self.repo.list_of_enterprise(id, limit, offset).await?,
+            ScopePosition::Platform => self.repo.list_under("/", true, limit, offset).await?,
+            ScopePosition::Provider { path } => self.repo.list_under(path, false, limit, offset).await?,
+        })
+    }
+
+    /// An admin the actor can see.
+    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<(AdminRow, ScopePosition), AdminError> {
+        let row = self.repo.get(id).await?.ok_or(AdminError::NotFound)?;
+        let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
+        let position = self.position_of(&scope).await?.ok_or(AdminError::NotFound)?;
+        if !actor.position.contains(&position) {
+            return Err(AdminError::NotFound);
+        }
+        Ok((row, position))
+    }
+
+    /// Resets another admin's password to a new one-time password, downwards only; ends the
+    /// target's sessions and records the reset in the audit log.
+    pub async fn reset_password(&self, actor: &AdminPrincipal, target_id: &str) -> Result<AdminWithPassword, AdminError> {
+        let (mut target, position) = self.get(actor, target_id).await?;
+        let role = AdminRole::parse(&target.role).map_err(invalid("role"))?;
+        if !actor.may_manage_admin(&target.id, &position, role) {
+            return Err(AdminError::Forbidden);
+        }
+        let one_time_password = passwords::one_time_password();
+        let hash = passwords::hash(&one_time_password).await?;
+        self.repo.set_password(&target.id, &hash, true).await?;
+        self.sessions.revoke_all(SubjectKind::Admin, &target.id).await?;
+        self.audit
+            .record(&AuditEntry {
+                id: new_id(),
+                at: now_ms(),
+                actor_kind: "admin".into(),
+                actor_id: actor.admin_id.clone(),
+                action: "admin.password_reset".into(),
+                target_kind: "admin".into(),
+                target_id: target.id.clone(),
+            })
+            .await?;
+        target.password_hash = hash;
+        target.must_change_password = 1;
+        Ok(AdminWithPassword { admin: target, one_time_password })
+    }
+
+    pub async fn me(&self, actor: &AdminPrincipal) -> Result<AdminRow, AdminError> {
+        self.repo.get(&actor.admin_id).await?.ok_or(AdminError::NotFound)
+    }
+
+    pub async fn change_own_password(&self, actor: &AdminPrincipal, current: &str, new: &str) -> Result<(), AdminError> {
+        let new = Password::parse(new).map_err(invalid("new_password"))?;
+        let me = self.me(actor).await?;
+        if !passwords::verify(Some(me.password_hash), current).await? {
+            return Err(AdminError::WrongPassword);
+        }
+        let hash = passwords::hash(new.expose()).await?;
+        self.repo.set_password(&me.id, &hash, false).await?;
+        Ok(())
+    }
+
+    pub async fn audit_of(&self, target_id: &str) -> Result<Vec<AuditEntry>, AdminError> {
+        Ok(self.audit.for_target("admin", target_id).await?)
+    }
+}

@@ -1,0 +1,392 @@
+//! Sign-in and sessions: passwords (users and admins), WeChat (official account and
+//! mini-program), refresh-token rotation with reuse detection, sign-out, and the rate limits
+//! on sign-in attempts.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{EnterpriseCode, Login, OrgStatus, ValueError, WechatAppKind},
+    infra::{cache::{Cache, CacheError}, new_id, now_ms},
+    services::{
+        passwords::{self, HashError},
+        tenants::{TenantError, TenantService},
+        tokens::{self, AccessTokens, Claims, SubjectKind, TokenError},
+        wechat::{WechatClient, WechatError},
+    },
+    storage::{
+        admins::{AdminRepo, AdminRow},
+        is_unique_violation,
+        sessions::{RefreshTokenRow, Rotation, SessionRepo},
+        tenants::{EnterpriseRow, TenantRepo},
+        users::{UserRepo, UserRow},
+        wechat::{IdentityRow, WechatRepo},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{field}: {source}")]
+    Invalid { field: &'static str, source: ValueError },
+    #[error("enterprise not found")]
+    EnterpriseNotFound,
+    #[error("enterprise suspended")]
+    EnterpriseSuspended,
+    #[error("wrong login or password")]
+    InvalidCredentials,
+    #[error("account locked after repeated failures")]
+    AccountLocked { retry_after_secs: u64 },
+    #[error("too many sign-in attempts from this address")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("access token invalid: {0}")]
+    InvalidToken(#[from] TokenError),
+    #[error("session revoked")]
+    SessionRevoked,
+    #[error("refresh token invalid or expired")]
+    RefreshInvalid,
+    #[error("refresh token reused; session revoked")]
+    RefreshReused,
+    #[error("WeChat sign-in is not configured for this enterprise")]
+    WechatNotConfigured,
+    #[error(transparent)]
+    Wechat(#[from] WechatError),
+    #[error("WeChat registration token invalid or expired")]
+    RegistrationTokenInvalid,
+    #[error("this WeChat identity is already bound to another account")]
+    WechatAlreadyBound,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("cache: {0}")]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+/// Tokens handed to a client after sign-in or refresh.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub access_expires_at: i64,
+    pub refresh_token: String,
+    pub refresh_expires_at: i64,
+}
+
+/// A WeChat identity waiting to be bound to a user (the registration step).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingWechat {
+    pub enterprise_id: String,
+    pub app_id: String,
+    pub openid: String,
+    pub unionid: Option<String>,
+}
+
+/// The outcome of a WeChat sign-in.
+pub enum WechatSignIn {
+    SignedIn(Box<UserRow>, IssuedTokens),
+    /// Not yet bound: register (or sign in with a password) presenting this token.
+    RegistrationRequired { registration_token: String, expires_in_secs: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub max_failures: u32,
+    pub lock: Duration,
+    pub max_per_ip_per_minute: u32,
+}
+
+const REGISTRATION_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Clone)]
+pub struct SessionService {
+    pub(crate) sessions: SessionRepo,
+    users: UserRepo,
+    admins: AdminRepo,
+    tenants_repo: TenantRepo,
+    tenants: TenantService,
+    wechat_repo: WechatRepo,
+    wechat: WechatClient,
+    tokens: AccessTokens,
+    cache: Arc<dyn Cache>,
+    limits: SessionLimits,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl SessionService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        sessions: SessionRepo,
+        users: UserRepo,
+        admins: AdminRepo,
+        tenants_repo: TenantRepo,
+        tenants: TenantService,
+        wechat_repo: WechatRepo,
+        wechat: WechatClient,
+        tokens: AccessTokens,
+        cache: Arc<dyn Cache>,
+        limits: SessionLimits,
+    ) -> Self {
+        Self { sessions, users, admins, tenants_repo, tenants, wechat_repo, wechat, tokens, cache, limits }
+    }
+
+    /// Starts a new session (refresh-token family) for a subject.
+    pub async fn start(&self, kind: SubjectKind, subject_id: &str, enterprise_id: Option<&str>) -> Result<IssuedTokens, SessionError> {
+        let family_id = new_id();
+        let now = now_ms();
+        let refresh = tokens::new_refresh_token();
+        let refresh_expires_at = now.saturating_add(ms(self.limits.refresh_ttl));
+        self.sessions
+            .insert(&RefreshTokenRow {
+                token_hash: tokens::hash_token(&refresh),
+                family_id: family_id.clone(),
+                subject_kind: kind.as_str().into(),
+                subject_id: subject_id.into(),
+                state: "active".into(),
+                expires_at: refresh_expires_at,
+                created_at: now,
+            })
+            .await?;
+        Ok(self.issue(kind, subject_id, &family_id, enterprise_id.map(str::to_string), refresh, refresh_expires_at, now))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue(&self, k: SubjectKind, sub: &str, sid: &str, ent: Option<String>, refresh: String, refresh_expires_at: i64, now: i64) -> IssuedTokens {
+        let exp = now.saturating_add(ms(self.limits.access_ttl));
+        let access = self.tokens.issue(&Claims { k, sub: sub.into(), sid: sid.into(), ent, exp });
+        IssuedTokens { access_token: access, access_expires_at: exp, refresh_token: refresh, refresh_expires_at }
+    }
+
+    /// Verifies an access token and that its session has not been signed out.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Claims, SessionError> {
+        let claims = self.tokens.verify(access_token, now_ms())?;
+        if self.cache.get(&revoked_key(&claims.sid)).await?.is_some() {
+            return Err(SessionError::SessionRevoked);
+        }
+        Ok(claims)
+    }
+
+    /// Rotates a refresh token. Presenting an already-rotated token revokes the whole family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<IssuedTokens, SessionError> {
+        let now = now_ms();
+        let next = tokens::new_refresh_token();
+        let next_expires = now.saturating_add(ms(self.limits.refresh_ttl));
+        let rotation = self
+            .sessions
+            .rotate(&tokens::hash_token(refresh_token), &tokens::hash_token(&next), next_expires, now)
+            .await?;
+        match rotation {
+            Rotation::Rotated { family_id, subject_kind, subject_id } => {
+                let (kind, enterprise) = if subject_kind == SubjectKind::User.as_str() {
+                    let user = self.users.get(&subject_id).await?;
+                    match user {
+                        Some(u) if u.status == OrgStatus::Active.as_str() => (SubjectKind::User, Some(u.enterprise_id)),
+                        _ => return self.refuse_family(&family_id, SessionError::AccountDisabled).await,
+                    }
+                } else {
+                    match self.admins.get(&subject_id).await? {
+                        Some(a) if a.status == OrgStatus::Active.as_str() => (SubjectKind::Admin, None),
+                        _ => return self.refuse_family(&family_id, SessionError::AccountDisabled).await,
+                    }
+                };
+                Ok(self.issue(kind, &subject_id, &family_id, enterprise, next, next_expires, now))
+            }
+            Rotation::ReuseDetected { family_id } => {
+                tracing::warn!(session = %family_id, "refresh token reused; session revoked");
+                self.mark_revoked(&family_id).await?;
+                Err(SessionError::RefreshReused)
+            }
+            Rotation::Invalid => Err(SessionError::RefreshInvalid),
+        }
+    }
+
+    async fn refuse_family<T>(&self, family_id: &str, err: SessionError) -> Result<T, SessionError> {
+        self.sessions.revoke_family(family_id).await?;
+        self.mark_revoked(family_id).await?;
+        Err(err)
+    }
+
+    /// Signs out: revokes the refresh token's family, and its access tokens with it.
+    /// Unknown tokens are accepted silently, so sign-out is idempotent.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), SessionError> {
+        if let Some(family) = self.sessions.family_of(&tokens::hash_token(refresh_token)).await? {
+            self.sessions.revoke_family(&family).await?;
+            self.mark_revoked(&family).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of a subject (after a password reset).
+    pub async fn revoke_all(&self, kind: SubjectKind, subject_id: &str) -> Result<(), SessionError> {
+        for family in self.sessions.revoke_subject(kind.as_str(), subject_id).await? {
+            self.mark_revoked(&family).await?;
+        }
+        Ok(())
+    }
+
+    async fn mark_revoked(&self, family_id: &str) -> Result<(), SessionError> {
+        // Access tokens live at most access_ttl, so the mark need not outlive them.
+        self.cache.set(&revoked_key(family_id), "1", self.limits.access_ttl).await?;
+        Ok(())
+    }
+
+    // ---- rate limits ----
+
+    async fn check_ip(&self, ip: &str) -> Result<(), SessionError> {
+        let n = self.cache.incr(&format!("signin:ip:{ip}"), Duration::from_secs(60)).await?;
+        if n > i64::from(self.limits.max_per_ip_per_minute) {
+            return Err(SessionError::TooManyAttempts { retry_after_secs: 60 });
+        }
+        Ok(())
+    }
+
+    async fn check_account(&self, account_key: &str) -> Result<(), SessionError> {
+        let failures = self.cache.get(account_key).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        if failures >= i64::from(self.limits.max_failures) {
+            return Err(SessionError::AccountLocked { retry_after_secs: self.limits.lock.as_secs() });
+        }
+        Ok(())
+    }
+
+    async fn verify_password(&self, account_key: &str, stored: Option<String>, password: &str) -> Result<(), SessionError> {
+        if passwords::verify(stored, password).await? {
+            self.cache.delete(account_key).await?;
+            Ok(())
+        } else {
+            self.cache.incr(account_key, self.limits.lock).await?;
+            Err(SessionError::InvalidCredentials)
+        }
+    }
+
+    // ---- users ----
+
+    async fn active_enterprise(&self, raw_code: &str) -> Result<EnterpriseRow, SessionError> {
+        let code = EnterpriseCode::parse(raw_code).map_err(|source| SessionError::Invalid { field: "enterprise_code", source })?;
+        match self.tenants_repo.enterprise_by_code(code.as_str()).await? {
+            None => Err(SessionError::EnterpriseNotFound),
+            Some(e) if e.status != OrgStatus::Active.as_str() => Err(SessionError::EnterpriseSuspended),
+            Some(e) => Ok(e),
+        }
+    }
+
+    /// Password sign-in of an end user. With `wechat_registration_token`, the pending WeChat
+    /// identity is bound to the account on success.
+    #[tracing::instrument(skip_all)]
+    pub async fn user_sign_in(
+        &self,
+        enterprise_code: &str,
+        login: &str,
+        password: &str,
+        wechat_registration_token: Option<&str>,
+        client_ip: &str,
+    ) -> Result<(UserRow, IssuedTokens), SessionError> {
+        self.check_ip(client_ip).await?;
+        let enterprise = self.active_enterprise(enterprise_code).await?;
+        let login = Login::parse(login).map_err(|_| SessionError::InvalidCredentials)?;
+        let (login_key, user) = match &login {
+            Login::Phone(p) => (p.as_str().to_string(), self.users.by_phone(&enterprise.id, p.as_str()).await?),
+            Login::Username(u) => (u.as_str().to_string(), self.users.by_username(&enterprise.id, u.as_str()).await?),
+        };
+        let account_key = format!("signin:fail:user:{}:{login_key}", enterprise.id);
+        self.check_account(&account_key).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        self.verify_password(&account_key, stored, password).await?;
+        let user = user.ok_or(SessionError::InvalidCredentials)?;
+        if user.status != OrgStatus::Active.as_str() {
+            return Err(SessionError::AccountDisabled);
+        }
+        if let Some(token) = wechat_registration_token {
+            let pending = self.pending_wechat(token).await?.filter(|p| p.enterprise_id == user.enterprise_id);
+            let pending = pending.ok_or(SessionError::RegistrationTokenInvalid)?;
+            let identity = IdentityRow {
+                app_id: pending.app_id,
+                openid: pending.openid,
+                unionid: pending.unionid,
+                enterprise_id: user.enterprise_id.clone(),
+                user_id: user.id.clone(),
+                created_at: now_ms(),
+            };
+            match self.wechat_repo.bind(&identity).await {
+                Ok(()) => self.forget_pending_wechat(token).await?,
+                Err(e) if is_unique_violation(&e) => return Err(SessionError::WechatAlreadyBound),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
+        Ok((user, tokens))
+    }
+
+    /// WeChat sign-in through the enterprise's official account or mini-program.
+    #[tracing::instrument(skip_all, fields(kind = kind.as_str()))]
+    pub async fn wechat_sign_in(&self, kind: WechatAppKind, enterprise_code: &str, code: &str, client_ip: &str) -> Result<WechatSignIn, SessionError> {
+        self.check_ip(client_ip).await?;
+        let enterprise = self.active_enterprise(enterprise_code).await?;
+        let (app_id, secret) = self
+            .tenants
+            .wechat_credentials(&enterprise.id, kind)
+            .await?
+            .ok_or(SessionError::WechatNotConfigured)?;
+        let identity = match kind {
+            WechatAppKind::OfficialAccount => self.wechat.oauth2_access_token(&app_id, &secret, code).await?,
+            WechatAppKind::MiniProgram => self.wechat.jscode2session(&app_id, &secret, code).await?,
+        };
+        if let Some(bound) = self.wechat_repo.identity(&app_id, &identity.openid).await? {
+            let user = self.users.get(&bound.user_id).await?.ok_or(SessionError::AccountDisabled)?;
+            if user.status != OrgStatus::Active.as_str() {
+                return Err(SessionError::AccountDisabled);
+            }
+            let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
+            return Ok(WechatSignIn::SignedIn(Box::new(user), tokens));
+        }
+        let pending = PendingWechat { enterprise_id: enterprise.id, app_id, openid: identity.openid, unionid: identity.unionid };
+        let token = tokens::new_opaque_token();
+        let json = serde_json::to_string(&pending).unwrap_or_default();
+        self.cache.set(&pending_key(&token), &json, REGISTRATION_TTL).await?;
+        Ok(WechatSignIn::RegistrationRequired { registration_token: token, expires_in_secs: REGISTRATION_TTL.as_secs() })
+    }
+
+    /// The WeChat identity a registration token stands for, if still valid.
+    pub async fn pending_wechat(&self, token: &str) -> Result<Option<PendingWechat>, SessionError> {
+        let raw = self.cache.get(&pending_key(token)).await?;
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+    }
+
+    pub async fn forget_pending_wechat(&self, token: &str) -> Result<(), SessionError> {
+        self.cache.delete(&pending_key(token)).await?;
+        Ok(())
+    }
+
+    // ---- admins ----
+
+    #[tracing::instrument(skip_all)]
+    pub async fn admin_sign_in(&self, username: &str, password: &str, client_ip: &str) -> Result<(AdminRow, IssuedTokens), SessionError> {
+        self.check_ip(client_ip).await?;
+        let username = username.trim().to_lowercase();
+        let account_key = format!("signin:fail:admin:{username}");
+        self.check_account(&account_key).await?;
+        let admin = self.admins.by_username(&username).await?;
+        self.verify_password(&account_key, admin.as_ref().map(|a| a.password_hash.clone()), password).await?;
+        let admin = admin.ok_or(SessionError::InvalidCredentials)?;
+        if admin.status != OrgStatus::Active.as_str() {
+            return Err(SessionError::AccountDisabled);
+        }
+        let tokens = self.start(SubjectKind::Admin, &admin.id, None).await?;
+        Ok((admin, tokens))
+    }
+}
+
+fn revoked_key(family_id: &str) -> String {
+    format!("session:revoked:{family_id}")
+}
+
+fn pending_key(token: &str) -> String {
+    format!("wechat:pending:{}", tokens::hash_token(token))
+}

@@ -1,0 +1,227 @@
+//! The organisation tree: providers, enterprises, regions.
+
+use sqlx::AnyPool;
+
+use super::like_literal;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProviderRow {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub path: String,
+    pub name: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnterpriseRow {
+    pub id: String,
+    pub provider_id: Option<String>,
+    pub owner_path: String,
+    pub code: String,
+    pub name: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RegionRow {
+    pub id: String,
+    pub enterprise_id: String,
+    pub parent_id: Option<String>,
+    pub path: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at";
+const ENTERPRISE_COLS: &str = "id, provider_id, owner_path, code, name, contact_name, \
+    contact_phone, status, created_at, updated_at";
+const REGION_COLS: &str = "id, enterprise_id, parent_id, path, name, created_at";
+
+#[derive(Clone)]
+pub struct TenantRepo {
+    pool: AnyPool,
+}
+
+impl TenantRepo {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_provider(&self, p: &ProviderRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO providers (id, parent_id, path, name, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&p.id)
+        .bind(&p.parent_id)
+        .bind(&p.path)
+        .bind(&p.name)
+        .bind(&p.status)
+        .bind(p.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn provider(&self, id: &str) -> Result<Option<ProviderRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {PROVIDER_COLS} FROM providers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Providers whose path starts with `path_prefix` ('/' for all), by name.
+    #[tracing::instrument(skip_all)]
+    pub async fn providers_under(
+        &self,
+        path_prefix: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ProviderRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {PROVIDER_COLS} FROM providers WHERE path LIKE $1 ESCAPE '\\' \
+             ORDER BY name, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(format!("{}%", like_literal(path_prefix)))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_enterprise(&self, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO enterprises (id, provider_id, owner_path, code, name, contact_name, \
+             contact_phone, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&e.id)
+        .bind(&e.provider_id)
+        .bind(&e.owner_path)
+        .bind(&e.code)
+        .bind(&e.name)
+        .bind(&e.contact_name)
+        .bind(&e.contact_phone)
+        .bind(&e.status)
+        .bind(e.created_at)
+        .bind(e.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn enterprise(&self, id: &str) -> Result<Option<EnterpriseRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {ENTERPRISE_COLS} FROM enterprises WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn enterprise_by_code(&self, code: &str) -> Result<Option<EnterpriseRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {ENTERPRISE_COLS} FROM enterprises WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Active enterprises whose name contains `fragment` (case-insensitive for Latin letters).
+    #[tracing::instrument(skip_all)]
+    pub async fn search_active_enterprises(
+        &self,
+        fragment: &str,
+        limit: i64,
+    ) -> Result<Vec<EnterpriseRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {ENTERPRISE_COLS} FROM enterprises \
+             WHERE status = 'active' AND LOWER(name) LIKE LOWER($1) ESCAPE '\\' \
+             ORDER BY name, id LIMIT $2"
+        ))
+        .bind(format!("%{}%", like_literal(fragment)))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Enterprises owned by the subtree at `owner_prefix` ('/' for the whole platform).
+    #[tracing::instrument(skip_all)]
+    pub async fn enterprises_under(
+        &self,
+        owner_prefix: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<EnterpriseRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {ENTERPRISE_COLS} FROM enterprises WHERE owner_path LIKE $1 ESCAPE '\\' \
+             ORDER BY name, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(format!("{}%", like_literal(owner_prefix)))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn update_enterprise(&self, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE enterprises SET name = $2, contact_name = $3, contact_phone = $4, \
+             status = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(&e.id)
+        .bind(&e.name)
+        .bind(&e.contact_name)
+        .bind(&e.contact_phone)
+        .bind(&e.status)
+        .bind(e.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_region(&self, r: &RegionRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO regions (id, enterprise_id, parent_id, path, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&r.id)
+        .bind(&r.enterprise_id)
+        .bind(&r.parent_id)
+        .bind(&r.path)
+        .bind(&r.name)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn region(&self, id: &str) -> Result<Option<RegionRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {REGION_COLS} FROM regions WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Every region of an enterprise, parents before children.
+    #[tracing::instrument(skip_all)]
+    pub async fn regions_of(&self, enterprise_id: &str) -> Result<Vec<RegionRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {REGION_COLS} FROM regions WHERE enterprise_id = $1 ORDER BY path"
+        ))
+        .bind(enterprise_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+}

@@ -1,0 +1,106 @@
+//! End users (one enterprise each) and their bound WeChat identities.
+
+use sqlx::AnyPool;
+
+use super::wechat::IdentityRow;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub enterprise_id: String,
+    pub username: Option<String>,
+    pub phone: Option<String>,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+}
+
+const USER_COLS: &str =
+    "id, enterprise_id, username, phone, display_name, password_hash, status, created_at";
+
+#[derive(Clone)]
+pub struct UserRepo {
+    pool: AnyPool,
+}
+
+impl UserRepo {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Inserts the user and, when given, the WeChat identity bound to it, in one transaction.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert(&self, u: &UserRow, identity: Option<&IdentityRow>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, enterprise_id, username, phone, display_name, password_hash, \
+             status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&u.id)
+        .bind(&u.enterprise_id)
+        .bind(&u.username)
+        .bind(&u.phone)
+        .bind(&u.display_name)
+        .bind(&u.password_hash)
+        .bind(&u.status)
+        .bind(u.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(identity) = identity {
+            super::wechat::insert_identity(&mut tx, identity).await?;
+        }
+        tx.commit().await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn get(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn by_username(&self, enterprise_id: &str, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND username = $2"
+        ))
+        .bind(enterprise_id)
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn by_phone(&self, enterprise_id: &str, phone: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND phone = $2"))
+            .bind(enterprise_id)
+            .bind(phone)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn list(&self, enterprise_id: &str, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(enterprise_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn set_password(&self, id: &str, hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! Fake servers for services the test machine cannot reach. Each implements the real
+//! protocol, including its error codes; none accepts anything blindly.
+
+pub mod wechat;

@@ -1,0 +1,225 @@
+//! A fake WeChat API server: `sns/oauth2/access_token` (official-account web authorisation)
+//! and `sns/jscode2session` (mini-program sign-in), with WeChat's error codes:
+//! 40002 (bad grant_type), 40013 (invalid appid), 40125 (invalid appsecret),
+//! 40029 (invalid code), 40163 (code already used), -1 (system busy).
+//! Codes are single-use, bound to one app and one sign-in kind, and expire after 5 minutes.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use poem::{
+    get, handler,
+    listener::{Acceptor, Listener, TcpListener},
+    web::{Data, Json, Query},
+    EndpointExt, Route, Server,
+};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    /// From the official-account OAuth redirect.
+    OfficialAccount,
+    /// From `wx.login` in a mini-program.
+    MiniProgram,
+}
+
+struct Issued {
+    app_id: String,
+    kind: CodeKind,
+    openid: String,
+    unionid: Option<String>,
+    used: bool,
+    issued_at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    apps: HashMap<String, String>,
+    codes: HashMap<String, Issued>,
+    busy: bool,
+    calls: Vec<String>,
+}
+
+const CODE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A running fake; dropped, it stops.
+pub struct FakeWechat {
+    state: Arc<Mutex<State>>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FakeWechat {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind fake wechat");
+        let addr = *acceptor.local_addr()[0].as_socket_addr().expect("socket addr");
+        let app = Route::new()
+            .at("/sns/oauth2/access_token", get(oauth2_access_token))
+            .at("/sns/jscode2session", get(jscode2session))
+            .data(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = Server::new_with_acceptor(acceptor)
+                .run_with_graceful_shutdown(app, async { let _ = stopped.await; }, Some(Duration::from_secs(1)))
+                .await;
+        });
+        Self { state, addr, stop: Some(stop) }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("fake wechat state")
+    }
+
+    /// Registers an application as WeChat knows it.
+    pub fn register_app(&self, app_id: &str, secret: &str) {
+        self.lock().apps.insert(app_id.into(), secret.into());
+    }
+
+    /// What WeChat hands the page or mini-program after the person consents: a fresh code.
+    pub fn issue_code(&self, app_id: &str, kind: CodeKind, openid: &str, unionid: Option<&str>) -> String {
+        let code: String = rand::thread_rng()
+            .sample_iter(&rand::distributions::Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect();
+        self.lock().codes.insert(
+            code.clone(),
+            Issued {
+                app_id: app_id.into(),
+                kind,
+                openid: openid.into(),
+                unionid: unionid.map(str::to_string),
+                used: false,
+                issued_at: Instant::now(),
+            },
+        );
+        code
+    }
+
+    /// While busy, every call answers -1 (system busy).
+    pub fn set_busy(&self, busy: bool) {
+        self.lock().busy = busy;
+    }
+
+    /// Query strings of the calls received, for assertions.
+    pub fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
+    }
+}
+
+impl Drop for FakeWechat {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OauthQuery {
+    appid: Option<String>,
+    secret: Option<String>,
+    code: Option<String>,
+    grant_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SessionQuery {
+    appid: Option<String>,
+    secret: Option<String>,
+    js_code: Option<String>,
+    grant_type: Option<String>,
+}
+
+fn error(code: i64, msg: &str) -> Json<Value> {
+    let rid: u32 = rand::thread_rng().gen();
+    Json(json!({ "errcode": code, "errmsg": format!("{msg} rid: {rid:08x}") }))
+}
+
+/// The checks both endpoints share, in WeChat's order.
+fn redeem(
+    state: &Mutex<State>,
+    kind: CodeKind,
+    appid: Option<String>,
+    secret: Option<String>,
+    code: Option<String>,
+    grant_type: Option<String>,
+) -> Result<(String, Option<String>), Json<Value>> {
+    let mut s = state.lock().expect("fake wechat state");
+    s.calls.push(format!("appid={:?} code={:?}", appid, code));
+    if s.busy {
+        return Err(error(-1, "system error"));
+    }
+    if grant_type.as_deref() != Some("authorization_code") {
+        return Err(error(40002, "invalid grant_type"));
+    }
+    let (Some(appid), Some(secret), Some(code)) = (appid, secret, code) else {
+        return Err(error(41002, "appid missing"));
+    };
+    let Some(expected) = s.apps.get(&appid).cloned() else {
+        return Err(error(40013, "invalid appid"));
+    };
+    if expected != secret {
+        return Err(error(40125, "invalid appsecret"));
+    }
+    let Some(issued) = s.codes.get_mut(&code) else {
+        return Err(error(40029, "invalid code"));
+    };
+    if issued.app_id != appid || issued.kind != kind || issued.issued_at.elapsed() > CODE_LIFETIME {
+        return Err(error(40029, "invalid code"));
+    }
+    if issued.used {
+        return Err(error(40163, "code been used"));
+    }
+    issued.used = true;
+    Ok((issued.openid.clone(), issued.unionid.clone()))
+}
+
+#[handler]
+fn oauth2_access_token(Query(q): Query<OauthQuery>, Data(state): Data<&Arc<Mutex<State>>>) -> Json<Value> {
+    match redeem(state, CodeKind::OfficialAccount, q.appid, q.secret, q.code, q.grant_type) {
+        Ok((openid, unionid)) => {
+            let mut body = json!({
+                "access_token": format!("ACCESS_{}", rand::thread_rng().gen::<u64>()),
+                "expires_in": 7200,
+                "refresh_token": format!("REFRESH_{}", rand::thread_rng().gen::<u64>()),
+                "openid": openid,
+                "scope": "snsapi_base",
+                "is_snapshotuser": 0,
+            });
+            if let Some(u) = unionid {
+                body["unionid"] = json!(u);
+            }
+            Json(body)
+        }
+        Err(e) => e,
+    }
+}
+
+#[handler]
+fn jscode2session(Query(q): Query<SessionQuery>, Data(state): Data<&Arc<Mutex<State>>>) -> Json<Value> {
+    match redeem(state, CodeKind::MiniProgram, q.appid, q.secret, q.js_code, q.grant_type) {
+        Ok((openid, unionid)) => {
+            let mut body = json!({
+                "openid": openid,
+                "session_key": format!("SK{}", rand::thread_rng().gen::<u64>()),
+            });
+            if let Some(u) = unionid {
+                body["unionid"] = json!(u);
+            }
+            Json(body)
+        }
+        Err(e) => e,
+    }
+}

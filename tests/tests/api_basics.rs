@@ -1,0 +1,127 @@
+//! Health, readiness, docs, the checked-in spec, metrics, request ids and the error shape.
+
+use serde_json::json;
+use yunyin_e2e::{harness::redis_url, Backend, TestApp};
+
+#[tokio::test]
+async fn health_readiness_and_docs() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    let ready = app.get("/readyz", None).await.expect(200);
+    assert_eq!(ready["database"], "ok");
+    let backend = match Backend::from_env() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(ready["database_backend"], backend);
+    assert_eq!(ready["redis"], if redis_url().is_some() { "ok" } else { "not_configured" });
+
+    let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().to_lowercase().contains("swagger"));
+}
+
+#[tokio::test]
+async fn served_spec_matches_the_checked_in_spec() {
+    let app = TestApp::spawn().await;
+    let served = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().text().await.unwrap();
+    let generated = yunyin_server::startup::openapi_spec().unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
+    let checked_in = std::fs::read_to_string(path).expect("openapi/openapi.json exists");
+    assert_eq!(served.trim(), generated.trim(), "served spec differs from `yunyin openapi`");
+    assert!(
+        checked_in.trim() == generated.trim(),
+        "openapi/openapi.json has drifted from the code: run `cargo run -q -p yunyin-server -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = TestApp::spawn().await;
+    let mine = app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    assert_eq!(mine.headers()["x-request-id"], "trace-abc-123");
+    let hostile = app.client.get(app.url("/healthz")).header("x-request-id", "<script>").send().await.unwrap();
+    let generated = hostile.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(generated, "<script>");
+    assert_eq!(generated.len(), 36, "a UUID replaces an unacceptable id");
+}
+
+#[tokio::test]
+async fn errors_share_one_shape_in_both_languages() {
+    let app = TestApp::spawn().await;
+    let zh = app.get("/api/v1/no-such-thing", None).await;
+    zh.expect_error(404, "not_found");
+    assert_eq!(zh.body["message"], "资源不存在");
+    let en = app.call(reqwest::Method::GET, "/api/v1/no-such-thing", None, None, Some("en-GB,en;q=0.9")).await;
+    en.expect_error(404, "not_found");
+    assert_eq!(en.body["message"], "Not found");
+
+    let unauth = app.get("/api/v1/me", None).await;
+    unauth.expect_error(401, "unauthenticated");
+
+    let garbled = app.get("/api/v1/me", Some("not-a-token")).await;
+    garbled.expect_error(401, "unauthenticated");
+
+    // Field-level validation: the code names the problem, `field` names the field.
+    let admin = app.platform_token().await;
+    let bad = app
+        .post("/api/v1/enterprises", Some(&admin), json!({"code": "ok-code", "name": "x", "contact_name": "y", "contact_phone": "12345"}))
+        .await;
+    bad.expect_error(400, "invalid_phone");
+    assert_eq!(bad.body["field"], "contact_phone");
+    let bad_en = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/enterprises",
+            Some(&admin),
+            Some(json!({"code": "!", "name": "x", "contact_name": "y", "contact_phone": "13800138000"})),
+            Some("en"),
+        )
+        .await;
+    bad_en.expect_error(400, "invalid_enterprise_code");
+    assert_eq!(bad_en.body["field"], "code");
+    assert!(bad_en.body["message"].as_str().unwrap().starts_with("Enterprise code"));
+
+    // A body that is not the expected shape at all.
+    let shapeless = app.post("/api/v1/users", None, json!({"nothing": true})).await;
+    shapeless.expect_error(400, "invalid_request");
+    let wrong_method = app.call(reqwest::Method::DELETE, "/api/v1/users", None, None, None).await;
+    wrong_method.expect_error(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.get("/api/v1/me", None).await;
+    }
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains(r#"yunyin_http_requests_total{route="user_me",method="GET",status="401"} 3"#),
+        "metrics were:\n{text}"
+    );
+    assert!(text.contains(r#"yunyin_http_request_duration_seconds_bucket{le="#));
+    // Unknown paths are one label, not one per path.
+    app.get("/api/v1/random-1", None).await;
+    app.get("/api/v1/random-2", None).await;
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"route="unmatched",method="GET",status="404"} 2"#), "{text}");
+}
+
+#[tokio::test]
+async fn restart_keeps_data_and_does_not_bootstrap_twice() {
+    let app = TestApp::spawn().await;
+    let token = app.platform_token().await;
+    app.create_enterprise(&token, "KEEP01", None).await;
+    let (username, password) = (app.admin_username.clone(), app.admin_password.clone());
+    let again = app.spawn_sibling().await;
+    app.stop().await;
+    assert!(again.admin_username.is_empty(), "a second start must not create another first admin");
+    let token = again.admin_sign_in(&username, &password).await;
+    let list = again.get("/api/v1/enterprises", Some(&token)).await.expect(200);
+    assert!(list.as_array().unwrap().iter().any(|e| e["code"] == "KEEP01"));
+}

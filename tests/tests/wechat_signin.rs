@@ -1,0 +1,193 @@
+//! WeChat sign-in (official account and mini-program) through the fake WeChat server.
+
+use serde_json::{json, Value};
+use yunyin_e2e::{
+    fakes::wechat::{CodeKind, FakeWechat},
+    harness::access,
+    TestApp,
+};
+
+const OA_APP: &str = "wx0123456789abcdef";
+const OA_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const MP_APP: &str = "wxfedcba9876543210";
+const MP_SECRET: &str = "fedcba9876543210fedcba9876543210";
+
+struct World {
+    app: TestApp,
+    wechat: FakeWechat,
+    admin: String,
+    enterprise: Value,
+}
+
+async fn world() -> World {
+    let wechat = FakeWechat::start().await;
+    wechat.register_app(OA_APP, OA_SECRET);
+    wechat.register_app(MP_APP, MP_SECRET);
+    let base = wechat.base_url();
+    let app = TestApp::spawn_with(|c| c.wechat_api_base = base).await;
+    let admin = app.platform_token().await;
+    let enterprise = app.create_enterprise(&admin, "ACME", None).await;
+    let id = enterprise["id"].as_str().unwrap();
+    let oa = app
+        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&admin), json!({"app_id": OA_APP, "app_secret": OA_SECRET}))
+        .await
+        .expect(200);
+    assert_eq!(oa["app_secret_mask"], "****cdef");
+    assert!(!oa.to_string().contains(OA_SECRET));
+    app.put(&format!("/api/v1/enterprises/{id}/wechat-apps/mini_program"), Some(&admin), json!({"app_id": MP_APP, "app_secret": MP_SECRET}))
+        .await
+        .expect(200);
+    World { app, wechat, admin, enterprise }
+}
+
+async fn oa_sign_in(w: &World, code: &str) -> yunyin_e2e::Reply {
+    w.app.post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "ACME", "code": code})).await
+}
+
+#[tokio::test]
+async fn official_account_first_visit_registers_then_signs_in() {
+    let w = world().await;
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-alice", Some("union-alice"));
+    let first = oa_sign_in(&w, &code).await.expect(200);
+    assert_eq!(first["status"], "registration_required");
+    let token = first["registration_token"].as_str().unwrap().to_string();
+    assert!(first["expires_in"].as_u64().unwrap() > 0);
+
+    // The registration step: no password needed when WeChat vouches for the person.
+    let reg = w
+        .app
+        .post("/api/v1/users", None, json!({"enterprise_code": "ACME", "wechat_registration_token": token, "display_name": "小爱"}))
+        .await
+        .expect(201);
+    assert_eq!(reg["user"]["display_name"], "小爱");
+    assert_eq!(reg["user"]["has_password"], false);
+
+    // The token is spent.
+    w.app
+        .post("/api/v1/users", None, json!({"enterprise_code": "ACME", "wechat_registration_token": token}))
+        .await
+        .expect_error(400, "registration_token_invalid");
+
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-alice", Some("union-alice"));
+    let again = oa_sign_in(&w, &code).await.expect(200);
+    assert_eq!(again["status"], "signed_in");
+    assert_eq!(again["user"]["id"], reg["user"]["id"]);
+    w.app.get("/api/v1/me", Some(again["tokens"]["access_token"].as_str().unwrap())).await.expect(200);
+}
+
+#[tokio::test]
+async fn wechat_error_codes_become_clear_errors() {
+    let w = world().await;
+    oa_sign_in(&w, "never-issued").await.expect_error(400, "wechat_code_invalid");
+
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
+    oa_sign_in(&w, &code).await.expect(200);
+    let reused = oa_sign_in(&w, &code).await;
+    reused.expect_error(400, "wechat_code_used");
+    assert_eq!(reused.body["field"], "code");
+
+    // A mini-program code is not an official-account code.
+    let mp_code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "openid-bob", None);
+    oa_sign_in(&w, &mp_code).await.expect_error(400, "wechat_code_invalid");
+
+    w.wechat.set_busy(true);
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
+    oa_sign_in(&w, &code).await.expect_error(503, "wechat_unavailable");
+    w.wechat.set_busy(false);
+
+    // The enterprise saved a wrong secret: WeChat answers 40125.
+    let id = w.enterprise["id"].as_str().unwrap();
+    w.app
+        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&w.admin), json!({"app_id": OA_APP, "app_secret": "ffffffffffffffffffffffffffffffff"}))
+        .await
+        .expect(200);
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
+    oa_sign_in(&w, &code).await.expect_error(502, "wechat_app_misconfigured");
+
+    // And an enterprise without WeChat configured says so.
+    w.app.create_enterprise(&w.admin, "PLAIN", None).await;
+    w.app
+        .post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "PLAIN", "code": "x"}))
+        .await
+        .expect_error(409, "wechat_not_configured");
+}
+
+#[tokio::test]
+async fn mini_program_sign_in_and_binding_an_existing_account() {
+    let w = world().await;
+    let existing = w.app.register_user("ACME", "carol", "passw0rd!").await;
+
+    let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
+    let first = w.app.post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code})).await.expect(200);
+    assert_eq!(first["status"], "registration_required");
+    let token = first["registration_token"].as_str().unwrap();
+
+    // Carol already has an account: she signs in with it and the WeChat identity is bound.
+    let bound = w
+        .app
+        .post("/api/v1/sessions", None, json!({"enterprise_code": "ACME", "login": "carol", "password": "passw0rd!", "wechat_registration_token": token}))
+        .await
+        .expect(200);
+    assert_eq!(bound["user"]["id"], existing["user"]["id"]);
+
+    let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
+    let again = w.app.post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code})).await.expect(200);
+    assert_eq!(again["status"], "signed_in");
+    assert_eq!(again["user"]["id"], existing["user"]["id"]);
+    let me = w.app.get("/api/v1/me", Some(&access(&again))).await.expect(200);
+    assert_eq!(me["username"], "carol");
+}
+
+#[tokio::test]
+async fn registration_tokens_do_not_cross_enterprises() {
+    let w = world().await;
+    w.app.create_enterprise(&w.admin, "BETA", None).await;
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-eve", None);
+    let first = oa_sign_in(&w, &code).await.expect(200);
+    let token = first["registration_token"].as_str().unwrap();
+    w.app
+        .post("/api/v1/users", None, json!({"enterprise_code": "BETA", "wechat_registration_token": token}))
+        .await
+        .expect_error(400, "registration_token_invalid");
+}
+
+#[tokio::test]
+async fn unreachable_wechat_is_unavailable_not_a_crash() {
+    let w = world().await;
+    // A port nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let app = TestApp::spawn_with(|c| c.wechat_api_base = format!("http://{dead}")).await;
+    let admin = app.platform_token().await;
+    let e = app.create_enterprise(&admin, "ACME", None).await;
+    app.put(
+        &format!("/api/v1/enterprises/{}/wechat-apps/official_account", e["id"].as_str().unwrap()),
+        Some(&admin),
+        json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "ACME", "code": "abc"}))
+        .await
+        .expect_error(503, "wechat_unavailable");
+    drop(w);
+}
+
+#[tokio::test]
+async fn wechat_app_settings_are_validated_and_masked() {
+    let w = world().await;
+    let id = w.enterprise["id"].as_str().unwrap();
+    let bad_id = w
+        .app
+        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&w.admin), json!({"app_id": "nope", "app_secret": OA_SECRET}))
+        .await;
+    bad_id.expect_error(400, "invalid_wechat_app_id");
+    assert_eq!(bad_id.body["field"], "app_id");
+    w.app
+        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/payment"), Some(&w.admin), json!({"app_id": OA_APP, "app_secret": OA_SECRET}))
+        .await
+        .expect_error(400, "invalid_value");
+    let list = w.app.get(&format!("/api/v1/enterprises/{id}/wechat-apps"), Some(&w.admin)).await.expect(200);
+    let text = list.to_string();
+    assert!(!text.contains(OA_SECRET) && !text.contains(MP_SECRET), "{text}");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
