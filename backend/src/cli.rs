@@ -90,7 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let state = AppState::connect(config).await?;
                 let display = display_name.unwrap_or_else(|| username.clone());
                 let created = state.services.admins.create_unchecked(scope, role, &username, &display).await?;
-                println!("admin {} created; one-time password (shown once): {}", created.admin.username, created.one_time_password);
+                println!(
+                    "admin {} created; one-time password (shown once): {}",
+                    created.admin.username, created.one_time_password
+                );
                 Ok(())
             }
             _ => serve(config).await,

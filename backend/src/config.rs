@@ -118,8 +118,7 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text)
-                    .map_err(|source| ConfigError::File { path, source: Box::new(source) })?
+                toml::from_str(&text).map_err(|source| ConfigError::File { path, source: Box::new(source) })?
             }
             None => Config::default(),
         };

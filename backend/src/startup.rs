@@ -11,7 +11,11 @@ use poem::{
 };
 
 use crate::{
-    api::{self, health::{self, Readiness}, security::AuthContext},
+    api::{
+        self,
+        health::{self, Readiness},
+        security::AuthContext,
+    },
     config::Config,
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
@@ -27,7 +31,10 @@ use crate::{
         users::UserService,
         wechat::WechatClient,
     },
-    storage::{admins::AdminRepo, audit::AuditRepo, sessions::SessionRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db},
+    storage::{
+        admins::AdminRepo, audit::AuditRepo, sessions::SessionRepo, tenants::TenantRepo, users::UserRepo,
+        wechat::WechatRepo, Db,
+    },
 };
 
 /// The services, wired once at start.
@@ -92,7 +99,14 @@ impl AppState {
         ))
     }
 
-    fn assemble(config: Config, db: Db, cache: Arc<dyn Cache>, events: Arc<dyn EventBus>, redis: bool, master: &MasterKey) -> Self {
+    fn assemble(
+        config: Config,
+        db: Db,
+        cache: Arc<dyn Cache>,
+        events: Arc<dyn EventBus>,
+        redis: bool,
+        master: &MasterKey,
+    ) -> Self {
         let pool = db.pool().clone();
         let tenants_repo = TenantRepo::new(pool.clone());
         let wechat_repo = WechatRepo::new(pool.clone());
@@ -119,7 +133,8 @@ impl AppState {
             limits,
         );
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
-        let admins = AdminService::new(admins_repo, tenants_repo, tenants.clone(), sessions.clone(), AuditRepo::new(pool));
+        let admins =
+            AdminService::new(admins_repo, tenants_repo, tenants.clone(), sessions.clone(), AuditRepo::new(pool));
         Self {
             config: Arc::new(config),
             db,
@@ -151,7 +166,8 @@ impl Application {
         let listen = config.listen.clone();
         let state = AppState::connect(config).await?;
         let bootstrap_admin = state.services.admins.bootstrap().await.context("creating the first admin")?;
-        let acceptor = TcpListener::bind(listen.clone()).into_acceptor().await.with_context(|| format!("binding {listen}"))?;
+        let acceptor =
+            TcpListener::bind(listen.clone()).into_acceptor().await.with_context(|| format!("binding {listen}"))?;
         let addr = acceptor
             .local_addr()
             .first()
@@ -183,9 +199,8 @@ impl Application {
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let app = routes(&self.state);
         let db = self.state.db.clone();
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(grace))
-            .await;
+        let result =
+            Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
         db.close().await;
         result
     }

@@ -23,7 +23,13 @@ where
     let result = match format {
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_writer(writer)).try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(true).with_writer(writer))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(true)
+                    .with_writer(writer),
+            )
             .try_init(),
     };
     // Already initialised (tests, embedding): keep the first subscriber.

@@ -187,7 +187,14 @@ impl TestApp {
     }
 
     /// Any request; `token` as bearer, `lang` as Accept-Language.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, lang: Option<&str>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        lang: Option<&str>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -226,7 +233,10 @@ impl TestApp {
 
     /// Signs in an admin; returns the access token.
     pub async fn admin_sign_in(&self, username: &str, password: &str) -> String {
-        let body = self.post("/api/v1/admin-sessions", None, json!({ "username": username, "password": password })).await.expect(200);
+        let body = self
+            .post("/api/v1/admin-sessions", None, json!({ "username": username, "password": password }))
+            .await
+            .expect(200);
         body["tokens"]["access_token"].as_str().expect("access token").to_string()
     }
 
@@ -258,7 +268,15 @@ impl TestApp {
     }
 
     /// Creates an admin and signs them in; returns (admin JSON, access token).
-    pub async fn create_admin(&self, token: &str, username: &str, scope_kind: &str, scope_id: Option<&str>, role: &str, region_ids: &[&str]) -> (Value, String) {
+    pub async fn create_admin(
+        &self,
+        token: &str,
+        username: &str,
+        scope_kind: &str,
+        scope_id: Option<&str>,
+        role: &str,
+        region_ids: &[&str],
+    ) -> (Value, String) {
         let created = self
             .post(
                 "/api/v1/admins",

@@ -1,5 +1,8 @@
 //! Health, readiness, docs, the checked-in spec, metrics, request ids and the error shape.
 
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::json;
 use yunyin_e2e::{harness::redis_url, Backend, TestApp};
 
@@ -69,7 +72,11 @@ async fn errors_share_one_shape_in_both_languages() {
     // Field-level validation: the code names the problem, `field` names the field.
     let admin = app.platform_token().await;
     let bad = app
-        .post("/api/v1/enterprises", Some(&admin), json!({"code": "ok-code", "name": "x", "contact_name": "y", "contact_phone": "12345"}))
+        .post(
+            "/api/v1/enterprises",
+            Some(&admin),
+            json!({"code": "ok-code", "name": "x", "contact_name": "y", "contact_phone": "12345"}),
+        )
         .await;
     bad.expect_error(400, "invalid_phone");
     assert_eq!(bad.body["field"], "contact_phone");

@@ -1,5 +1,8 @@
 //! Access and refresh tokens: rotation, reuse detection, sign-out, expiry, rate limits.
 
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::json;
 use yunyin_e2e::{
     harness::{access, refresh},

@@ -1,6 +1,9 @@
 //! The organisation tree and its scopes: providers at any depth, enterprises, regions, admins
 //! at every level seeing only their scope, and password resets downwards.
 
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::{json, Value};
 use yunyin_e2e::{harness::access, TestApp};
 
@@ -61,9 +64,13 @@ async fn providers_nest_and_admins_see_only_their_subtree() {
         .expect_error(400, "unknown_reference");
 
     // Codes are unique platform-wide.
-    app.post("/api/v1/enterprises", Some(&p3_admin), json!({"code": "deep01", "name": "x", "contact_name": "y", "contact_phone": "13800138000"}))
-        .await
-        .expect_error(409, "enterprise_code_taken");
+    app.post(
+        "/api/v1/enterprises",
+        Some(&p3_admin),
+        json!({"code": "deep01", "name": "x", "contact_name": "y", "contact_phone": "13800138000"}),
+    )
+    .await
+    .expect_error(409, "enterprise_code_taken");
 }
 
 #[tokio::test]
@@ -73,17 +80,25 @@ async fn enterprise_admins_and_users_stay_in_their_enterprise() {
     let a = app.create_enterprise(&platform, "ENTA", None).await;
     let b = app.create_enterprise(&platform, "ENTB", None).await;
     let (_, a_admin) = app.create_admin(&platform, "a-super", "enterprise", Some(id(&a)), "super", &[]).await;
-    app.post(&format!("/api/v1/enterprises/{}/regions", id(&b)), Some(&platform), json!({"name": "B 区"})).await.expect(201);
-    app.post(&format!("/api/v1/enterprises/{}/regions", id(&a)), Some(&a_admin), json!({"name": "A 区"})).await.expect(201);
+    app.post(&format!("/api/v1/enterprises/{}/regions", id(&b)), Some(&platform), json!({"name": "B 区"}))
+        .await
+        .expect(201);
+    app.post(&format!("/api/v1/enterprises/{}/regions", id(&a)), Some(&a_admin), json!({"name": "A 区"}))
+        .await
+        .expect(201);
     let user_a = app.register_user("ENTA", "alice", "passw0rd!").await;
     app.register_user("ENTB", "bob", "passw0rd!").await;
 
     // The admin of A cannot read, change or administer B.
     app.get(&format!("/api/v1/enterprises/{}", id(&b)), Some(&a_admin)).await.expect_error(404, "not_found");
-    app.patch(&format!("/api/v1/enterprises/{}", id(&b)), Some(&a_admin), json!({"name": "pwned"})).await.expect_error(404, "not_found");
+    app.patch(&format!("/api/v1/enterprises/{}", id(&b)), Some(&a_admin), json!({"name": "pwned"}))
+        .await
+        .expect_error(404, "not_found");
     app.get(&format!("/api/v1/enterprises/{}/users", id(&b)), Some(&a_admin)).await.expect_error(404, "not_found");
     app.get(&format!("/api/v1/enterprises/{}/regions", id(&b)), Some(&a_admin)).await.expect_error(404, "not_found");
-    app.get(&format!("/api/v1/enterprises/{}/wechat-apps", id(&b)), Some(&a_admin)).await.expect_error(404, "not_found");
+    app.get(&format!("/api/v1/enterprises/{}/wechat-apps", id(&b)), Some(&a_admin))
+        .await
+        .expect_error(404, "not_found");
     app.put(
         &format!("/api/v1/enterprises/{}/wechat-apps/official_account", id(&b)),
         Some(&a_admin),
@@ -94,16 +109,25 @@ async fn enterprise_admins_and_users_stay_in_their_enterprise() {
     app.post("/api/v1/admins", Some(&a_admin), json!({"username": "b-mole", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&b), "role": "super"}))
         .await
         .expect_error(400, "unknown_reference");
-    app.post("/api/v1/admins", Some(&a_admin), json!({"username": "grab", "display_name": "x", "scope_kind": "platform", "role": "super"}))
-        .await
-        .expect_error(400, "unknown_reference");
+    app.post(
+        "/api/v1/admins",
+        Some(&a_admin),
+        json!({"username": "grab", "display_name": "x", "scope_kind": "platform", "role": "super"}),
+    )
+    .await
+    .expect_error(400, "unknown_reference");
     let a_users = app.get(&format!("/api/v1/enterprises/{}/users", id(&a)), Some(&a_admin)).await.expect(200);
     assert_eq!(a_users.as_array().unwrap().len(), 1);
     assert_eq!(ids(&app.get("/api/v1/enterprises", Some(&a_admin)).await.expect(200)), vec![id(&a).to_string()]);
 
     // An enterprise cannot lift (or set) its own status; the platform can.
-    app.patch(&format!("/api/v1/enterprises/{}", id(&a)), Some(&a_admin), json!({"status": "suspended"})).await.expect_error(403, "forbidden");
-    let renamed = app.patch(&format!("/api/v1/enterprises/{}", id(&a)), Some(&a_admin), json!({"name": "甲公司"})).await.expect(200);
+    app.patch(&format!("/api/v1/enterprises/{}", id(&a)), Some(&a_admin), json!({"status": "suspended"}))
+        .await
+        .expect_error(403, "forbidden");
+    let renamed = app
+        .patch(&format!("/api/v1/enterprises/{}", id(&a)), Some(&a_admin), json!({"name": "甲公司"}))
+        .await
+        .expect(200);
     assert_eq!(renamed["name"], "甲公司");
 
     // A user of A reads A's regions, never B's.
@@ -123,7 +147,10 @@ async fn region_admins_are_held_to_their_regions() {
     let north = app.post(&path, Some(&platform), json!({"name": "华北"})).await.expect(201);
     let beijing = app.post(&path, Some(&platform), json!({"name": "北京", "parent_id": id(&north)})).await.expect(201);
     let south = app.post(&path, Some(&platform), json!({"name": "华南"})).await.expect(201);
-    let foreign = app.post(&format!("/api/v1/enterprises/{}/regions", id(&other)), Some(&platform), json!({"name": "x"})).await.expect(201);
+    let foreign = app
+        .post(&format!("/api/v1/enterprises/{}/regions", id(&other)), Some(&platform), json!({"name": "x"}))
+        .await
+        .expect(201);
 
     // Region admins need regions of their own enterprise; other roles take none.
     app.post("/api/v1/admins", Some(&platform), json!({"username": "ra0", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&e), "role": "region"}))
@@ -156,11 +183,12 @@ async fn audit_count(app: &TestApp, target: &str) -> i64 {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&app.db.url).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE target_id = $1 AND action = 'admin.password_reset'")
-        .bind(target)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE target_id = $1 AND action = 'admin.password_reset'")
+            .bind(target)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     n
 }
 
@@ -169,14 +197,19 @@ async fn password_resets_go_downwards() {
     let app = app().await;
     let platform = app.platform_token().await;
     let provider = app.create_provider(&platform, "代理商", None).await;
-    let (p_admin_row, p_admin) = app.create_admin(&platform, "prov-super", "provider", Some(id(&provider)), "super", &[]).await;
+    let (p_admin_row, p_admin) =
+        app.create_admin(&platform, "prov-super", "provider", Some(id(&provider)), "super", &[]).await;
     let (p_peer_row, _) = app.create_admin(&platform, "prov-peer", "provider", Some(id(&provider)), "super", &[]).await;
     let ent = app.create_enterprise(&p_admin, "DOWN01", None).await;
-    let (e_admin_row, e_admin) = app.create_admin(&p_admin, "ent-super", "enterprise", Some(id(&ent)), "super", &[]).await;
+    let (e_admin_row, e_admin) =
+        app.create_admin(&p_admin, "ent-super", "enterprise", Some(id(&ent)), "super", &[]).await;
     let (e_clerk_row, _) = app.create_admin(&e_admin, "ent-clerk", "enterprise", Some(id(&ent)), "ordinary", &[]).await;
 
     // The provider resets its enterprise's admin (FAQ Q9).
-    let reset = app.post(&format!("/api/v1/admins/{}/password-reset", id(&e_admin_row)), Some(&p_admin), json!({})).await.expect(200);
+    let reset = app
+        .post(&format!("/api/v1/admins/{}/password-reset", id(&e_admin_row)), Some(&p_admin), json!({}))
+        .await
+        .expect(200);
     let new_password = reset["one_time_password"].as_str().unwrap().to_string();
     assert_eq!(reset["admin"]["must_change_password"], true);
     // The reset admin's old session is over; the new one-time password works.
@@ -186,24 +219,38 @@ async fn password_resets_go_downwards() {
     assert_eq!(audit_count(&app, id(&e_admin_row)).await, 1);
 
     // Not upwards, not sideways to a peer super admin, not oneself.
-    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_admin_row)), Some(&fresh), json!({})).await.expect_error(404, "not_found");
-    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&p_admin), json!({})).await.expect_error(403, "forbidden");
-    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_admin_row)), Some(&p_admin), json!({})).await.expect_error(403, "forbidden");
+    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_admin_row)), Some(&fresh), json!({}))
+        .await
+        .expect_error(404, "not_found");
+    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&p_admin), json!({}))
+        .await
+        .expect_error(403, "forbidden");
+    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_admin_row)), Some(&p_admin), json!({}))
+        .await
+        .expect_error(403, "forbidden");
     // An enterprise super admin resets its own ordinary admins.
     app.post(&format!("/api/v1/admins/{}/password-reset", id(&e_clerk_row)), Some(&fresh), json!({})).await.expect(200);
     // The platform resets anyone.
-    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&platform), json!({})).await.expect(200);
+    app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&platform), json!({}))
+        .await
+        .expect(200);
     assert_eq!(audit_count(&app, id(&p_peer_row)).await, 1);
 
     // Admin lists follow the same scopes.
     let by_provider = app.get("/api/v1/admins", Some(&p_admin)).await.expect(200);
-    let names: Vec<_> = by_provider.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> =
+        by_provider.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, vec!["ent-clerk", "ent-super", "prov-peer", "prov-super"]);
     let by_enterprise = app.get("/api/v1/admins", Some(&fresh)).await.expect(200);
     assert_eq!(by_enterprise.as_array().unwrap().len(), 2);
 
     // Changing one's own password clears must_change_password.
-    app.put("/api/v1/admins/me/password", Some(&fresh), json!({"current_password": new_password, "new_password": "n3w-secure-pass"})).await;
+    app.put(
+        "/api/v1/admins/me/password",
+        Some(&fresh),
+        json!({"current_password": new_password, "new_password": "n3w-secure-pass"}),
+    )
+    .await;
     let me = app.get("/api/v1/admins/me", Some(&fresh)).await.expect(200);
     assert_eq!(me["must_change_password"], false);
 }

@@ -1,5 +1,8 @@
 //! WeChat sign-in (official account and mini-program) through the fake WeChat server.
 
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::{json, Value};
 use yunyin_e2e::{
     fakes::wechat::{CodeKind, FakeWechat},
@@ -29,14 +32,22 @@ async fn world() -> World {
     let enterprise = app.create_enterprise(&admin, "ACME", None).await;
     let id = enterprise["id"].as_str().unwrap();
     let oa = app
-        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&admin), json!({"app_id": OA_APP, "app_secret": OA_SECRET}))
+        .put(
+            &format!("/api/v1/enterprises/{id}/wechat-apps/official_account"),
+            Some(&admin),
+            json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
+        )
         .await
         .expect(200);
     assert_eq!(oa["app_secret_mask"], "****cdef");
     assert!(!oa.to_string().contains(OA_SECRET));
-    app.put(&format!("/api/v1/enterprises/{id}/wechat-apps/mini_program"), Some(&admin), json!({"app_id": MP_APP, "app_secret": MP_SECRET}))
-        .await
-        .expect(200);
+    app.put(
+        &format!("/api/v1/enterprises/{id}/wechat-apps/mini_program"),
+        Some(&admin),
+        json!({"app_id": MP_APP, "app_secret": MP_SECRET}),
+    )
+    .await
+    .expect(200);
     World { app, wechat, admin, enterprise }
 }
 
@@ -56,7 +67,11 @@ async fn official_account_first_visit_registers_then_signs_in() {
     // The registration step: no password needed when WeChat vouches for the person.
     let reg = w
         .app
-        .post("/api/v1/users", None, json!({"enterprise_code": "ACME", "wechat_registration_token": token, "display_name": "小爱"}))
+        .post(
+            "/api/v1/users",
+            None,
+            json!({"enterprise_code": "ACME", "wechat_registration_token": token, "display_name": "小爱"}),
+        )
         .await
         .expect(201);
     assert_eq!(reg["user"]["display_name"], "小爱");
@@ -98,7 +113,11 @@ async fn wechat_error_codes_become_clear_errors() {
     // The enterprise saved a wrong secret: WeChat answers 40125.
     let id = w.enterprise["id"].as_str().unwrap();
     w.app
-        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&w.admin), json!({"app_id": OA_APP, "app_secret": "ffffffffffffffffffffffffffffffff"}))
+        .put(
+            &format!("/api/v1/enterprises/{id}/wechat-apps/official_account"),
+            Some(&w.admin),
+            json!({"app_id": OA_APP, "app_secret": "ffffffffffffffffffffffffffffffff"}),
+        )
         .await
         .expect(200);
     let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
@@ -118,7 +137,11 @@ async fn mini_program_sign_in_and_binding_an_existing_account() {
     let existing = w.app.register_user("ACME", "carol", "passw0rd!").await;
 
     let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
-    let first = w.app.post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code})).await.expect(200);
+    let first = w
+        .app
+        .post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code}))
+        .await
+        .expect(200);
     assert_eq!(first["status"], "registration_required");
     let token = first["registration_token"].as_str().unwrap();
 
@@ -131,7 +154,11 @@ async fn mini_program_sign_in_and_binding_an_existing_account() {
     assert_eq!(bound["user"]["id"], existing["user"]["id"]);
 
     let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
-    let again = w.app.post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code})).await.expect(200);
+    let again = w
+        .app
+        .post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code}))
+        .await
+        .expect(200);
     assert_eq!(again["status"], "signed_in");
     assert_eq!(again["user"]["id"], existing["user"]["id"]);
     let me = w.app.get("/api/v1/me", Some(&access(&again))).await.expect(200);
@@ -178,12 +205,20 @@ async fn wechat_app_settings_are_validated_and_masked() {
     let id = w.enterprise["id"].as_str().unwrap();
     let bad_id = w
         .app
-        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/official_account"), Some(&w.admin), json!({"app_id": "nope", "app_secret": OA_SECRET}))
+        .put(
+            &format!("/api/v1/enterprises/{id}/wechat-apps/official_account"),
+            Some(&w.admin),
+            json!({"app_id": "nope", "app_secret": OA_SECRET}),
+        )
         .await;
     bad_id.expect_error(400, "invalid_wechat_app_id");
     assert_eq!(bad_id.body["field"], "app_id");
     w.app
-        .put(&format!("/api/v1/enterprises/{id}/wechat-apps/payment"), Some(&w.admin), json!({"app_id": OA_APP, "app_secret": OA_SECRET}))
+        .put(
+            &format!("/api/v1/enterprises/{id}/wechat-apps/payment"),
+            Some(&w.admin),
+            json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
+        )
         .await
         .expect_error(400, "invalid_value");
     let list = w.app.get(&format!("/api/v1/enterprises/{id}/wechat-apps"), Some(&w.admin)).await.expect(200);

@@ -1,8 +1,17 @@
 //! Admin accounts (管理员管理): creation within one's scope, listing, password resets.
 
-use poem_openapi::{param::{Path, Query}, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
 
-use super::{error::ApiError, security::AdminAuth, views::{AdminView, Page}, ApiTags};
+use super::{
+    error::ApiError,
+    security::AdminAuth,
+    views::{AdminView, Page},
+    ApiTags,
+};
 use crate::services::admins::{AdminService, AdminWithPassword, NewAdmin};
 
 pub struct AdminsApi {
@@ -111,7 +120,11 @@ impl AdminsApi {
 
     /// Change the signed-in admin's own password.
     #[oai(path = "/admins/me/password", method = "put", operation_id = "admin_change_password")]
-    async fn change_password(&self, auth: AdminAuth, body: Json<AdminChangePasswordRequest>) -> Result<NoContent, ApiError> {
+    async fn change_password(
+        &self,
+        auth: AdminAuth,
+        body: Json<AdminChangePasswordRequest>,
+    ) -> Result<NoContent, ApiError> {
         self.admins.change_own_password(&auth.0, &body.current_password, &body.new_password).await?;
         Ok(NoContent::Done)
     }
@@ -125,7 +138,11 @@ impl AdminsApi {
     /// Reset an admin's password to a new one-time password (FAQ Q9): a provider resets its
     /// enterprises' admins, the platform anyone's. Ends the admin's sessions; audited.
     #[oai(path = "/admins/:id/password-reset", method = "post", operation_id = "admin_reset_password")]
-    async fn reset_password(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<AdminWithOneTimePassword>, ApiError> {
+    async fn reset_password(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+    ) -> Result<Json<AdminWithOneTimePassword>, ApiError> {
         Ok(Json(self.admins.reset_password(&auth.0, &id).await?.into()))
     }
 }

@@ -1,8 +1,17 @@
 //! Enterprises (企业), the tenants, and the admins' view of their users.
 
-use poem_openapi::{param::{Path, Query}, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
 
-use super::{error::ApiError, security::AdminAuth, views::{EnterpriseView, Page, UserView}, ApiTags};
+use super::{
+    error::ApiError,
+    security::AdminAuth,
+    views::{EnterpriseView, Page, UserView},
+    ApiTags,
+};
 use crate::services::{
     tenants::{EnterprisePatch, NewEnterprise, TenantService},
     users::UserService,
@@ -93,9 +102,19 @@ impl EnterprisesApi {
 
     /// Change an enterprise's name, contact or status.
     #[oai(path = "/enterprises/:id", method = "patch", operation_id = "enterprise_update")]
-    async fn update(&self, auth: AdminAuth, id: Path<String>, body: Json<UpdateEnterpriseRequest>) -> Result<Json<EnterpriseView>, ApiError> {
+    async fn update(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<UpdateEnterpriseRequest>,
+    ) -> Result<Json<EnterpriseView>, ApiError> {
         let b = body.0;
-        let patch = EnterprisePatch { name: b.name, contact_name: b.contact_name, contact_phone: b.contact_phone, status: b.status };
+        let patch = EnterprisePatch {
+            name: b.name,
+            contact_name: b.contact_name,
+            contact_phone: b.contact_phone,
+            status: b.status,
+        };
         Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))
     }
 

@@ -199,7 +199,9 @@ impl ApiError {
 /// (unparsable body, missing parameter, unknown route), in the same shape as ours.
 pub fn framework_error_response(err: poem::Error) -> poem::Response {
     use poem::IntoResponse;
-    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    };
     let api = if let Some(e) = err.downcast_ref::<ParseParamError>() {
         ApiError::build(ErrorCode::InvalidRequest, Some(e.name.into()), Some(&e.reason), 0)
     } else if let Some(e) = err.downcast_ref::<ParsePathError>() {
@@ -289,8 +291,12 @@ impl From<SessionError> for ApiError {
             SessionError::EnterpriseNotFound => ApiError::field(ErrorCode::EnterpriseNotFound, "enterprise_code"),
             SessionError::EnterpriseSuspended => ApiError::new(ErrorCode::EnterpriseSuspended),
             SessionError::InvalidCredentials => ApiError::new(ErrorCode::InvalidCredentials),
-            SessionError::AccountLocked { retry_after_secs } => ApiError::retry_after(ErrorCode::AccountLocked, retry_after_secs),
-            SessionError::TooManyAttempts { retry_after_secs } => ApiError::retry_after(ErrorCode::TooManyRequests, retry_after_secs),
+            SessionError::AccountLocked { retry_after_secs } => {
+                ApiError::retry_after(ErrorCode::AccountLocked, retry_after_secs)
+            }
+            SessionError::TooManyAttempts { retry_after_secs } => {
+                ApiError::retry_after(ErrorCode::TooManyRequests, retry_after_secs)
+            }
             SessionError::AccountDisabled => ApiError::new(ErrorCode::AccountDisabled),
             SessionError::InvalidToken(TokenError::Expired) => ApiError::new(ErrorCode::TokenExpired),
             SessionError::InvalidToken(_) => ApiError::new(ErrorCode::Unauthenticated),
@@ -299,7 +305,9 @@ impl From<SessionError> for ApiError {
             SessionError::RefreshReused => ApiError::new(ErrorCode::RefreshTokenReused),
             SessionError::WechatNotConfigured => ApiError::new(ErrorCode::WechatNotConfigured),
             SessionError::Wechat(w) => w.into(),
-            SessionError::RegistrationTokenInvalid => ApiError::field(ErrorCode::RegistrationTokenInvalid, "wechat_registration_token"),
+            SessionError::RegistrationTokenInvalid => {
+                ApiError::field(ErrorCode::RegistrationTokenInvalid, "wechat_registration_token")
+            }
             SessionError::WechatAlreadyBound => ApiError::new(ErrorCode::WechatAlreadyBound),
             SessionError::Tenant(t) => t.into(),
             SessionError::Cache(c) => {
@@ -319,7 +327,9 @@ impl From<UserError> for ApiError {
             UserError::EnterpriseNotFound => ApiError::field(ErrorCode::EnterpriseNotFound, "enterprise_code"),
             UserError::EnterpriseSuspended => ApiError::new(ErrorCode::EnterpriseSuspended),
             UserError::AccountExists { field } => ApiError::field(ErrorCode::AccountExists, field),
-            UserError::RegistrationTokenInvalid => ApiError::field(ErrorCode::RegistrationTokenInvalid, "wechat_registration_token"),
+            UserError::RegistrationTokenInvalid => {
+                ApiError::field(ErrorCode::RegistrationTokenInvalid, "wechat_registration_token")
+            }
             UserError::WechatAlreadyBound => ApiError::new(ErrorCode::WechatAlreadyBound),
             UserError::WrongPassword => ApiError::field(ErrorCode::WrongPassword, "current_password"),
             UserError::NotFound => ApiError::new(ErrorCode::NotFound),

@@ -2,7 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use poem::{handler, http::StatusCode, web::{Data, Json}, IntoResponse, Response};
+use poem::{
+    handler,
+    http::StatusCode,
+    web::{Data, Json},
+    IntoResponse, Response,
+};
 use serde_json::json;
 
 use crate::{infra::cache::Cache, metrics::Metrics, storage::Db};
@@ -47,7 +52,5 @@ pub async fn readyz(Data(r): Data<&Readiness>) -> Response {
 /// Prometheus text exposition.
 #[handler]
 pub async fn metrics(Data(m): Data<&Arc<Metrics>>) -> Response {
-    m.render()
-        .with_header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .into_response()
+    m.render().with_header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8").into_response()
 }

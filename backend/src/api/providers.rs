@@ -1,8 +1,17 @@
 //! Service providers (服务商 / 代理), nesting to any depth.
 
-use poem_openapi::{param::{Path, Query}, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
 
-use super::{error::ApiError, security::AdminAuth, views::{Page, ProviderView}, ApiTags};
+use super::{
+    error::ApiError,
+    security::AdminAuth,
+    views::{Page, ProviderView},
+    ApiTags,
+};
 use crate::services::tenants::{NewProvider, TenantService};
 
 pub struct ProvidersApi {

@@ -34,7 +34,12 @@ enum Created {
 impl RegionsApi {
     /// Create a region in an enterprise (its super admins, or admins above it).
     #[oai(path = "/enterprises/:id/regions", method = "post", operation_id = "region_create")]
-    async fn create(&self, auth: AdminAuth, id: Path<String>, body: Json<CreateRegionRequest>) -> Result<Created, ApiError> {
+    async fn create(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<CreateRegionRequest>,
+    ) -> Result<Created, ApiError> {
         let b = body.0;
         let r = self.tenants.create_region(&auth.0, &id, NewRegion { name: b.name, parent_id: b.parent_id }).await?;
         Ok(Created::Created(Json(r.into())))

@@ -9,7 +9,10 @@ use super::{
     views::{SessionTokens, UserSession},
     ApiTags,
 };
-use crate::{domain::WechatAppKind, services::sessions::{SessionService, WechatSignIn}};
+use crate::{
+    domain::WechatAppKind,
+    services::sessions::{SessionService, WechatSignIn},
+};
 
 pub struct SessionsApi {
     pub sessions: SessionService,
@@ -90,20 +93,38 @@ impl SessionsApi {
         let b = body.0;
         let (user, tokens) = self
             .sessions
-            .user_sign_in(&b.enterprise_code, &b.login, &b.password, b.wechat_registration_token.as_deref(), &client_ip(req))
+            .user_sign_in(
+                &b.enterprise_code,
+                &b.login,
+                &b.password,
+                b.wechat_registration_token.as_deref(),
+                &client_ip(req),
+            )
             .await?;
         Ok(Json(UserSession { user: user.into(), tokens: tokens.into() }))
     }
 
     /// Sign in through the enterprise's WeChat official account (网页授权 code).
-    #[oai(path = "/sessions/wechat-official-account", method = "post", operation_id = "session_wechat_official_account")]
-    async fn wechat_official_account(&self, req: &Request, body: Json<WechatSignInRequest>) -> Result<Json<WechatSignInResult>, ApiError> {
+    #[oai(
+        path = "/sessions/wechat-official-account",
+        method = "post",
+        operation_id = "session_wechat_official_account"
+    )]
+    async fn wechat_official_account(
+        &self,
+        req: &Request,
+        body: Json<WechatSignInRequest>,
+    ) -> Result<Json<WechatSignInResult>, ApiError> {
         self.wechat(WechatAppKind::OfficialAccount, req, body.0).await
     }
 
     /// Sign in through the enterprise's WeChat mini-program (`wx.login` code).
     #[oai(path = "/sessions/wechat-mini-program", method = "post", operation_id = "session_wechat_mini_program")]
-    async fn wechat_mini_program(&self, req: &Request, body: Json<WechatSignInRequest>) -> Result<Json<WechatSignInResult>, ApiError> {
+    async fn wechat_mini_program(
+        &self,
+        req: &Request,
+        body: Json<WechatSignInRequest>,
+    ) -> Result<Json<WechatSignInResult>, ApiError> {
         self.wechat(WechatAppKind::MiniProgram, req, body.0).await
     }
 
@@ -123,14 +144,22 @@ impl SessionsApi {
 }
 
 impl SessionsApi {
-    async fn wechat(&self, kind: WechatAppKind, req: &Request, b: WechatSignInRequest) -> Result<Json<WechatSignInResult>, ApiError> {
+    async fn wechat(
+        &self,
+        kind: WechatAppKind,
+        req: &Request,
+        b: WechatSignInRequest,
+    ) -> Result<Json<WechatSignInResult>, ApiError> {
         let outcome = self.sessions.wechat_sign_in(kind, &b.enterprise_code, &b.code, &client_ip(req)).await?;
         Ok(Json(match outcome {
             WechatSignIn::SignedIn(user, tokens) => {
                 WechatSignInResult::SignedIn(UserSession { user: (*user).into(), tokens: tokens.into() })
             }
             WechatSignIn::RegistrationRequired { registration_token, expires_in_secs } => {
-                WechatSignInResult::RegistrationRequired(RegistrationRequired { registration_token, expires_in: expires_in_secs })
+                WechatSignInResult::RegistrationRequired(RegistrationRequired {
+                    registration_token,
+                    expires_in: expires_in_secs,
+                })
             }
         }))
     }

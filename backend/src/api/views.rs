@@ -213,7 +213,13 @@ pub struct RegionView {
 
 impl From<RegionRow> for RegionView {
     fn from(r: RegionRow) -> Self {
-        Self { id: r.id, enterprise_id: r.enterprise_id, parent_id: r.parent_id, name: r.name, created_at: r.created_at }
+        Self {
+            id: r.id,
+            enterprise_id: r.enterprise_id,
+            parent_id: r.parent_id,
+            name: r.name,
+            created_at: r.created_at,
+        }
     }
 }
 

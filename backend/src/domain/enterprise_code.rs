@@ -9,9 +9,7 @@ impl EnterpriseCode {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let code = raw.trim().to_ascii_uppercase();
         let len_ok = (3..=32).contains(&code.len());
-        let chars_ok = code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let chars_ok = code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         let starts_ok = code.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         if len_ok && chars_ok && starts_ok {
             Ok(Self(code))

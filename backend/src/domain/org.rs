@@ -126,9 +126,6 @@ mod tests {
             assert_eq!(WechatAppKind::parse(kind.as_str()), Ok(kind));
         }
         assert_eq!(AdminScope::from_parts("platform", Some("x".into())), Err(ValueError::UnknownVariant));
-        assert_eq!(
-            AdminScope::from_parts("provider", Some("p1".into())).map(|s| s.kind()),
-            Ok("provider")
-        );
+        assert_eq!(AdminScope::from_parts("provider", Some("p1".into())).map(|s| s.kind()), Ok("provider"));
     }
 }

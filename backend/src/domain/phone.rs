@@ -7,11 +7,7 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let compact: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-            .collect();
+        let compact: String = raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
         let (international, digits) = if let Some(rest) = compact.strip_prefix('+') {
             (true, rest.to_string())
         } else if let Some(rest) = compact.strip_prefix("00") {

@@ -10,9 +10,7 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let name = raw.trim().to_lowercase();
         let count = name.chars().count();
-        let chars_ok = name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        let chars_ok = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
         let all_digits = name.chars().all(|c| c.is_ascii_digit());
         if (3..=32).contains(&count) && chars_ok && !all_digits {
             Ok(Self(name))

@@ -100,9 +100,7 @@ impl Cache for MemoryCache {
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, CacheError> {
         Ok(self.with(|m, now| {
-            let next = live(m, key, now)
-                .and_then(|e| e.value.parse::<i64>().ok())
-                .map(|v| v + 1);
+            let next = live(m, key, now).and_then(|e| e.value.parse::<i64>().ok()).map(|v| v + 1);
             match next {
                 Some(v) => {
                     if let Some(e) = m.get_mut(key) {
@@ -156,13 +154,7 @@ impl Cache for RedisCache {
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let mut conn = self.pool.get().await?;
-        redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(millis(ttl))
-            .query_async::<()>(&mut conn)
-            .await?;
+        redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(millis(ttl)).query_async::<()>(&mut conn).await?;
         Ok(())
     }
 

@@ -64,11 +64,8 @@ impl LocalFanout {
     }
 
     pub fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
-        let rx = self
-            .topics()
-            .entry(topic.to_string())
-            .or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0)
-            .subscribe();
+        let rx =
+            self.topics().entry(topic.to_string()).or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0).subscribe();
         futures_util::stream::unfold(rx, |mut rx| async move {
             loop {
                 match rx.recv().await {

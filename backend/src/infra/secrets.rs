@@ -126,10 +126,7 @@ impl SecretBox {
         }
         let (nonce, ciphertext) = sealed[1..].split_at(NONCE_LEN);
         let payload = Payload { msg: ciphertext, aad: context.as_bytes() };
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), payload)
-            .map_err(|_| SecretError::Open)?;
+        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| SecretError::Open)?;
         String::from_utf8(plain).map_err(|_| SecretError::Open)
     }
 }
@@ -153,8 +150,10 @@ mod tests {
         let sb = SecretBox::new(&MasterKey::generate());
         let sealed = sb.seal("wx-app-secret-0123456789", "wechat_app:e1:official_account");
         assert!(!sealed.windows(6).any(|w| w == b"wx-app"), "plaintext visible in ciphertext");
-        assert_eq!(sb.open(&sealed, "wechat_app:e1:official_account").ok().as_deref(),
-            Some("wx-app-secret-0123456789"));
+        assert_eq!(
+            sb.open(&sealed, "wechat_app:e1:official_account").ok().as_deref(),
+            Some("wx-app-secret-0123456789")
+        );
         assert!(matches!(sb.open(&sealed, "wechat_app:e2:official_account"), Err(SecretError::Open)));
         let other = SecretBox::new(&MasterKey::generate());
         assert!(matches!(other.open(&sealed, "wechat_app:e1:official_account"), Err(SecretError::Open)));

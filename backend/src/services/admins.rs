@@ -74,7 +74,13 @@ pub struct AdminService {
 }
 
 impl AdminService {
-    pub fn new(repo: AdminRepo, tenants_repo: TenantRepo, tenants: TenantService, sessions: SessionService, audit: AuditRepo) -> Self {
+    pub fn new(
+        repo: AdminRepo,
+        tenants_repo: TenantRepo,
+        tenants: TenantService,
+        sessions: SessionService,
+        audit: AuditRepo,
+    ) -> Self {
         Self { repo, tenants_repo, tenants, sessions, audit }
     }
 
@@ -88,7 +94,13 @@ impl AdminService {
     }
 
     /// Creates an admin without an actor (the command line and the first start).
-    pub async fn create_unchecked(&self, scope: AdminScope, role: AdminRole, username: &str, display_name: &str) -> Result<AdminWithPassword, AdminError> {
+    pub async fn create_unchecked(
+        &self,
+        scope: AdminScope,
+        role: AdminRole,
+        username: &str,
+        display_name: &str,
+    ) -> Result<AdminWithPassword, AdminError> {
         let username = Username::parse(username).map_err(invalid("username"))?;
         let display = Name::parse(display_name).map_err(invalid("display_name"))?;
         if self.position_of(&scope).await?.is_none() {
@@ -97,7 +109,14 @@ impl AdminService {
         self.insert(username, display, &scope, role, &[]).await
     }
 
-    async fn insert(&self, username: Username, display: Name, scope: &AdminScope, role: AdminRole, regions: &[String]) -> Result<AdminWithPassword, AdminError> {
+    async fn insert(
+        &self,
+        username: Username,
+        display: Name,
+        scope: &AdminScope,
+        role: AdminRole,
+        regions: &[String],
+    ) -> Result<AdminWithPassword, AdminError> {
         let one_time_password = passwords::one_time_password();
         let row = AdminRow {
             id: new_id(),
@@ -123,7 +142,9 @@ impl AdminService {
         Ok(match scope {
             AdminScope::Platform => Some(ScopePosition::Platform),
             AdminScope::Provider(id) => self.tenants_repo.provider(id).await?.map(|p| ScopePosition::of_provider(&p)),
-            AdminScope::Enterprise(id) => self.tenants_repo.enterprise(id).await?.map(|e| ScopePosition::of_enterprise(&e)),
+            AdminScope::Enterprise(id) => {
+                self.tenants_repo.enterprise(id).await?.map(|e| ScopePosition::of_enterprise(&e))
+            }
         })
     }
 
@@ -201,7 +222,11 @@ impl AdminService {
 
     /// Resets another admin's password to a new one-time password, downwards only; ends the
     /// target's sessions and records the reset in the audit log.
-    pub async fn reset_password(&self, actor: &AdminPrincipal, target_id: &str) -> Result<AdminWithPassword, AdminError> {
+    pub async fn reset_password(
+        &self,
+        actor: &AdminPrincipal,
+        target_id: &str,
+    ) -> Result<AdminWithPassword, AdminError> {
         let (mut target, position) = self.get(actor, target_id).await?;
         let role = AdminRole::parse(&target.role).map_err(invalid("role"))?;
         if !actor.may_manage_admin(&target.id, &position, role) {
@@ -231,7 +256,12 @@ impl AdminService {
         self.repo.get(&actor.admin_id).await?.ok_or(AdminError::NotFound)
     }
 
-    pub async fn change_own_password(&self, actor: &AdminPrincipal, current: &str, new: &str) -> Result<(), AdminError> {
+    pub async fn change_own_password(
+        &self,
+        actor: &AdminPrincipal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AdminError> {
         let new = Password::parse(new).map_err(invalid("new_password"))?;
         let me = self.me(actor).await?;
         if !passwords::verify(Some(me.password_hash), current).await? {

@@ -37,9 +37,14 @@ pub struct AdminPrincipal {
 pub enum ScopePosition {
     Platform,
     /// A provider and its materialised path.
-    Provider { path: String },
+    Provider {
+        path: String,
+    },
     /// An enterprise and the path of the subtree that owns it.
-    Enterprise { id: String, owner_path: String },
+    Enterprise {
+        id: String,
+        owner_path: String,
+    },
 }
 
 impl ScopePosition {

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{EnterpriseCode, Login, OrgStatus, ValueError, WechatAppKind},
-    infra::{cache::{Cache, CacheError}, new_id, now_ms},
+    infra::{
+        cache::{Cache, CacheError},
+        new_id, now_ms,
+    },
     services::{
         passwords::{self, HashError},
         tenants::{TenantError, TenantService},
@@ -89,7 +92,10 @@ pub struct PendingWechat {
 pub enum WechatSignIn {
     SignedIn(Box<UserRow>, IssuedTokens),
     /// Not yet bound: register (or sign in with a password) presenting this token.
-    RegistrationRequired { registration_token: String, expires_in_secs: u64 },
+    RegistrationRequired {
+        registration_token: String,
+        expires_in_secs: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +145,12 @@ impl SessionService {
     }
 
     /// Starts a new session (refresh-token family) for a subject.
-    pub async fn start(&self, kind: SubjectKind, subject_id: &str, enterprise_id: Option<&str>) -> Result<IssuedTokens, SessionError> {
+    pub async fn start(
+        &self,
+        kind: SubjectKind,
+        subject_id: &str,
+        enterprise_id: Option<&str>,
+    ) -> Result<IssuedTokens, SessionError> {
         let family_id = new_id();
         let now = now_ms();
         let refresh = tokens::new_refresh_token();
@@ -155,11 +166,28 @@ impl SessionService {
                 created_at: now,
             })
             .await?;
-        Ok(self.issue(kind, subject_id, &family_id, enterprise_id.map(str::to_string), refresh, refresh_expires_at, now))
+        Ok(self.issue(
+            kind,
+            subject_id,
+            &family_id,
+            enterprise_id.map(str::to_string),
+            refresh,
+            refresh_expires_at,
+            now,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn issue(&self, k: SubjectKind, sub: &str, sid: &str, ent: Option<String>, refresh: String, refresh_expires_at: i64, now: i64) -> IssuedTokens {
+    fn issue(
+        &self,
+        k: SubjectKind,
+        sub: &str,
+        sid: &str,
+        ent: Option<String>,
+        refresh: String,
+        refresh_expires_at: i64,
+        now: i64,
+    ) -> IssuedTokens {
         let exp = now.saturating_add(ms(self.limits.access_ttl));
         let access = self.tokens.issue(&Claims { k, sub: sub.into(), sid: sid.into(), ent, exp });
         IssuedTokens { access_token: access, access_expires_at: exp, refresh_token: refresh, refresh_expires_at }
@@ -256,7 +284,12 @@ impl SessionService {
         Ok(())
     }
 
-    async fn verify_password(&self, account_key: &str, stored: Option<String>, password: &str) -> Result<(), SessionError> {
+    async fn verify_password(
+        &self,
+        account_key: &str,
+        stored: Option<String>,
+        password: &str,
+    ) -> Result<(), SessionError> {
         if passwords::verify(stored, password).await? {
             self.cache.delete(account_key).await?;
             Ok(())
@@ -269,7 +302,8 @@ impl SessionService {
     // ---- users ----
 
     async fn active_enterprise(&self, raw_code: &str) -> Result<EnterpriseRow, SessionError> {
-        let code = EnterpriseCode::parse(raw_code).map_err(|source| SessionError::Invalid { field: "enterprise_code", source })?;
+        let code = EnterpriseCode::parse(raw_code)
+            .map_err(|source| SessionError::Invalid { field: "enterprise_code", source })?;
         match self.tenants_repo.enterprise_by_code(code.as_str()).await? {
             None => Err(SessionError::EnterpriseNotFound),
             Some(e) if e.status != OrgStatus::Active.as_str() => Err(SessionError::EnterpriseSuspended),
@@ -326,14 +360,17 @@ impl SessionService {
 
     /// WeChat sign-in through the enterprise's official account or mini-program.
     #[tracing::instrument(skip_all, fields(kind = kind.as_str()))]
-    pub async fn wechat_sign_in(&self, kind: WechatAppKind, enterprise_code: &str, code: &str, client_ip: &str) -> Result<WechatSignIn, SessionError> {
+    pub async fn wechat_sign_in(
+        &self,
+        kind: WechatAppKind,
+        enterprise_code: &str,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<WechatSignIn, SessionError> {
         self.check_ip(client_ip).await?;
         let enterprise = self.active_enterprise(enterprise_code).await?;
-        let (app_id, secret) = self
-            .tenants
-            .wechat_credentials(&enterprise.id, kind)
-            .await?
-            .ok_or(SessionError::WechatNotConfigured)?;
+        let (app_id, secret) =
+            self.tenants.wechat_credentials(&enterprise.id, kind).await?.ok_or(SessionError::WechatNotConfigured)?;
         let identity = match kind {
             WechatAppKind::OfficialAccount => self.wechat.oauth2_access_token(&app_id, &secret, code).await?,
             WechatAppKind::MiniProgram => self.wechat.jscode2session(&app_id, &secret, code).await?,
@@ -346,11 +383,15 @@ impl SessionService {
             let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
             return Ok(WechatSignIn::SignedIn(Box::new(user), tokens));
         }
-        let pending = PendingWechat { enterprise_id: enterprise.id, app_id, openid: identity.openid, unionid: identity.unionid };
+        let pending =
+            PendingWechat { enterprise_id: enterprise.id, app_id, openid: identity.openid, unionid: identity.unionid };
         let token = tokens::new_opaque_token();
         let json = serde_json::to_string(&pending).unwrap_or_default();
         self.cache.set(&pending_key(&token), &json, REGISTRATION_TTL).await?;
-        Ok(WechatSignIn::RegistrationRequired { registration_token: token, expires_in_secs: REGISTRATION_TTL.as_secs() })
+        Ok(WechatSignIn::RegistrationRequired {
+            registration_token: token,
+            expires_in_secs: REGISTRATION_TTL.as_secs(),
+        })
     }
 
     /// The WeChat identity a registration token stands for, if still valid.
@@ -367,7 +408,12 @@ impl SessionService {
     // ---- admins ----
 
     #[tracing::instrument(skip_all)]
-    pub async fn admin_sign_in(&self, username: &str, password: &str, client_ip: &str) -> Result<(AdminRow, IssuedTokens), SessionError> {
+    pub async fn admin_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> Result<(AdminRow, IssuedTokens), SessionError> {
         self.check_ip(client_ip).await?;
         let username = username.trim().to_lowercase();
         let account_key = format!("signin:fail:admin:{username}");

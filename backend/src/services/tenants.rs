@@ -3,7 +3,10 @@
 
 use crate::{
     domain::{EnterpriseCode, Name, OrgStatus, Phone, ValueError, WechatAppId, WechatAppKind, WechatAppSecret},
-    infra::{new_id, now_ms, secrets::{self, SecretBox}},
+    infra::{
+        new_id, now_ms,
+        secrets::{self, SecretBox},
+    },
     services::authz::{AdminPrincipal, ScopePosition, UserPrincipal},
     storage::{
         is_unique_violation,
@@ -109,7 +112,11 @@ impl TenantService {
 
     // ---- providers ----
 
-    pub async fn create_provider(&self, actor: &AdminPrincipal, input: NewProvider) -> Result<ProviderRow, TenantError> {
+    pub async fn create_provider(
+        &self,
+        actor: &AdminPrincipal,
+        input: NewProvider,
+    ) -> Result<ProviderRow, TenantError> {
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         let parent = match (input.parent_id, &actor.position) {
             (Some(id), _) => {
@@ -145,7 +152,12 @@ impl TenantService {
         Ok(row)
     }
 
-    pub async fn list_providers(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<ProviderRow>, TenantError> {
+    pub async fn list_providers(
+        &self,
+        actor: &AdminPrincipal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ProviderRow>, TenantError> {
         match actor.position.subtree_prefix() {
             Some(prefix) => Ok(self.repo.providers_under(prefix, limit, offset).await?),
             None => Ok(Vec::new()),
@@ -159,7 +171,11 @@ impl TenantService {
 
     // ---- enterprises ----
 
-    pub async fn create_enterprise(&self, actor: &AdminPrincipal, input: NewEnterprise) -> Result<EnterpriseRow, TenantError> {
+    pub async fn create_enterprise(
+        &self,
+        actor: &AdminPrincipal,
+        input: NewEnterprise,
+    ) -> Result<EnterpriseRow, TenantError> {
         let code = EnterpriseCode::parse(&input.code).map_err(invalid("code"))?;
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         let contact_name = Name::parse(&input.contact_name).map_err(invalid("contact_name"))?;
@@ -197,7 +213,12 @@ impl TenantService {
         }
     }
 
-    pub async fn list_enterprises(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<EnterpriseRow>, TenantError> {
+    pub async fn list_enterprises(
+        &self,
+        actor: &AdminPrincipal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<EnterpriseRow>, TenantError> {
         match &actor.position {
             ScopePosition::Enterprise { id, .. } => Ok(self.repo.enterprise(id).await?.into_iter().collect()),
             other => {
@@ -215,7 +236,12 @@ impl TenantService {
 
     /// Edits name and contact (super admins in scope); the status only from above the
     /// enterprise, so an enterprise cannot lift its own suspension.
-    pub async fn update_enterprise(&self, actor: &AdminPrincipal, id: &str, patch: EnterprisePatch) -> Result<EnterpriseRow, TenantError> {
+    pub async fn update_enterprise(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+        patch: EnterprisePatch,
+    ) -> Result<EnterpriseRow, TenantError> {
         let mut e = self.enterprise(actor, id).await?;
         if let Some(name) = patch.name {
             e.name = Name::parse(&name).map_err(invalid("name"))?.into_string();
@@ -246,7 +272,12 @@ impl TenantService {
 
     // ---- regions ----
 
-    pub async fn create_region(&self, actor: &AdminPrincipal, enterprise_id: &str, input: NewRegion) -> Result<RegionRow, TenantError> {
+    pub async fn create_region(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        input: NewRegion,
+    ) -> Result<RegionRow, TenantError> {
         let enterprise = self.enterprise(actor, enterprise_id).await?;
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         if !actor.is_super() {
@@ -293,7 +324,11 @@ impl TenantService {
     }
 
     /// Regions by id, all of which must belong to the enterprise.
-    pub async fn regions_of_enterprise(&self, enterprise_id: &str, ids: &[String]) -> Result<Vec<RegionRow>, TenantError> {
+    pub async fn regions_of_enterprise(
+        &self,
+        enterprise_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<RegionRow>, TenantError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let r = self.repo.region(id).await?.filter(|r| r.enterprise_id == enterprise_id);
@@ -332,20 +367,38 @@ impl TenantService {
             updated_at: now_ms(),
         };
         self.wechat.upsert_app(&row).await?;
-        Ok(WechatAppView { kind: row.kind, app_id: row.app_id, secret_mask: row.secret_mask, updated_at: row.updated_at })
+        Ok(WechatAppView {
+            kind: row.kind,
+            app_id: row.app_id,
+            secret_mask: row.secret_mask,
+            updated_at: row.updated_at,
+        })
     }
 
-    pub async fn wechat_apps(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<Vec<WechatAppView>, TenantError> {
+    pub async fn wechat_apps(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+    ) -> Result<Vec<WechatAppView>, TenantError> {
         let enterprise = self.enterprise(actor, enterprise_id).await?;
         let rows = self.wechat.apps(&enterprise.id).await?;
         Ok(rows
             .into_iter()
-            .map(|r| WechatAppView { kind: r.kind, app_id: r.app_id, secret_mask: r.secret_mask, updated_at: r.updated_at })
+            .map(|r| WechatAppView {
+                kind: r.kind,
+                app_id: r.app_id,
+                secret_mask: r.secret_mask,
+                updated_at: r.updated_at,
+            })
             .collect())
     }
 
     /// The AppID and opened AppSecret, for calling WeChat on the enterprise's behalf.
-    pub async fn wechat_credentials(&self, enterprise_id: &str, kind: WechatAppKind) -> Result<Option<(String, String)>, TenantError> {
+    pub async fn wechat_credentials(
+        &self,
+        enterprise_id: &str,
+        kind: WechatAppKind,
+    ) -> Result<Option<(String, String)>, TenantError> {
         let Some(row) = self.wechat.app(enterprise_id, kind.as_str()).await? else {
             return Ok(None);
         };

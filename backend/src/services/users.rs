@@ -86,10 +86,13 @@ impl UserService {
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, r: Registration) -> Result<(UserRow, IssuedTokens), UserError> {
         let code = EnterpriseCode::parse(&r.enterprise_code).map_err(invalid("enterprise_code"))?;
-        let username = blank_to_none(r.username).map(|u| Username::parse(&u).map_err(invalid("username"))).transpose()?;
+        let username =
+            blank_to_none(r.username).map(|u| Username::parse(&u).map_err(invalid("username"))).transpose()?;
         let phone = blank_to_none(r.phone).map(|p| Phone::parse(&p).map_err(invalid("phone"))).transpose()?;
-        let password = blank_to_none(r.password).map(|p| Password::parse(&p).map_err(invalid("password"))).transpose()?;
-        let display_name = blank_to_none(r.display_name).map(|n| Name::parse(&n).map_err(invalid("display_name"))).transpose()?;
+        let password =
+            blank_to_none(r.password).map(|p| Password::parse(&p).map_err(invalid("password"))).transpose()?;
+        let display_name =
+            blank_to_none(r.display_name).map(|n| Name::parse(&n).map_err(invalid("display_name"))).transpose()?;
         let wechat_token = blank_to_none(r.wechat_registration_token);
         let has_login = username.is_some() || phone.is_some();
         if has_login && password.is_none() {
@@ -183,7 +186,13 @@ impl UserService {
     }
 
     /// An enterprise's users, for admins who can see that enterprise.
-    pub async fn list(&self, actor: &AdminPrincipal, enterprise_id: &str, limit: i64, offset: i64) -> Result<Vec<UserRow>, UserError> {
+    pub async fn list(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<UserRow>, UserError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         Ok(self.repo.list(&enterprise.id, limit, offset).await?)
     }

@@ -60,15 +60,26 @@ impl WechatClient {
 
     /// Official-account web authorisation: exchanges the `code` from the redirect.
     #[tracing::instrument(skip_all, fields(app_id = %app_id))]
-    pub async fn oauth2_access_token(&self, app_id: &str, secret: &str, code: &str) -> Result<WechatIdentity, WechatError> {
+    pub async fn oauth2_access_token(
+        &self,
+        app_id: &str,
+        secret: &str,
+        code: &str,
+    ) -> Result<WechatIdentity, WechatError> {
         let params = [("appid", app_id), ("secret", secret), ("code", code), ("grant_type", "authorization_code")];
         self.call("/sns/oauth2/access_token", &params).await
     }
 
     /// Mini-program sign-in: exchanges the `js_code` from `wx.login`.
     #[tracing::instrument(skip_all, fields(app_id = %app_id))]
-    pub async fn jscode2session(&self, app_id: &str, secret: &str, js_code: &str) -> Result<WechatIdentity, WechatError> {
-        let params = [("appid", app_id), ("secret", secret), ("js_code", js_code), ("grant_type", "authorization_code")];
+    pub async fn jscode2session(
+        &self,
+        app_id: &str,
+        secret: &str,
+        js_code: &str,
+    ) -> Result<WechatIdentity, WechatError> {
+        let params =
+            [("appid", app_id), ("secret", secret), ("js_code", js_code), ("grant_type", "authorization_code")];
         self.call("/sns/jscode2session", &params).await
     }
 
@@ -87,10 +98,12 @@ impl WechatClient {
         }
         // WeChat often labels JSON as text/plain, so parse the text ourselves.
         let text = response.text().await.map_err(|e| WechatError::Unavailable(e.without_url().to_string()))?;
-        let reply: Reply = serde_json::from_str(&text)
-            .map_err(|_| WechatError::Unavailable("unreadable reply".into()))?;
+        let reply: Reply =
+            serde_json::from_str(&text).map_err(|_| WechatError::Unavailable("unreadable reply".into()))?;
         match (reply.errcode, reply.openid) {
-            (0, Some(openid)) if !openid.is_empty() => Ok(WechatIdentity { openid, unionid: reply.unionid.filter(|u| !u.is_empty()) }),
+            (0, Some(openid)) if !openid.is_empty() => {
+                Ok(WechatIdentity { openid, unionid: reply.unionid.filter(|u| !u.is_empty()) })
+            }
             (0, _) => Err(WechatError::Unavailable("reply without openid".into())),
             (40029, _) => Err(WechatError::InvalidCode),
             (40163, _) => Err(WechatError::CodeUsed),

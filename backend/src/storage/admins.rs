@@ -124,7 +124,12 @@ impl AdminRepo {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn list_of_enterprise(&self, enterprise_id: &str, limit: i64, offset: i64) -> Result<Vec<AdminRow>, sqlx::Error> {
+    pub async fn list_of_enterprise(
+        &self,
+        enterprise_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AdminRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {ADMIN_COLS} FROM admins a WHERE a.scope_kind = 'enterprise' AND a.scope_id = $1 \
              ORDER BY a.username LIMIT $2 OFFSET $3"

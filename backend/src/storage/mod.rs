@@ -5,11 +5,11 @@
 //! integers; no BOOLEAN, timestamp or NUMERIC columns in results; atomic conditional
 //! statements instead of `SELECT … FOR UPDATE`.
 
-pub mod sessions;
-pub mod users;
 pub mod admins;
 pub mod audit;
+pub mod sessions;
 pub mod tenants;
+pub mod users;
 pub mod wechat;
 
 use std::{str::FromStr, time::Duration};

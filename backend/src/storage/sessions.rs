@@ -115,11 +115,10 @@ impl SessionRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn family_of(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
-        let family: Option<(String,)> =
-            sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
+        let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(family.map(|(f,)| f))
     }
 

@@ -217,11 +217,9 @@ impl TenantRepo {
     /// Every region of an enterprise, parents before children.
     #[tracing::instrument(skip_all)]
     pub async fn regions_of(&self, enterprise_id: &str) -> Result<Vec<RegionRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {REGION_COLS} FROM regions WHERE enterprise_id = $1 ORDER BY path"
-        ))
-        .bind(enterprise_id)
-        .fetch_all(&self.pool)
-        .await
+        sqlx::query_as(&format!("SELECT {REGION_COLS} FROM regions WHERE enterprise_id = $1 ORDER BY path"))
+            .bind(enterprise_id)
+            .fetch_all(&self.pool)
+            .await
     }
 }

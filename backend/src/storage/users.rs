@@ -16,8 +16,7 @@ pub struct UserRow {
     pub created_at: i64,
 }
 
-const USER_COLS: &str =
-    "id, enterprise_id, username, phone, display_name, password_hash, status, created_at";
+const USER_COLS: &str = "id, enterprise_id, username, phone, display_name, password_hash, status, created_at";
 
 #[derive(Clone)]
 pub struct UserRepo {
@@ -63,13 +62,11 @@ impl UserRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn by_username(&self, enterprise_id: &str, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND username = $2"
-        ))
-        .bind(enterprise_id)
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await
+        sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND username = $2"))
+            .bind(enterprise_id)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     #[tracing::instrument(skip_all)]

@@ -57,23 +57,19 @@ impl WechatRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn app(&self, enterprise_id: &str, kind: &str) -> Result<Option<WechatAppRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {APP_COLS} FROM wechat_apps WHERE enterprise_id = $1 AND kind = $2"
-        ))
-        .bind(enterprise_id)
-        .bind(kind)
-        .fetch_optional(&self.pool)
-        .await
+        sqlx::query_as(&format!("SELECT {APP_COLS} FROM wechat_apps WHERE enterprise_id = $1 AND kind = $2"))
+            .bind(enterprise_id)
+            .bind(kind)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn apps(&self, enterprise_id: &str) -> Result<Vec<WechatAppRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {APP_COLS} FROM wechat_apps WHERE enterprise_id = $1 ORDER BY kind"
-        ))
-        .bind(enterprise_id)
-        .fetch_all(&self.pool)
-        .await
+        sqlx::query_as(&format!("SELECT {APP_COLS} FROM wechat_apps WHERE enterprise_id = $1 ORDER BY kind"))
+            .bind(enterprise_id)
+            .fetch_all(&self.pool)
+            .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -97,10 +93,7 @@ impl WechatRepo {
     }
 }
 
-pub(super) async fn insert_identity(
-    tx: &mut Transaction<'_, Any>,
-    i: &IdentityRow,
-) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_identity(tx: &mut Transaction<'_, Any>, i: &IdentityRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO wechat_identities (app_id, openid, unionid, enterprise_id, user_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -67,7 +67,13 @@ impl FakeWechat {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(app, async { let _ = stopped.await; }, Some(Duration::from_secs(1)))
+                .run_with_graceful_shutdown(
+                    app,
+                    async {
+                        let _ = stopped.await;
+                    },
+                    Some(Duration::from_secs(1)),
+                )
                 .await;
         });
         Self { state, addr, stop: Some(stop) }
@@ -88,11 +94,8 @@ impl FakeWechat {
 
     /// What WeChat hands the page or mini-program after the person consents: a fresh code.
     pub fn issue_code(&self, app_id: &str, kind: CodeKind, openid: &str, unionid: Option<&str>) -> String {
-        let code: String = rand::thread_rng()
-            .sample_iter(&rand::distributions::Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
+        let code: String =
+            rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect();
         self.lock().codes.insert(
             code.clone(),
             Issued {

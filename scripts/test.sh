@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine with the Rust toolchain.
+#
+# Installs the system packages it needs (apt), starts PostgreSQL and Redis when they are not
+# running, then runs every test twice:
+#   pass 1: SQLite (the embedded default) with the in-process cache and event bus;
+#   pass 2: PostgreSQL + Redis.
+# With CI=true nothing is skipped: a peer that cannot be installed or started fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+PG_URL=${YUNYIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+REDIS_URL=${YUNYIN_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+
+# ---- system packages ----------------------------------------------------------------------
+packages=()
+command -v pg_ctlcluster >/dev/null 2>&1 || packages+=(postgresql)
+command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || packages+=(redis-tools)
+if [ ${#packages[@]} -gt 0 ]; then
+  log "installing ${packages[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+
+# ---- PostgreSQL ---------------------------------------------------------------------------
+pg_ok() { PGCONNECT_TIMEOUT=3 psql "$PG_URL" -Atqc 'select 1' >/dev/null 2>&1; }
+if ! pg_ok; then
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if ! pg_ok && [ -z "${YUNYIN_TEST_POSTGRES_URL:-}" ]; then
+    # A fresh Debian cluster asks for a password over TCP: give the test user one.
+    as_root runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD 'yunyin-test'" >/dev/null
+    PG_URL=postgres://postgres:yunyin-test@127.0.0.1:5432/postgres
+  fi
+  pg_ok || { echo "PostgreSQL is not reachable at ${PG_URL%%@*}@…" >&2; exit 1; }
+fi
+
+# ---- Redis --------------------------------------------------------------------------------
+redis_ok() { redis-cli -u "$REDIS_URL" ping 2>/dev/null | grep -q PONG; }
+if ! redis_ok; then
+  log "starting Redis"
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do redis_ok && break; sleep 0.5; done
+  redis_ok || { echo "Redis is not reachable at $REDIS_URL" >&2; exit 1; }
+fi
+
+# ---- checks and tests ---------------------------------------------------------------------
+export YUNYIN_TEST_POSTGRES_URL=$PG_URL
+if [ "${CI:-}" = "true" ]; then
+  log "formatting and lints"
+  cargo fmt --all --check
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+log "pass 1/2: SQLite (embedded default) + in-process cache and events"
+YUNYIN_TEST_BACKEND=sqlite YUNYIN_TEST_REDIS_URL= cargo test --workspace --locked
+
+log "pass 2/2: PostgreSQL + Redis"
+YUNYIN_TEST_BACKEND=postgres YUNYIN_TEST_REDIS_URL=$REDIS_URL cargo test -p yunyin-e2e --locked
+
+log "all passes green; backends tested: sqlite (+in-process cache/events), postgres (+redis)"
