@@ -31,10 +31,7 @@ use crate::{
         users::UserService,
         wechat::WechatClient,
     },
-    storage::{
-        admins::AdminRepo, audit::AuditRepo, sessions::SessionRepo, tenants::TenantRepo, users::UserRepo,
-        wechat::WechatRepo, Db,
-    },
+    storage::{admins::AdminRepo, audit::AuditRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db},
 };
 
 /// The services, wired once at start.
@@ -109,10 +106,9 @@ impl AppState {
     ) -> Self {
         let pool = db.pool().clone();
         let tenants_repo = TenantRepo::new(pool.clone());
-        let wechat_repo = WechatRepo::new(pool.clone());
         let users_repo = UserRepo::new(pool.clone());
         let admins_repo = AdminRepo::new(pool.clone());
-        let tenants = TenantService::new(tenants_repo.clone(), wechat_repo.clone(), SecretBox::new(master));
+        let tenants = TenantService::new(tenants_repo.clone(), WechatRepo::new(pool.clone()), SecretBox::new(master));
         let limits = SessionLimits {
             access_ttl: Duration::from_secs(config.access_token_ttl_secs.max(1)),
             refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs.max(1)),
@@ -121,12 +117,8 @@ impl AppState {
             max_per_ip_per_minute: config.signin_max_per_ip_per_minute.max(1),
         };
         let sessions = SessionService::new(
-            SessionRepo::new(pool.clone()),
-            users_repo.clone(),
-            admins_repo.clone(),
-            tenants_repo.clone(),
+            pool.clone(),
             tenants.clone(),
-            wechat_repo,
             WechatClient::new(&config.wechat_api_base),
             AccessTokens::new(master),
             cache.clone(),

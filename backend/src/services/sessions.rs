@@ -111,7 +111,7 @@ const REGISTRATION_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct SessionService {
-    pub(crate) sessions: SessionRepo,
+    sessions: SessionRepo,
     users: UserRepo,
     admins: AdminRepo,
     tenants_repo: TenantRepo,
@@ -128,20 +128,27 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl SessionService {
-    #[allow(clippy::too_many_arguments)]
+    /// The repositories are cheap handles on `pool`; the collaborators are shared.
     pub fn new(
-        sessions: SessionRepo,
-        users: UserRepo,
-        admins: AdminRepo,
-        tenants_repo: TenantRepo,
+        pool: sqlx::AnyPool,
         tenants: TenantService,
-        wechat_repo: WechatRepo,
         wechat: WechatClient,
         tokens: AccessTokens,
         cache: Arc<dyn Cache>,
         limits: SessionLimits,
     ) -> Self {
-        Self { sessions, users, admins, tenants_repo, tenants, wechat_repo, wechat, tokens, cache, limits }
+        Self {
+            sessions: SessionRepo::new(pool.clone()),
+            users: UserRepo::new(pool.clone()),
+            admins: AdminRepo::new(pool.clone()),
+            tenants_repo: TenantRepo::new(pool.clone()),
+            wechat_repo: WechatRepo::new(pool),
+            tenants,
+            wechat,
+            tokens,
+            cache,
+            limits,
+        }
     }
 
     /// Starts a new session (refresh-token family) for a subject.

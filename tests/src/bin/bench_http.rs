@@ -126,7 +126,11 @@ async fn main() {
     let admin = app.platform_token().await;
     app.create_enterprise(&admin, "BENCH", None).await;
     let session = app
-        .post("/api/v1/users", None, json!({"enterprise_code": "BENCH", "username": "bench", "password": "bench-passw0rd"}))
+        .post(
+            "/api/v1/users",
+            None,
+            json!({"enterprise_code": "BENCH", "username": "bench", "password": "bench-passw0rd"}),
+        )
         .await
         .expect(201);
     let token = yunyin_e2e::harness::access(&session);
