@@ -1,10 +1,12 @@
-//! Prometheus metrics: HTTP request count and latency by route, method and status.
+//! Prometheus metrics: HTTP request count and latency by route, method and status, and
+//! the number of requests being served right now.
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
     metrics::{
         counter::Counter,
         family::Family,
+        gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
     registry::Registry,
@@ -21,6 +23,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -35,7 +38,9 @@ impl Default for Metrics {
         let latency = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
-        Self { registry, requests, latency }
+        let in_flight = Gauge::default();
+        registry.register("http_requests_in_flight", "HTTP requests being served", in_flight.clone());
+        Self { registry, requests, latency, in_flight }
     }
 }
 
@@ -47,12 +52,27 @@ impl Metrics {
         self.latency.get_or_create(&labels).observe(seconds);
     }
 
+    /// Counts a request as being served until the guard drops (also when it is cancelled).
+    pub fn serving(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
         out
+    }
+}
+
+/// One request being served; see [`Metrics::serving`].
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -68,5 +88,17 @@ mod tests {
         let text = m.render();
         assert!(text.contains(r#"yunyin_http_requests_total{route="user_me",method="GET",status="200"} 2"#), "{text}");
         assert!(text.contains("yunyin_http_request_duration_seconds_count"), "{text}");
+    }
+
+    #[test]
+    fn in_flight_follows_guards() {
+        let m = Metrics::default();
+        let a = m.serving();
+        let b = m.serving();
+        assert!(m.render().contains("yunyin_http_requests_in_flight 2"));
+        drop(a);
+        assert!(m.render().contains("yunyin_http_requests_in_flight 1"));
+        drop(b);
+        assert!(m.render().contains("yunyin_http_requests_in_flight 0"));
     }
 }

@@ -65,6 +65,7 @@ pub async fn observe<E: Endpoint>(next: Arc<E>, req: Request, metrics: Arc<Metri
     let path = req.uri().path().to_string();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path, subject = tracing::field::Empty);
     let started = Instant::now();
+    let _serving = metrics.serving();
 
     let result = lang.scope(next.call(req).instrument(span.clone())).await;
     let (route, mut resp) = match result {

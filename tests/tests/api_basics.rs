@@ -146,9 +146,24 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
             tokio::spawn(async move { client.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
         })
         .collect();
-    // Stop while they are being served: sent within a few ms, hashing for ~100 ms on 2 cores.
-    // (A connection whose request was not yet read is closed, as HTTP allows; not tested here.)
-    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    // Stop once all eight have reached the server: each is either being served (the
+    // in-flight gauge, where the metrics request itself counts one) or already answered.
+    // A connection whose request was not yet read is closed on shutdown, as HTTP allows;
+    // that case is not what this test is about.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let value = |prefix: &str| -> f64 {
+            metrics.lines().filter_map(|l| l.strip_prefix(prefix)).filter_map(|v| v.trim().parse::<f64>().ok()).sum()
+        };
+        let serving = value("yunyin_http_requests_in_flight ") - 1.0;
+        let answered = value(r#"yunyin_http_requests_total{route="admin_sign_in",method="POST",status="200"} "#);
+        if serving + answered >= 8.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "sign-ins never all reached the server");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     let base = app.base.clone();
     app.stop().await;
     for request in in_flight {
