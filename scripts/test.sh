@@ -21,6 +21,18 @@ command -v pg_ctlcluster >/dev/null 2>&1 || packages+=(postgresql)
 command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || packages+=(redis-tools)
+# The document pipeline: poppler renders pages, LibreOffice converts Office and text,
+# Noto CJK typesets Chinese; ghostscript and qpdf make fixtures and the benchmark baseline.
+command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
+command -v gs >/dev/null 2>&1 || packages+=(ghostscript)
+command -v qpdf >/dev/null 2>&1 || packages+=(qpdf)
+command -v soffice >/dev/null 2>&1 || packages+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || packages+=(fonts-noto-cjk)
+# The printer peer: ippeveprinter is the IPP Everywhere printer, ipptool reads what it got;
+# ippeveprinter registers over DNS-SD through dbus when it can.
+command -v ippeveprinter >/dev/null 2>&1 || [ -x /usr/sbin/ippeveprinter ] || packages+=(cups-ipp-utils)
+command -v ipptool >/dev/null 2>&1 || packages+=(cups-ipp-utils)
+command -v dbus-daemon >/dev/null 2>&1 || packages+=(dbus)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq

@@ -71,6 +71,20 @@ pub struct Config {
     pub signin_max_per_ip_per_minute: u32,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Largest upload accepted, in MB (10^6 bytes).
+    pub max_upload_mb: u64,
+    /// Most pages a document may have.
+    pub page_limit: u32,
+    /// Longest a conversion (LibreOffice, rendering) may run before it is killed, in seconds.
+    pub conversion_timeout_secs: u64,
+    /// Documents processed at once; 0 means one per CPU core.
+    pub processing_workers: usize,
+    /// The LibreOffice program (`soffice`); without it Office and text uploads are refused.
+    pub soffice: String,
+    /// How long a worker's claim on a job lasts without renewal, in seconds.
+    pub processing_lease_secs: u64,
+    /// How often expired jobs and old files are cleaned up, in seconds.
+    pub retention_sweep_secs: u64,
 }
 
 impl Default for Config {
@@ -92,6 +106,13 @@ impl Default for Config {
             signin_lock_secs: 15 * 60,
             signin_max_per_ip_per_minute: 30,
             shutdown_grace_secs: 30,
+            max_upload_mb: 100,
+            page_limit: 2000,
+            conversion_timeout_secs: 120,
+            processing_workers: 0,
+            soffice: "soffice".into(),
+            processing_lease_secs: 60,
+            retention_sweep_secs: 60,
         }
     }
 }
@@ -174,6 +195,9 @@ impl Config {
         if let Some(v) = get("YUNYIN_WECHAT_API_BASE") {
             self.wechat_api_base = v;
         }
+        if let Some(v) = get("YUNYIN_SOFFICE") {
+            self.soffice = v;
+        }
         macro_rules! numeric {
             ($($field:ident => $var:literal),* $(,)?) => {$(
                 if let Some(v) = get($var) {
@@ -188,6 +212,12 @@ impl Config {
             signin_lock_secs => "YUNYIN_SIGNIN_LOCK_SECS",
             signin_max_per_ip_per_minute => "YUNYIN_SIGNIN_MAX_PER_IP_PER_MINUTE",
             shutdown_grace_secs => "YUNYIN_SHUTDOWN_GRACE_SECS",
+            max_upload_mb => "YUNYIN_MAX_UPLOAD_MB",
+            page_limit => "YUNYIN_PAGE_LIMIT",
+            conversion_timeout_secs => "YUNYIN_CONVERSION_TIMEOUT_SECS",
+            processing_workers => "YUNYIN_PROCESSING_WORKERS",
+            processing_lease_secs => "YUNYIN_PROCESSING_LEASE_SECS",
+            retention_sweep_secs => "YUNYIN_RETENTION_SWEEP_SECS",
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! - [`api`]: HTTP resources under `/api/v1` (extract → auth → service → map);
 //! - [`services`]: the rules, one error type each;
 //! - [`storage`]: repositories holding the SQL, one source for SQLite and PostgreSQL;
+//! - [`documents`]: the document pipeline (type sniffing, print-ready PDF, pages, colour);
 //! - [`domain`]: parsed value types (enterprise code, phone, …);
 //! - [`infra`]: cache, event bus (in-process or Redis) and secret sealing;
 //! - [`startup`]: wiring and the server; [`cli`]: the `yunyin` command.
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod domain;
 pub mod i18n;
 pub mod infra;

@@ -13,10 +13,15 @@ use poem::{
 use crate::{
     api::{
         self,
+        gateway_link::{self, LinkContext},
         health::{self, Readiness},
         security::AuthContext,
     },
     config::Config,
+    documents::{
+        convert, render,
+        store::{FileStore, LocalStore},
+    },
     infra::{
         cache::{Cache, MemoryCache, RedisCache},
         events::{EventBus, MemoryEventBus, RedisEventBus},
@@ -25,10 +30,17 @@ use crate::{
     metrics::Metrics,
     services::{
         admins::{AdminService, AdminWithPassword},
+        gateways::GatewayService,
+        jobs::{JobLimits, JobService},
+        print_points::PrintPointService,
+        processing::{ProcessingConfig, Processor},
+        qr_codes::QrSigner,
+        release::ReleaseService,
         sessions::{SessionLimits, SessionService},
         tenants::TenantService,
         tokens::AccessTokens,
         users::UserService,
+        wallets::WalletService,
         wechat::WechatClient,
     },
     storage::{admins::AdminRepo, audit::AuditRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db},
@@ -41,6 +53,11 @@ pub struct Services {
     pub sessions: SessionService,
     pub users: UserService,
     pub admins: AdminService,
+    pub jobs: JobService,
+    pub print_points: PrintPointService,
+    pub gateways: GatewayService,
+    pub release: ReleaseService,
+    pub wallets: WalletService,
 }
 
 /// Everything a running instance shares between requests.
@@ -53,6 +70,7 @@ pub struct AppState {
     /// Set when Redis backs the cache and events.
     pub redis: bool,
     pub services: Services,
+    pub processor: Arc<Processor>,
 }
 
 impl AppState {
@@ -78,7 +96,16 @@ impl AppState {
             }
             None => (Arc::new(MemoryCache::new()), Arc::new(MemoryEventBus::new()), false),
         };
-        Ok(Self::assemble(config, db, cache, events, redis, &master))
+        let store: Arc<dyn FileStore> = Arc::new(LocalStore::new(config.data_dir.join("files")).context("file store")?);
+        if convert::find_soffice(&config.soffice).is_none() {
+            tracing::warn!(
+                "LibreOffice not found: Office and text uploads will be refused (install libreoffice-*-nogui)"
+            );
+        }
+        if !render::available() {
+            tracing::error!("pdftoppm not found: documents cannot be processed (install poppler-utils)");
+        }
+        Ok(Self::assemble(config, db, cache, events, redis, &master, store))
     }
 
     /// A state whose database is never touched: enough to describe the API (`yunyin openapi`).
@@ -93,6 +120,7 @@ impl AppState {
             Arc::new(MemoryEventBus::new()),
             false,
             &MasterKey::generate(),
+            Arc::new(LocalStore::new(std::env::temp_dir().join("yunyin-spec"))?),
         ))
     }
 
@@ -103,6 +131,7 @@ impl AppState {
         events: Arc<dyn EventBus>,
         redis: bool,
         master: &MasterKey,
+        store: Arc<dyn FileStore>,
     ) -> Self {
         let pool = db.pool().clone();
         let tenants_repo = TenantRepo::new(pool.clone());
@@ -125,15 +154,48 @@ impl AppState {
             limits,
         );
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
-        let admins =
-            AdminService::new(admins_repo, tenants_repo, tenants.clone(), sessions.clone(), AuditRepo::new(pool));
+        let admins = AdminService::new(
+            admins_repo,
+            tenants_repo,
+            tenants.clone(),
+            sessions.clone(),
+            AuditRepo::new(pool.clone()),
+        );
+        let soffice = convert::find_soffice(&config.soffice);
+        let limits = JobLimits {
+            max_upload_bytes: config.max_upload_mb.saturating_mul(1_000_000),
+            page_limit: config.page_limit.max(1),
+            soffice: soffice.clone(),
+        };
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let jobs = JobService::new(pool.clone(), tenants.clone(), store.clone(), events.clone(), limits, wake.clone());
+        let workers = match config.processing_workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let processing = ProcessingConfig {
+            workers,
+            lease: Duration::from_secs(config.processing_lease_secs.max(3)),
+            conversion_timeout: Duration::from_secs(config.conversion_timeout_secs.max(1)),
+            page_limit: config.page_limit.max(1),
+            soffice,
+            sweep_every: Duration::from_secs(config.retention_sweep_secs.max(1)),
+        };
+        let print_points =
+            PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
+        let gateways =
+            GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
+        let release = ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), master);
+        let wallets = WalletService::new(pool.clone(), tenants.clone());
+        let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
             db,
             cache,
             events,
             redis,
-            services: Services { tenants, sessions, users, admins },
+            services: Services { tenants, sessions, users, admins, jobs, print_points, gateways, release, wallets },
+            processor,
         }
     }
 }
@@ -191,8 +253,16 @@ impl Application {
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let app = routes(&self.state);
         let db = self.state.db.clone();
+        // The processing workers run beside the server and stop after it, so a request that
+        // is still uploading can finish; their claims then go back to the queue.
+        let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let workers = self.state.processor.clone().start(workers_stopped);
         let result =
             Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
+        let _ = stop_workers.send(true);
+        if let Err(e) = workers.await {
+            tracing::error!(error = %e, "processing workers ended abnormally");
+        }
         db.close().await;
         result
     }
@@ -212,7 +282,19 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         .at("/api/v1/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
-        .data(AuthContext { sessions: state.services.sessions.clone(), admins: state.services.admins.clone() })
+        .at(
+            "/api/v1/gateway/link",
+            get(gateway_link::link).data(LinkContext {
+                gateways: state.services.gateways.clone(),
+                release: state.services.release.clone(),
+                events: state.events.clone(),
+            }),
+        )
+        .data(AuthContext {
+            sessions: state.services.sessions.clone(),
+            admins: state.services.admins.clone(),
+            gateways: state.services.gateways.clone(),
+        })
         .data(Readiness { db: state.db.clone(), redis: state.redis.then(|| state.cache.clone()) })
         .data(metrics)
         .around(move |ep, req| crate::telemetry::observe(ep, req, observed.clone()))

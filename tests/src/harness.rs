@@ -309,6 +309,64 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Uploads `bytes` as a raw body with `name`.
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/jobs"))
+            .query(&[("file_name", name)])
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload reaches the server");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    /// Polls the job until it leaves `uploaded`/`processing` (or `within` passes).
+    pub async fn wait_job(&self, token: &str, id: &str, within: Duration) -> Value {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let job = self.get(&format!("/api/v1/jobs/{id}"), Some(token)).await.expect(200);
+            let state = job["state"].as_str().unwrap_or("").to_string();
+            if state != "uploaded" && state != "processing" {
+                return job;
+            }
+            assert!(std::time::Instant::now() < deadline, "job {id} still {state} after {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// An enterprise `code` with one registered user; returns the user's access token.
+    pub async fn enterprise_with_user(&self, admin: &str, code: &str, username: &str) -> (Value, String) {
+        let e = self.create_enterprise(admin, code, None).await;
+        let s = self.register_user(code, username, "passw0rd!").await;
+        (e, access(&s))
+    }
+
+    /// Runs one SQL statement on the test's database, for tests that must set up what the
+    /// API cannot (a crashed worker's claim, a deadline already passed).
+    pub async fn sql(&self, statement: &str) {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.expect("test database");
+        conn.execute(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        let _ = conn.close().await;
+    }
+
+    /// Raw bytes of a GET (thumbnails, previews, documents).
+    pub async fn get_bytes(&self, path: &str, token: &str) -> (u16, Vec<u8>) {
+        let resp = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

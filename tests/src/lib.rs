@@ -11,6 +11,8 @@
 //! - `YUNYIN_TEST_REDIS_URL`: when set, cache and events go through Redis.
 
 pub mod fakes;
+pub mod fixtures;
 pub mod harness;
+pub mod peers;
 
 pub use harness::{Backend, Reply, TestApp};

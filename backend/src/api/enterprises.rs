@@ -48,6 +48,8 @@ pub struct UpdateEnterpriseRequest {
     pub contact_phone: Option<String>,
     /// `active` or `suspended`; only admins above the enterprise may change it.
     pub status: Option<String>,
+    /// Hours an unreleased job is kept before it expires, 1-720.
+    pub job_retention_hours: Option<i64>,
 }
 
 #[derive(ApiResponse)]
@@ -114,6 +116,7 @@ impl EnterprisesApi {
             contact_name: b.contact_name,
             contact_phone: b.contact_phone,
             status: b.status,
+            job_retention_hours: b.job_retention_hours,
         };
         Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))
     }

@@ -5,6 +5,7 @@ use poem::http::StatusCode;
 use poem_openapi::{payload::Json, ApiResponse, Object};
 
 use crate::{
+    documents::DocumentError,
     domain::ValueError,
     i18n::Lang,
     services::{
@@ -49,6 +50,26 @@ error_codes! {
     InvalidWechatAppId = "invalid_wechat_app_id", 400, "微信 AppID 格式不正确（wx 开头，共 18 位）", "Not a WeChat AppID (wx followed by 16 letters or digits)";
     InvalidWechatAppSecret = "invalid_wechat_app_secret", 400, "微信 AppSecret 格式不正确", "Not a WeChat AppSecret";
     InvalidValue = "invalid_value", 400, "取值不在允许范围内", "Value is not one of the allowed values";
+    InvalidCopies = "invalid_copies", 400, "份数应为 1-99", "Copies must be 1-99";
+    InvalidPagesPerSheet = "invalid_pages_per_sheet", 400, "每张纸的页数只能是 1、2 或 4", "Pages per sheet must be 1, 2 or 4";
+    InvalidPageRanges = "invalid_page_ranges", 400, "页码范围格式应如 1-3,5,8-", "Page ranges look like 1-3,5,8-";
+    InvalidAmount = "invalid_amount", 400, "金额应为非负整数（单位：分）", "Amounts are whole, non-negative numbers of fen";
+    InvalidMac = "invalid_mac", 400, "MAC 地址格式不正确（应为 6 组十六进制数，如 00:1B:2C:3D:4E:5F）", "Not a MAC address (six hex pairs, e.g. 00:1B:2C:3D:4E:5F)";
+    IllegalMac = "illegal_mac", 400, "非法的 MAC 地址（如 00-00-00-00-00-00）：请检查打印机端口是否为标准 TCP/IP 端口，以及网关电脑能否访问该打印机", "Illegal MAC address (such as 00-00-00-00-00-00): check that the printer's port is a standard TCP/IP port and that the gateway PC can reach the printer";
+    InvalidMeterInterval = "invalid_meter_interval", 400, "抄表间隔应为 1-1440 分钟", "The meter-reading interval must be 1-1440 minutes";
+    InvalidCoordinates = "invalid_coordinates", 400, "纬度应在 -90 到 90 之间，经度应在 -180 到 180 之间", "Latitude must be -90..90 and longitude -180..180";
+    InvalidReleaseId = "invalid_release_id", 400, "释放请求编号应为 8-64 位字母、数字、“-”或“_”", "The release id must be 8-64 letters, digits, '-' or '_'";
+    EnrolmentInvalid = "enrolment_invalid", 400, "网关注册码无效、已使用或已过期，请在管理后台重新生成", "The gateway enrolment token is unknown, used or expired; create a new one in the console";
+    FileEmpty = "file_empty", 400, "文件为空", "The file is empty";
+    FileTypeNotAllowed = "file_type_not_allowed", 400, "不能打印可执行文件或压缩包", "Executables and archives cannot be printed";
+    UnsupportedFileType = "unsupported_file_type", 400, "不支持的文件类型，请上传 PDF、图片、文本或 Office 文档", "Unsupported file type; upload a PDF, an image, text or an Office document";
+    FileCorrupt = "file_corrupt", 400, "文件已损坏或无法读取", "The file is corrupt or unreadable";
+    PdfEncrypted = "pdf_encrypted", 400, "PDF 已加密或设置了密码，请去除密码后重新上传", "The PDF is encrypted or password-protected; remove the password and upload again";
+    ZipBomb = "document_unpacks_too_large", 400, "文档解压后过大，已拒绝", "The document unpacks to more than allowed and was refused";
+    TooManyPages = "too_many_pages", 400, "文档页数超过上限", "The document has more pages than allowed";
+    ConversionTimeout = "conversion_timeout", 400, "文档转换超时，已停止", "Converting the document took too long and was stopped";
+    ConversionFailed = "conversion_failed", 400, "文档转换失败", "The document could not be converted";
+    MissingFileName = "missing_file_name", 400, "请提供文件名", "Give the file a name";
     UnknownReference = "unknown_reference", 400, "引用的对象不存在或无权访问", "The referenced object does not exist or is out of your scope";
     MissingCredentials = "missing_credentials", 400, "请填写用户名或手机号及密码，或使用微信注册", "Give a user name or phone number with a password, or register with WeChat";
     RegionsMismatch = "regions_mismatch", 400, "区域管理员必须分配至少一个区域，其他角色不能分配区域", "Region admins need at least one region, and only region admins have regions";
@@ -62,6 +83,7 @@ error_codes! {
     InvalidCredentials = "invalid_credentials", 401, "账号或密码错误", "Wrong login or password";
     RefreshTokenInvalid = "refresh_token_invalid", 401, "刷新凭证无效或已过期，请重新登录", "Refresh token is invalid or expired; sign in again";
     RefreshTokenReused = "refresh_token_reused", 401, "检测到刷新凭证被重复使用，已退出该会话，请重新登录", "Refresh token reuse detected; the session was revoked, sign in again";
+    GatewayUnauthenticated = "gateway_unauthenticated", 401, "网关凭证无效或已吊销，请重新注册网关", "The gateway credential is unknown or revoked; enrol the gateway again";
     Forbidden = "forbidden", 403, "没有执行此操作的权限", "You are not allowed to do this";
     AdminRequired = "admin_required", 403, "需要管理员账号", "An admin account is required";
     UserRequired = "user_required", 403, "需要用户账号", "A user account is required";
@@ -74,8 +96,21 @@ error_codes! {
     AccountExists = "account_exists", 409, "该账号已注册", "An account with this login already exists";
     UsernameTaken = "username_taken", 409, "用户名已被使用", "User name already taken";
     WechatAlreadyBound = "wechat_already_bound", 409, "该微信已绑定其他账号", "This WeChat identity is already bound to another account";
+    PrintPointExists = "print_point_exists", 409, "该打印点已存在（MAC 地址已注册）。请确认是否已添加过；二手机器 MAC 相同时请联系平台加入白名单", "This print point already exists (its MAC is registered). Check whether it was added before; a second-hand machine sharing a MAC needs the platform's whitelist";
+    PrintPointBoundElsewhere = "print_point_bound_elsewhere", 409, "该打印点已在平台上由其他网关管理", "This print point is already on the platform under another gateway";
+    WhitelistedMacNoCloudPrint = "whitelisted_mac_no_cloud_print", 409, "白名单 MAC 的打印点仅用于云运维，不能开启云打印", "Print points with a whitelisted MAC serve operations & maintenance only, not cloud print";
+    GroupNameTaken = "group_name_taken", 409, "打印机组名称已存在", "A printer group with this name already exists";
+    PrintPointOffline = "print_point_offline", 409, "打印点离线（网关未连接），暂时无法打印，未扣费", "The print point is offline (its gateway is not connected); nothing was charged";
+    CloudPrintDisabled = "cloud_print_disabled", 409, "该打印点未开启云打印", "Cloud print is not enabled at this print point";
+    InsufficientBalance = "insufficient_balance", 409, "余额不足", "Insufficient balance";
+    NothingToRelease = "nothing_to_release", 409, "没有可打印的作业", "There is no ready job to print";
+    JobStateConflict = "job_state_conflict", 409, "作业当前状态不允许此操作", "The job's state does not allow this";
+    JobNotReady = "job_not_ready", 409, "作业尚未处理完成", "The job is not processed yet";
     WechatNotConfigured = "wechat_not_configured", 409, "该企业尚未配置微信登录", "WeChat sign-in is not configured for this enterprise";
     UnsupportedMediaType = "unsupported_media_type", 415, "不支持的内容类型", "Unsupported content type";
+    LengthRequired = "length_required", 411, "上传需要提供 Content-Length", "Uploads must declare Content-Length";
+    FileTooLarge = "file_too_large", 413, "文件超过大小上限", "The file is larger than allowed";
+    ConversionUnavailable = "conversion_unavailable", 415, "服务器暂不支持转换此类文件（未安装 LibreOffice）", "The server cannot convert this type of file (LibreOffice is not installed)";
     AccountLocked = "account_locked", 429, "密码错误次数过多，账号已临时锁定，请稍后再试", "Too many failed sign-ins; the account is locked for a while";
     TooManyRequests = "too_many_requests", 429, "请求过于频繁，请稍后再试", "Too many requests; try again later";
     InternalError = "internal_error", 500, "服务器内部错误，请稍后重试", "Internal server error; please retry later";
@@ -121,6 +156,12 @@ pub enum ApiError {
     /// The request body's content type is not accepted.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// The upload declared no length.
+    #[oai(status = 411)]
+    LengthRequired(Json<ErrorBody>),
+    /// The upload is larger than allowed.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
     /// Rate limited; retry after the given number of seconds.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
@@ -142,6 +183,11 @@ impl ApiError {
 
     pub fn field(code: ErrorCode, field: &str) -> Self {
         Self::build(code, Some(field.to_string()), None, 60)
+    }
+
+    /// With a detail appended to the message (already in the request's language).
+    pub fn detailed(code: ErrorCode, field: Option<&str>, detail: &str) -> Self {
+        Self::build(code, field.map(str::to_string), Some(detail), 60)
     }
 
     pub fn retry_after(code: ErrorCode, secs: u64) -> Self {
@@ -166,6 +212,8 @@ impl ApiError {
         match code.status() {
             400 => ApiError::BadRequest(body),
             405 => ApiError::MethodNotAllowed(body),
+            411 => ApiError::LengthRequired(body),
+            413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
             401 => ApiError::Unauthorized(body),
             403 => ApiError::Forbidden(body),
@@ -187,6 +235,8 @@ impl ApiError {
             | ApiError::Conflict(b)
             | ApiError::MethodNotAllowed(b)
             | ApiError::UnsupportedMediaType(b)
+            | ApiError::LengthRequired(b)
+            | ApiError::PayloadTooLarge(b)
             | ApiError::TooManyRequests(b, _)
             | ApiError::Internal(b)
             | ApiError::BadGateway(b)
@@ -244,9 +294,37 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::Name => ErrorCode::InvalidName,
             ValueError::WechatAppId => ErrorCode::InvalidWechatAppId,
             ValueError::WechatAppSecret => ErrorCode::InvalidWechatAppSecret,
+            ValueError::Copies => ErrorCode::InvalidCopies,
+            ValueError::PagesPerSheet => ErrorCode::InvalidPagesPerSheet,
+            ValueError::PageRanges => ErrorCode::InvalidPageRanges,
+            ValueError::Amount => ErrorCode::InvalidAmount,
+            ValueError::MacFormat => ErrorCode::InvalidMac,
+            ValueError::IllegalMac => ErrorCode::IllegalMac,
+            ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,
+            ValueError::Coordinates => ErrorCode::InvalidCoordinates,
             ValueError::UnknownVariant => ErrorCode::InvalidValue,
         };
         ApiError::field(code, field)
+    }
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(e: DocumentError) -> Self {
+        match e {
+            DocumentError::Empty => ApiError::field(ErrorCode::FileEmpty, "file"),
+            DocumentError::Executable | DocumentError::Archive => {
+                ApiError::field(ErrorCode::FileTypeNotAllowed, "file")
+            }
+            DocumentError::Unsupported => ApiError::field(ErrorCode::UnsupportedFileType, "file"),
+            DocumentError::Corrupt(_) => ApiError::field(ErrorCode::FileCorrupt, "file"),
+            DocumentError::Encrypted => ApiError::field(ErrorCode::PdfEncrypted, "file"),
+            DocumentError::Bomb => ApiError::field(ErrorCode::ZipBomb, "file"),
+            DocumentError::TooManyPages { .. } => ApiError::field(ErrorCode::TooManyPages, "file"),
+            DocumentError::ConverterUnavailable => ApiError::field(ErrorCode::ConversionUnavailable, "file"),
+            DocumentError::Timeout(_) => ApiError::new(ErrorCode::ConversionTimeout),
+            DocumentError::ConversionFailed(_) => ApiError::new(ErrorCode::ConversionFailed),
+            e @ DocumentError::Io(_) => ApiError::internal(&e),
+        }
     }
 }
 

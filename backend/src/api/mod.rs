@@ -6,13 +6,23 @@ pub mod admins;
 pub mod directory;
 pub mod enterprises;
 pub mod error;
+pub mod events;
+pub mod gateway_link;
+pub mod gateways;
 pub mod health;
+pub mod jobs;
+pub mod mac_whitelist;
+pub mod print_points;
+pub mod printer_groups;
 pub mod providers;
+pub mod rates;
 pub mod regions;
+pub mod release;
 pub mod security;
 pub mod sessions;
 pub mod users;
 pub mod views;
+pub mod wallets;
 pub mod wechat_apps;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -39,9 +49,31 @@ pub enum ApiTags {
     WechatApps,
     /// 区域: an enterprise's regions.
     Regions,
+    /// 打印作业: documents in, print-ready jobs out; options, quotes, files.
+    Jobs,
+    /// 费率: rates per enterprise.
+    Rates,
+    /// Live events for the signed-in user (server-sent events).
+    Events,
+    /// 打印点: registered printers and MFPs, their functions, rates and QR codes.
+    PrintPoints,
+    /// 打印机组: printer groups and their group admins.
+    PrinterGroups,
+    /// 白名单: MACs several machines may share (O&M only).
+    MacWhitelist,
+    /// 网关: enterprise-code check, enrolment, printers, signed document downloads. The
+    /// gateway link is a WebSocket at `/api/v1/gateway/link` (see the README).
+    Gateways,
+    /// 扫码释放: the release page after scanning a print point, and the confirm that pays.
+    Release,
+    /// 个人账户: wallet balance, statement and admin adjustments.
+    Wallets,
 }
 
-pub type Apis = (
+/// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
+pub type Apis = (AccountApis, PrintApis);
+
+pub type AccountApis = (
     directory::DirectoryApi,
     users::UsersApi,
     sessions::SessionsApi,
@@ -53,10 +85,22 @@ pub type Apis = (
     regions::RegionsApi,
 );
 
+pub type PrintApis = (
+    jobs::JobsApi,
+    rates::RatesApi,
+    events::EventsApi,
+    print_points::PrintPointsApi,
+    printer_groups::PrinterGroupsApi,
+    mac_whitelist::MacWhitelistApi,
+    gateways::GatewaysApi,
+    release::ReleaseApi,
+    wallets::WalletsApi,
+);
+
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     let s = &state.services;
-    let apis = (
+    let accounts = (
         directory::DirectoryApi { tenants: s.tenants.clone() },
         users::UsersApi { users: s.users.clone() },
         sessions::SessionsApi { sessions: s.sessions.clone() },
@@ -67,7 +111,18 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         wechat_apps::WechatAppsApi { tenants: s.tenants.clone() },
         regions::RegionsApi { tenants: s.tenants.clone() },
     );
-    OpenApiService::new(apis, "yunyin", env!("CARGO_PKG_VERSION")).description(
+    let printing = (
+        jobs::JobsApi { jobs: s.jobs.clone() },
+        rates::RatesApi { jobs: s.jobs.clone() },
+        events::EventsApi { events: state.events.clone() },
+        print_points::PrintPointsApi { print_points: s.print_points.clone() },
+        printer_groups::PrinterGroupsApi { print_points: s.print_points.clone() },
+        mac_whitelist::MacWhitelistApi { print_points: s.print_points.clone() },
+        gateways::GatewaysApi { gateways: s.gateways.clone(), release: s.release.clone(), jobs: s.jobs.clone() },
+        release::ReleaseApi { release: s.release.clone() },
+        wallets::WalletsApi { wallets: s.wallets.clone() },
+    );
+    OpenApiService::new((accounts, printing), "yunyin", env!("CARGO_PKG_VERSION")).description(
         "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \
          Times are Unix epoch milliseconds (UTC); money is integer fen.",

@@ -8,15 +8,18 @@ use super::error::{ApiError, ErrorCode};
 use crate::services::{
     admins::AdminService,
     authz::{AdminPrincipal, UserPrincipal},
+    gateways::GatewayService,
     sessions::SessionService,
     tokens::SubjectKind,
 };
+use crate::storage::gateways::GatewayRow;
 
 /// What the security checkers need, attached to the routes as data.
 #[derive(Clone)]
 pub struct AuthContext {
     pub sessions: SessionService,
     pub admins: AdminService,
+    pub gateways: GatewayService,
 }
 
 /// An end user's access token (`Authorization: Bearer yya1.…`).
@@ -28,6 +31,11 @@ pub struct UserAuth(pub UserPrincipal);
 #[derive(SecurityScheme)]
 #[oai(rename = "AdminToken", ty = "bearer", bearer_format = "opaque", checker = "check_admin")]
 pub struct AdminAuth(pub AdminPrincipal);
+
+/// A gateway's credential (`Authorization: Bearer yyg1.…`), issued once at enrolment.
+#[derive(SecurityScheme)]
+#[oai(rename = "GatewayCredential", ty = "bearer", bearer_format = "opaque", checker = "check_gateway")]
+pub struct GatewayAuth(pub GatewayRow);
 
 /// Either kind of token, for resources both users and admins read.
 #[derive(SecurityScheme)]
@@ -61,4 +69,10 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminPrincip
         Some(principal) => Ok(principal),
         None => Err(ApiError::new(ErrorCode::AccountDisabled).into()),
     }
+}
+
+async fn check_gateway(req: &Request, bearer: Bearer) -> poem::Result<GatewayRow> {
+    let gateway = context(req)?.gateways.authenticate(&bearer.token).await.map_err(ApiError::from)?;
+    tracing::Span::current().record("subject", gateway.id.as_str());
+    Ok(gateway)
 }

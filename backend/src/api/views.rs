@@ -161,6 +161,8 @@ pub struct EnterpriseView {
     pub created_at: i64,
     /// Last change (Unix epoch milliseconds, UTC).
     pub updated_at: i64,
+    /// Hours an unreleased print job is kept before it expires.
+    pub job_retention_hours: i64,
 }
 
 impl From<EnterpriseRow> for EnterpriseView {
@@ -175,6 +177,7 @@ impl From<EnterpriseRow> for EnterpriseView {
             status: e.status,
             created_at: e.created_at,
             updated_at: e.updated_at,
+            job_retention_hours: e.job_retention_hours,
         }
     }
 }

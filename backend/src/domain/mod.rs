@@ -2,6 +2,9 @@
 //! ("parse, don't validate"). Each newtype's tests live beside it.
 
 mod enterprise_code;
+mod job;
+mod mac;
+mod money;
 mod name;
 mod org;
 mod password;
@@ -10,6 +13,9 @@ mod username;
 mod wechat;
 
 pub use enterprise_code::EnterpriseCode;
+pub use job::{ColourMode, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides};
+pub use mac::MacAddress;
+pub use money::Fen;
 pub use name::Name;
 pub use org::{AdminRole, AdminScope, OrgStatus, WechatAppKind};
 pub use password::Password;
@@ -34,6 +40,22 @@ pub enum ValueError {
     WechatAppId,
     #[error("not a WeChat AppSecret (16-64 letters or digits)")]
     WechatAppSecret,
+    #[error("copies must be 1-99")]
+    Copies,
+    #[error("pages per sheet must be 1, 2 or 4")]
+    PagesPerSheet,
+    #[error("page ranges look like 1-3,5,8-")]
+    PageRanges,
+    #[error("amount must be a whole, non-negative number of fen")]
+    Amount,
+    #[error("not a MAC address (six hex pairs, e.g. 00:1B:2C:3D:4E:5F)")]
+    MacFormat,
+    #[error("illegal MAC address")]
+    IllegalMac,
+    #[error("meter-reading interval must be 1-1440 minutes")]
+    MeterInterval,
+    #[error("latitude must be -90..90 and longitude -180..180")]
+    Coordinates,
     #[error("unknown value")]
     UnknownVariant,
 }

@@ -2,9 +2,17 @@
 
 pub mod admins;
 pub mod authz;
+pub mod gateways;
+pub mod jobs;
 pub mod passwords;
+pub mod pricing;
+pub mod print_points;
+pub mod processing;
+pub mod qr_codes;
+pub mod release;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod wallets;
 pub mod wechat;

@@ -62,6 +62,7 @@ pub struct EnterprisePatch {
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub status: Option<String>,
+    pub job_retention_hours: Option<i64>,
 }
 
 pub struct NewRegion {
@@ -205,6 +206,7 @@ impl TenantService {
             status: OrgStatus::Active.as_str().into(),
             created_at: now,
             updated_at: now,
+            job_retention_hours: 72,
         };
         match self.repo.insert_enterprise(&row).await {
             Ok(()) => Ok(row),
@@ -256,6 +258,12 @@ impl TenantService {
             Some(s) => Some(OrgStatus::parse(&s).map_err(invalid("status"))?),
             None => None,
         };
+        if let Some(hours) = patch.job_retention_hours {
+            if !(1..=720).contains(&hours) {
+                return Err(TenantError::Invalid { field: "job_retention_hours", source: ValueError::UnknownVariant });
+            }
+            e.job_retention_hours = hours;
+        }
         if !actor.is_super() {
             return Err(TenantError::Forbidden);
         }

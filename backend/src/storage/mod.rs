@@ -7,9 +7,14 @@
 
 pub mod admins;
 pub mod audit;
+pub mod gateways;
+pub mod jobs;
+pub mod print_points;
+pub mod rates;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
+pub mod wallets;
 pub mod wechat;
 
 use std::{str::FromStr, time::Duration};
@@ -133,6 +138,14 @@ fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let file = rest.split('?').next()?;
     (!file.is_empty() && !file.starts_with(":memory:")).then_some(file)
+}
+
+/// True when SQLite refused a write because another transaction holds the database
+/// (SQLITE_BUSY / SQLITE_LOCKED): the caller may retry the whole transaction.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        matches!(d.code().as_deref(), Some("5" | "6" | "517" | "261")) || d.message().contains("database is locked")
+    })
 }
 
 /// True when `e` is a unique-constraint violation (a duplicate), on either backend.

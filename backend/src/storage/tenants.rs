@@ -26,6 +26,8 @@ pub struct EnterpriseRow {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Hours an unreleased job is kept before it expires.
+    pub job_retention_hours: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,7 +42,7 @@ pub struct RegionRow {
 
 const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at";
 const ENTERPRISE_COLS: &str = "id, provider_id, owner_path, code, name, contact_name, \
-    contact_phone, status, created_at, updated_at";
+    contact_phone, status, created_at, updated_at, job_retention_hours";
 const REGION_COLS: &str = "id, enterprise_id, parent_id, path, name, created_at";
 
 #[derive(Clone)]
@@ -176,7 +178,7 @@ impl TenantRepo {
     pub async fn update_enterprise(&self, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE enterprises SET name = $2, contact_name = $3, contact_phone = $4, \
-             status = $5, updated_at = $6 WHERE id = $1",
+             status = $5, updated_at = $6, job_retention_hours = $7 WHERE id = $1",
         )
         .bind(&e.id)
         .bind(&e.name)
@@ -184,9 +186,19 @@ impl TenantRepo {
         .bind(&e.contact_phone)
         .bind(&e.status)
         .bind(e.updated_at)
+        .bind(e.job_retention_hours)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// How long an enterprise keeps jobs that are never released (hours; default 72).
+    pub async fn job_retention_hours(&self, enterprise_id: &str) -> Result<i64, sqlx::Error> {
+        let hours: Option<(i64,)> = sqlx::query_as("SELECT job_retention_hours FROM enterprises WHERE id = $1")
+            .bind(enterprise_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(hours.map_or(72, |(h,)| h))
     }
 
     #[tracing::instrument(skip_all)]

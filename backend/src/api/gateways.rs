@@ -1,0 +1,307 @@
+//! Gateways (网关): the enterprise-code check, enrolment, the printers a gateway reports, and
+//! the signed document downloads it prints from. The gateway link itself (WebSocket) is in
+//! `gateway_link.rs`.
+
+use poem::Body;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::{Binary, Json},
+    ApiResponse, Object, OpenApi,
+};
+
+use super::{
+    error::{ApiError, ErrorCode},
+    security::{AdminAuth, GatewayAuth},
+    ApiTags,
+};
+use crate::{
+    services::{
+        gateways::{GatewayError, GatewayService, ReportedPrinter},
+        jobs::{job_file, JobService},
+        release::ReleaseService,
+    },
+    storage::print_points::PrintPointRow,
+};
+
+pub struct GatewaysApi {
+    pub gateways: GatewayService,
+    pub release: ReleaseService,
+    pub jobs: JobService,
+}
+
+/// An enterprise code to check.
+#[derive(Debug, Object)]
+pub struct CheckRequest {
+    /// 企业标识.
+    pub enterprise_code: String,
+}
+
+/// The enterprise a code names.
+#[derive(Debug, Object)]
+pub struct CheckResponse {
+    /// Enterprise id.
+    pub enterprise_id: String,
+    /// Enterprise name, for the gateway to show.
+    pub enterprise_name: String,
+}
+
+/// A one-time enrolment token for a new gateway.
+#[derive(Debug, Object)]
+pub struct Enrolment {
+    /// Give this to the gateway's setup; it works once.
+    pub token: String,
+    /// When it stops working (Unix epoch ms).
+    pub expires_at: i64,
+}
+
+/// A gateway enrolling.
+#[derive(Debug, Object)]
+pub struct RegisterGatewayRequest {
+    /// 企业标识.
+    pub enterprise_code: String,
+    /// The enrolment token an admin created.
+    pub enrolment_token: String,
+    /// A name for this gateway (e.g. the PC's host name).
+    pub name: String,
+    /// The gateway's version.
+    pub version: Option<String>,
+}
+
+/// An enrolled gateway and its credential.
+#[derive(Debug, Object)]
+pub struct RegisteredGateway {
+    /// Gateway id.
+    pub gateway_id: String,
+    /// Its enterprise.
+    pub enterprise_id: String,
+    /// Bearer credential for every later call and the link; shown only now.
+    pub credential: String,
+}
+
+/// A gateway as admins see it.
+#[derive(Debug, Object)]
+pub struct GatewayView {
+    /// Gateway id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Reported version.
+    pub version: String,
+    /// Connected now.
+    pub online: bool,
+    /// Last contact (Unix epoch ms).
+    pub last_seen_at: Option<i64>,
+    /// Enrolled at.
+    pub created_at: i64,
+}
+
+/// A printer the gateway found.
+#[derive(Debug, Object)]
+pub struct ReportedPrinterBody {
+    /// The gateway's own key for it, echoed in the result.
+    pub key: String,
+    /// Name to show (defaults to make and model).
+    pub name: Option<String>,
+    /// MAC address, if the gateway knows it.
+    pub mac: Option<String>,
+    /// How the gateway reaches it (IPP URI).
+    pub device_uri: String,
+    /// Make and model (IPP printer-make-and-model).
+    pub make_model: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// IPP printer-uuid.
+    pub uuid: Option<String>,
+}
+
+/// Printers to register or refresh.
+#[derive(Debug, Object)]
+pub struct ReportPrintersRequest {
+    /// The printers.
+    pub printers: Vec<ReportedPrinterBody>,
+    /// "Refresh printer status" after a reinstall: re-bind this enterprise's printers whose
+    /// gateway is gone. Without it, printers under another gateway are left alone.
+    pub refresh: Option<bool>,
+}
+
+/// What became of one reported printer.
+#[derive(Debug, Object)]
+pub struct PrinterResult {
+    /// The key the gateway sent.
+    pub key: String,
+    /// `registered`, `unchanged`, `rebound`, `bound_elsewhere` (the exclamation-mark state),
+    /// `illegal_mac`, `invalid_mac` or `print_point_exists`.
+    pub outcome: String,
+    /// The print point, when it is this gateway's.
+    pub print_point_id: Option<String>,
+    /// Its QR URL, when it is this gateway's.
+    pub qr_url: Option<String>,
+}
+
+/// A print point bound to the gateway.
+#[derive(Debug, Object)]
+pub struct GatewayPrinter {
+    /// Print point id.
+    pub print_point_id: String,
+    /// Name.
+    pub name: String,
+    /// MAC.
+    pub mac: Option<String>,
+    /// IPP URI.
+    pub device_uri: String,
+    /// Meter-reading interval, minutes.
+    pub meter_interval_minutes: i64,
+}
+
+impl From<PrintPointRow> for GatewayPrinter {
+    fn from(p: PrintPointRow) -> Self {
+        Self {
+            print_point_id: p.id,
+            name: p.name,
+            mac: p.mac,
+            device_uri: p.device_uri,
+            meter_interval_minutes: p.meter_interval_minutes,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum Registered {
+    /// Enrolled.
+    #[oai(status = 201)]
+    Created(Json<RegisteredGateway>),
+}
+
+#[derive(ApiResponse)]
+enum Pdf {
+    /// The print-ready PDF.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Ok(Binary<Body>),
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::NotFound => ApiError::new(ErrorCode::NotFound),
+            GatewayError::Forbidden => ApiError::new(ErrorCode::Forbidden),
+            GatewayError::Invalid { field, source } => (field, source).into(),
+            GatewayError::EnterpriseNotFound => ApiError::field(ErrorCode::EnterpriseNotFound, "enterprise_code"),
+            GatewayError::EnrolmentInvalid => ApiError::field(ErrorCode::EnrolmentInvalid, "enrolment_token"),
+            GatewayError::Unauthenticated => ApiError::new(ErrorCode::GatewayUnauthenticated),
+            GatewayError::Tenant(t) => t.into(),
+            GatewayError::PrintPoint(p) => p.into(),
+            e @ GatewayError::Storage(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Gateways")]
+impl GatewaysApi {
+    /// 企业标识检测: check an enterprise code before enrolling (no sign-in).
+    #[oai(path = "/gateway/check", method = "post", operation_id = "gateway_check")]
+    async fn check(&self, body: Json<CheckRequest>) -> Result<Json<CheckResponse>, ApiError> {
+        let (enterprise_id, enterprise_name) = self.gateways.check(&body.0.enterprise_code).await?;
+        Ok(Json(CheckResponse { enterprise_id, enterprise_name }))
+    }
+
+    /// Create a one-time enrolment token for a new gateway (super admins in scope).
+    #[oai(path = "/enterprises/:id/gateway-enrolments", method = "post", operation_id = "gateway_enrolment_create")]
+    async fn create_enrolment(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Enrolment>, ApiError> {
+        let (token, expires_at) = self.gateways.create_enrolment(&auth.0, &id).await?;
+        Ok(Json(Enrolment { token, expires_at }))
+    }
+
+    /// The enterprise's gateways, with whether each is connected.
+    #[oai(path = "/enterprises/:id/gateways", method = "get", operation_id = "gateway_list")]
+    async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<GatewayView>>, ApiError> {
+        let mut out = Vec::new();
+        for g in self.gateways.list(&auth.0, &id).await? {
+            let online = self.gateways.is_online(&g.id).await;
+            out.push(GatewayView {
+                id: g.id,
+                name: g.name,
+                version: g.version,
+                online,
+                last_seen_at: g.last_seen_at,
+                created_at: g.created_at,
+            });
+        }
+        Ok(Json(out))
+    }
+
+    /// Enrol a gateway with an enrolment token; returns its credential once.
+    #[oai(path = "/gateways", method = "post", operation_id = "gateway_register")]
+    async fn register(&self, body: Json<RegisterGatewayRequest>) -> Result<Registered, ApiError> {
+        let b = body.0;
+        let (g, credential) = self
+            .gateways
+            .register(&b.enterprise_code, &b.enrolment_token, &b.name, b.version.as_deref().unwrap_or(""))
+            .await?;
+        Ok(Registered::Created(Json(RegisteredGateway {
+            gateway_id: g.id,
+            enterprise_id: g.enterprise_id,
+            credential,
+        })))
+    }
+
+    /// Add printers to the cloud, or refresh them (the gateway's "add" and "refresh printer
+    /// status" actions).
+    #[oai(path = "/gateway/printers", method = "post", operation_id = "gateway_report_printers")]
+    async fn report(
+        &self,
+        auth: GatewayAuth,
+        body: Json<ReportPrintersRequest>,
+    ) -> Result<Json<Vec<PrinterResult>>, ApiError> {
+        let b = body.0;
+        let printers = b
+            .printers
+            .into_iter()
+            .map(|p| ReportedPrinter {
+                key: p.key,
+                name: p.name.unwrap_or_default(),
+                mac: p.mac,
+                device_uri: p.device_uri,
+                make_model: p.make_model.unwrap_or_default(),
+                serial_number: p.serial_number.unwrap_or_default(),
+                uuid: p.uuid.unwrap_or_default(),
+            })
+            .collect();
+        let results = self.gateways.report_printers(&auth.0, printers, b.refresh.unwrap_or(false)).await?;
+        Ok(Json(
+            results
+                .into_iter()
+                .map(|(key, outcome, row)| PrinterResult {
+                    key,
+                    outcome: outcome.as_str().into(),
+                    qr_url: row.as_ref().map(|r| self.gateways.qr_url(r)),
+                    print_point_id: row.map(|r| r.id),
+                })
+                .collect(),
+        ))
+    }
+
+    /// The print points bound to this gateway.
+    #[oai(path = "/gateway/printers", method = "get", operation_id = "gateway_printers")]
+    async fn printers(&self, auth: GatewayAuth) -> Result<Json<Vec<GatewayPrinter>>, ApiError> {
+        Ok(Json(self.gateways.printers(&auth.0).await?.into_iter().map(Into::into).collect()))
+    }
+
+    /// The print-ready PDF of a released job, by the signed URL in the print command.
+    #[oai(path = "/gateway/documents/:job_id", method = "get", operation_id = "gateway_document")]
+    async fn document(
+        &self,
+        job_id: Path<String>,
+        /// Expiry of the URL (Unix epoch ms).
+        expires: Query<i64>,
+        /// Signature of the URL.
+        sig: Query<String>,
+    ) -> Result<Pdf, ApiError> {
+        if !self.release.verify_document(&job_id, expires.0, &sig) {
+            return Err(ApiError::new(ErrorCode::NotFound));
+        }
+        let key = job_file(&job_id, "print.pdf").ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
+        let path = self.jobs.local_file(&key).await.ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
+        let file = tokio::fs::File::open(path).await.map_err(|e| ApiError::internal(&e))?;
+        Ok(Pdf::Ok(Binary(Body::from_async_read(file))))
+    }
+}

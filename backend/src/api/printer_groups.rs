@@ -1,0 +1,95 @@
+//! Printer groups (打印机组): sets of print points with their own admins, who see and manage
+//! only those print points (FAQ Q19).
+
+use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{error::ApiError, security::AdminAuth, ApiTags};
+use crate::{services::print_points::PrintPointService, storage::print_points::PrinterGroupRow};
+
+pub struct PrinterGroupsApi {
+    pub print_points: PrintPointService,
+}
+
+/// A printer group.
+#[derive(Debug, Object)]
+pub struct PrinterGroupView {
+    /// Group id.
+    pub id: String,
+    /// Its enterprise.
+    pub enterprise_id: String,
+    /// Name, unique in the enterprise.
+    pub name: String,
+    /// Its print points.
+    pub print_point_ids: Vec<String>,
+    /// Its group admins.
+    pub admin_ids: Vec<String>,
+    /// Created at.
+    pub created_at: i64,
+}
+
+fn view((g, print_point_ids, admin_ids): (PrinterGroupRow, Vec<String>, Vec<String>)) -> PrinterGroupView {
+    PrinterGroupView {
+        id: g.id,
+        enterprise_id: g.enterprise_id,
+        name: g.name,
+        print_point_ids,
+        admin_ids,
+        created_at: g.created_at,
+    }
+}
+
+/// A new printer group.
+#[derive(Debug, Object)]
+pub struct CreatePrinterGroupRequest {
+    /// Name, 1-64 characters.
+    pub name: String,
+}
+
+/// A group's members; omitted lists stay as they are.
+#[derive(Debug, Object)]
+pub struct SetPrinterGroupRequest {
+    /// The print points of the group (the enterprise's).
+    pub print_point_ids: Option<Vec<String>>,
+    /// The group admins (the enterprise's own non-super admins).
+    pub admin_ids: Option<Vec<String>>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<PrinterGroupView>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::PrinterGroups")]
+impl PrinterGroupsApi {
+    /// Create a printer group (super admins in scope).
+    #[oai(path = "/enterprises/:id/printer-groups", method = "post", operation_id = "printer_group_create")]
+    async fn create(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<CreatePrinterGroupRequest>,
+    ) -> Result<Created, ApiError> {
+        let g = self.print_points.create_group(&auth.0, &id, &body.0.name).await?;
+        Ok(Created::Created(Json(view((g, Vec::new(), Vec::new())))))
+    }
+
+    /// The enterprise's printer groups (group admins see their own).
+    #[oai(path = "/enterprises/:id/printer-groups", method = "get", operation_id = "printer_group_list")]
+    async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<PrinterGroupView>>, ApiError> {
+        Ok(Json(self.print_points.groups(&auth.0, &id).await?.into_iter().map(view).collect()))
+    }
+
+    /// Set a group's print points and admins (super admins in scope).
+    #[oai(path = "/printer-groups/:id", method = "put", operation_id = "printer_group_set")]
+    async fn set(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<SetPrinterGroupRequest>,
+    ) -> Result<Json<PrinterGroupView>, ApiError> {
+        let b = body.0;
+        Ok(Json(view(self.print_points.set_group(&auth.0, &id, b.print_point_ids, b.admin_ids).await?)))
+    }
+}

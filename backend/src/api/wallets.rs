@@ -1,0 +1,121 @@
+//! Wallets (个人账户): the user's balance and statement; admin adjustments.
+
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    Object, OpenApi,
+};
+
+use super::{
+    error::{ApiError, ErrorCode},
+    security::{AdminAuth, UserAuth},
+    views::Page,
+    ApiTags,
+};
+use crate::{
+    services::wallets::{WalletError, WalletService},
+    storage::wallets::LedgerRow,
+};
+
+pub struct WalletsApi {
+    pub wallets: WalletService,
+}
+
+/// One ledger entry.
+#[derive(Debug, Object)]
+pub struct LedgerEntry {
+    /// Entry id.
+    pub id: String,
+    /// `job_payment`, `refund`, `admin_adjustment`, …
+    pub kind: String,
+    /// Amount, fen: positive credits, negative debits.
+    pub amount_fen: i64,
+    /// Balance after this entry, fen.
+    pub balance_after_fen: i64,
+    /// What it is for (a release, a job, an admin's reason).
+    pub reference: String,
+    /// Who made it: `user`, `admin` or `system`.
+    pub actor_kind: String,
+    /// When (Unix epoch ms).
+    pub created_at: i64,
+}
+
+impl From<LedgerRow> for LedgerEntry {
+    fn from(l: LedgerRow) -> Self {
+        Self {
+            id: l.id,
+            kind: l.kind,
+            amount_fen: l.amount_fen,
+            balance_after_fen: l.balance_after,
+            reference: l.reference,
+            actor_kind: l.actor_kind,
+            created_at: l.created_at,
+        }
+    }
+}
+
+/// A wallet and its latest entries.
+#[derive(Debug, Object)]
+pub struct WalletView {
+    /// Balance, fen.
+    pub balance_fen: i64,
+    /// Latest entries first.
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// An admin's balance adjustment.
+#[derive(Debug, Object)]
+pub struct AdjustRequest {
+    /// Fen to add (negative to take away); not zero.
+    pub amount_fen: i64,
+    /// Why (1-200 characters); kept in the ledger and the audit log.
+    pub reason: String,
+    /// The client's idempotency key (8-64 characters).
+    pub idempotency_key: String,
+}
+
+impl From<WalletError> for ApiError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::NotFound => ApiError::new(ErrorCode::NotFound),
+            WalletError::Forbidden => ApiError::new(ErrorCode::Forbidden),
+            WalletError::Invalid(field) => ApiError::field(ErrorCode::InvalidValue, field),
+            WalletError::Insufficient { .. } => ApiError::field(ErrorCode::InsufficientBalance, "amount_fen"),
+            WalletError::KeyReused => ApiError::field(ErrorCode::InvalidValue, "idempotency_key"),
+            WalletError::Tenant(t) => t.into(),
+            e @ WalletError::Storage(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Wallets")]
+impl WalletsApi {
+    /// The signed-in user's wallet in their enterprise, with its statement.
+    #[oai(path = "/wallet", method = "get", operation_id = "wallet_get")]
+    async fn mine(
+        &self,
+        auth: UserAuth,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<WalletView>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let (w, entries) = self.wallets.mine(&auth.0, page.limit, page.offset).await?;
+        Ok(Json(WalletView { balance_fen: w.balance_fen, entries: entries.into_iter().map(Into::into).collect() }))
+    }
+
+    /// Adjust a user's balance (super admins in scope), with a reason; audited.
+    #[oai(path = "/enterprises/:id/users/:user_id/wallet/adjustments", method = "post", operation_id = "wallet_adjust")]
+    async fn adjust(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        user_id: Path<String>,
+        body: Json<AdjustRequest>,
+    ) -> Result<Json<LedgerEntry>, ApiError> {
+        let b = body.0;
+        let entry = self.wallets.adjust(&auth.0, &id, &user_id, b.amount_fen, &b.reason, &b.idempotency_key).await?;
+        Ok(Json(entry.into()))
+    }
+}

@@ -1,0 +1,524 @@
+//! Print jobs from the owner's and the admins' side: upload (streamed, sniffed, checked, and
+//! either stored whole or not at all), options and quotes, cancel and delete, files and
+//! history, rates. Processing itself is in `processing.rs`.
+
+use std::{path::PathBuf, sync::Arc};
+
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    documents::{
+        office, pdf,
+        sniff::{self, DocumentKind},
+        store::{FileKey, FileStore, StoreError},
+        DocumentError,
+    },
+    domain::{ColourMode, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides, ValueError},
+    infra::{events::EventBus, new_id, now_ms},
+    services::{
+        authz::{AdminPrincipal, UserPrincipal},
+        pricing::{self, Quote, QuoteError, RatePlan, RatePlanInput},
+        tenants::{TenantError, TenantService},
+    },
+    storage::{
+        jobs::{Actor, JobFilter, JobRepo, JobRow, TransitionRow},
+        rates::{RateOwner, RateRepo},
+        tenants::TenantRepo,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{field}: {source}")]
+    Invalid { field: &'static str, source: ValueError },
+    #[error("give the file a name")]
+    MissingFileName,
+    #[error("the upload is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("the job is {0}; this is not allowed now")]
+    StateConflict(String),
+    #[error("the job is not processed yet")]
+    NotReady,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("file store: {0}")]
+    Store(String),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::TooLarge { limit } => JobError::TooLarge { limit },
+            other => JobError::Store(other.to_string()),
+        }
+    }
+}
+
+fn invalid(field: &'static str) -> impl Fn(ValueError) -> JobError {
+    move |source| JobError::Invalid { field, source }
+}
+
+/// One page as stored in `print_jobs.pages`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PageFacts {
+    pub w: f64,
+    pub h: f64,
+    pub colour: bool,
+}
+
+/// Limits and tools the document pipeline works with.
+#[derive(Debug, Clone)]
+pub struct JobLimits {
+    pub max_upload_bytes: u64,
+    pub page_limit: u32,
+    /// LibreOffice, when installed.
+    pub soffice: Option<PathBuf>,
+}
+
+/// Option changes; absent fields stay.
+#[derive(Debug, Default)]
+pub struct OptionsPatch {
+    pub copies: Option<i64>,
+    pub sides: Option<String>,
+    pub colour_mode: Option<String>,
+    pub paper_size: Option<String>,
+    pub page_ranges: Option<String>,
+    pub pages_per_sheet: Option<i64>,
+    pub orientation: Option<String>,
+}
+
+pub fn job_prefix(job_id: &str) -> Option<FileKey> {
+    FileKey::new(format!("jobs/{}", job_id.to_ascii_lowercase()))
+}
+
+pub fn job_file(job_id: &str, name: &str) -> Option<FileKey> {
+    FileKey::new(format!("jobs/{}/{name}", job_id.to_ascii_lowercase()))
+}
+
+/// Options of a stored job.
+pub fn options_of(j: &JobRow) -> JobOptions {
+    let d = JobOptions::default();
+    JobOptions {
+        copies: u32::try_from(j.copies).unwrap_or(d.copies),
+        sides: Sides::parse(&j.sides).unwrap_or(d.sides),
+        colour_mode: ColourMode::parse(&j.colour_mode).unwrap_or(d.colour_mode),
+        paper_size: PaperSize::parse(&j.paper_size).unwrap_or(d.paper_size),
+        page_ranges: PageRanges::parse(&j.page_ranges).unwrap_or_default(),
+        pages_per_sheet: u32::try_from(j.pages_per_sheet).unwrap_or(d.pages_per_sheet),
+        orientation: Orientation::parse(&j.orientation).unwrap_or(d.orientation),
+    }
+}
+
+pub fn pages_of(j: &JobRow) -> Option<Vec<PageFacts>> {
+    j.pages.as_deref().and_then(|p| serde_json::from_str(p).ok())
+}
+
+/// Tells the job's owner (on any instance) that it changed.
+pub async fn announce(events: &dyn EventBus, j: &JobRow) {
+    let payload = serde_json::json!({
+        "type": "job",
+        "job_id": j.id,
+        "state": j.state,
+        "progress": j.progress,
+        "error_code": j.error_code,
+    });
+    if let Err(e) = events.publish(&format!("user:{}", j.user_id), &payload.to_string()).await {
+        tracing::warn!(error = %e, "cannot publish job event");
+    }
+}
+
+#[derive(Clone)]
+pub struct JobService {
+    repo: JobRepo,
+    rates: RateRepo,
+    tenants_repo: TenantRepo,
+    tenants: TenantService,
+    store: Arc<dyn FileStore>,
+    events: Arc<dyn EventBus>,
+    limits: JobLimits,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl JobService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        pool: sqlx::AnyPool,
+        tenants: TenantService,
+        store: Arc<dyn FileStore>,
+        events: Arc<dyn EventBus>,
+        limits: JobLimits,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Self {
+            repo: JobRepo::new(pool.clone()),
+            rates: RateRepo::new(pool.clone()),
+            tenants_repo: TenantRepo::new(pool),
+            tenants,
+            store,
+            events,
+            limits,
+            wake,
+        }
+    }
+
+    pub fn limits(&self) -> &JobLimits {
+        &self.limits
+    }
+
+    /// Receives a document and creates a job for it. The body is streamed to a temporary
+    /// file and checked; only a document that passes is stored, under the new job.
+    #[tracing::instrument(skip_all, fields(user = %who.user_id))]
+    pub async fn upload(
+        &self,
+        who: &UserPrincipal,
+        file_name: &str,
+        body: &mut (dyn Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + Unpin),
+    ) -> Result<JobRow, JobError> {
+        let display_name = display_file_name(file_name).ok_or(JobError::MissingFileName)?;
+        let (temp, stored) = self.store.receive(body, self.limits.max_upload_bytes).await?;
+        let path = temp.to_path_buf();
+        let page_limit = self.limits.page_limit;
+        let converter = self.limits.soffice.is_some();
+        let kind = tokio::task::spawn_blocking(move || -> Result<DocumentKind, DocumentError> {
+            let kind = sniff::sniff(&path)?;
+            match kind {
+                DocumentKind::Pdf => {
+                    pdf::inspect(&path, page_limit)?;
+                }
+                DocumentKind::Office(k) => {
+                    if matches!(
+                        k,
+                        sniff::OfficeKind::Docx
+                            | sniff::OfficeKind::Xlsx
+                            | sniff::OfficeKind::Pptx
+                            | sniff::OfficeKind::Odt
+                            | sniff::OfficeKind::Ods
+                            | sniff::OfficeKind::Odp
+                    ) {
+                        office::check_zip_bounds(&path)?;
+                    }
+                }
+                DocumentKind::Image(_) => {
+                    image::ImageReader::open(&path)
+                        .and_then(|r| r.with_guessed_format())
+                        .map_err(|e| DocumentError::Corrupt(e.to_string()))?
+                        .into_dimensions()
+                        .map_err(|e| DocumentError::Corrupt(e.to_string()))?;
+                }
+                DocumentKind::Text(_) => {}
+            }
+            if kind.needs_converter() && !converter {
+                return Err(DocumentError::ConverterUnavailable);
+            }
+            Ok(kind)
+        })
+        .await
+        .map_err(|e| DocumentError::Io(e.to_string()))??;
+
+        let now = now_ms();
+        let retention_hours = self.tenants_repo.job_retention_hours(&who.enterprise_id).await?;
+        let options = JobOptions::default();
+        let id = new_id();
+        let source = job_file(&id, "source").ok_or(JobError::NotFound)?;
+        self.store.commit(&temp, &source).await?;
+        let job = JobRow {
+            id: id.clone(),
+            enterprise_id: who.enterprise_id.clone(),
+            user_id: who.user_id.clone(),
+            file_name: display_name,
+            document_kind: kind.as_str().into(),
+            size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
+            sha256: stored.sha256,
+            state: JobState::Uploaded.as_str().into(),
+            progress: 0,
+            error_code: None,
+            copies: i64::from(options.copies),
+            sides: options.sides.as_str().into(),
+            colour_mode: options.colour_mode.as_str().into(),
+            paper_size: options.paper_size.as_str().into(),
+            page_ranges: options.page_ranges.to_text(),
+            pages_per_sheet: i64::from(options.pages_per_sheet),
+            orientation: options.orientation.as_str().into(),
+            page_count: None,
+            colour_page_count: None,
+            pages: None,
+            quote_fen: None,
+            claimed_by: None,
+            lease_until: 0,
+            attempts: 0,
+            files_deleted: 0,
+            hidden: 0,
+            created_at: now,
+            updated_at: now,
+            expires_at: now.saturating_add(retention_hours.saturating_mul(3_600_000)),
+            finished_at: None,
+            print_point_id: None,
+            charged_fen: 0,
+            refunded_fen: 0,
+            pages_printed: None,
+            release_id: None,
+        };
+        if let Err(e) = self.repo.insert(&job, &Actor { kind: "user", id: who.user_id.clone() }).await {
+            // Nothing half-stored: the file goes with the failed insert.
+            if let Some(prefix) = job_prefix(&id) {
+                let _ = self.store.delete_prefix(&prefix).await;
+            }
+            return Err(e.into());
+        }
+        self.wake.notify_one();
+        announce(self.events.as_ref(), &job).await;
+        Ok(job)
+    }
+
+    /// The user's own job; anyone else's is "not found".
+    pub async fn get(&self, who: &UserPrincipal, id: &str) -> Result<JobRow, JobError> {
+        let job = self.repo.get(id).await?;
+        job.filter(|j| j.user_id == who.user_id && j.enterprise_id == who.enterprise_id && j.hidden == 0)
+            .ok_or(JobError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        who: &UserPrincipal,
+        state: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<JobRow>, JobError> {
+        if let Some(s) = state {
+            JobState::parse(s).map_err(invalid("state"))?;
+        }
+        Ok(self.repo.list_for_user(&who.user_id, state, limit, offset).await?)
+    }
+
+    /// Changes options while the job is held; the quote follows.
+    pub async fn update_options(&self, who: &UserPrincipal, id: &str, patch: OptionsPatch) -> Result<JobRow, JobError> {
+        let mut job = self.get(who, id).await?;
+        let state = JobState::parse(&job.state).map_err(invalid("state"))?;
+        let mut o = options_of(&job);
+        if let Some(n) = patch.copies {
+            o.copies = JobOptions::parse_copies(n).map_err(invalid("copies"))?;
+        }
+        if let Some(s) = patch.sides {
+            o.sides = Sides::parse(&s).map_err(invalid("sides"))?;
+        }
+        if let Some(s) = patch.colour_mode {
+            o.colour_mode = ColourMode::parse(&s).map_err(invalid("colour_mode"))?;
+        }
+        if let Some(s) = patch.paper_size {
+            o.paper_size = PaperSize::parse(&s).map_err(invalid("paper_size"))?;
+        }
+        if let Some(s) = patch.page_ranges {
+            o.page_ranges = PageRanges::parse(&s).map_err(invalid("page_ranges"))?;
+        }
+        if let Some(n) = patch.pages_per_sheet {
+            o.pages_per_sheet = JobOptions::parse_pages_per_sheet(n).map_err(invalid("pages_per_sheet"))?;
+        }
+        if let Some(s) = patch.orientation {
+            o.orientation = Orientation::parse(&s).map_err(invalid("orientation"))?;
+        }
+        if !state.is_held() {
+            return Err(JobError::StateConflict(job.state));
+        }
+        job.quote_fen = match pages_of(&job) {
+            Some(pages) => Some(self.quote_with(&job.enterprise_id, &pages, &o).await?.total.0),
+            None => None,
+        };
+        job.copies = i64::from(o.copies);
+        job.sides = o.sides.as_str().into();
+        job.colour_mode = o.colour_mode.as_str().into();
+        job.paper_size = o.paper_size.as_str().into();
+        job.page_ranges = o.page_ranges.to_text();
+        job.pages_per_sheet = i64::from(o.pages_per_sheet);
+        job.orientation = o.orientation.as_str().into();
+        job.updated_at = now_ms();
+        if !self.repo.update_options(&job).await? {
+            return Err(JobError::StateConflict("released".into()));
+        }
+        Ok(job)
+    }
+
+    async fn quote_with(&self, enterprise_id: &str, pages: &[PageFacts], o: &JobOptions) -> Result<Quote, JobError> {
+        let plan = self.rate_plan(enterprise_id).await?;
+        let flags: Vec<bool> = pages.iter().map(|p| p.colour).collect();
+        pricing::quote(&plan, &flags, o).map_err(|e| match e {
+            QuoteError::NoPages => JobError::Invalid { field: "page_ranges", source: ValueError::PageRanges },
+            QuoteError::Overflow => JobError::Invalid { field: "copies", source: ValueError::Copies },
+        })
+    }
+
+    /// The job's price with its breakdown (None until processed).
+    pub async fn quote(&self, who: &UserPrincipal, id: &str) -> Result<Option<Quote>, JobError> {
+        let job = self.get(who, id).await?;
+        match pages_of(&job) {
+            Some(pages) => Ok(Some(self.quote_with(&job.enterprise_id, &pages, &options_of(&job)).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Cancels a held job and deletes its files at once.
+    pub async fn cancel(&self, who: &UserPrincipal, id: &str) -> Result<JobRow, JobError> {
+        let job = self.get(who, id).await?;
+        let actor = Actor { kind: "user", id: who.user_id.clone() };
+        if !self
+            .repo
+            .transition(&job.id, &["uploaded", "processing", "ready"], "cancelled", now_ms(), &actor, None)
+            .await?
+        {
+            return Err(JobError::StateConflict(job.state));
+        }
+        self.delete_files(&job.id).await;
+        let job = self.repo.get(id).await?.ok_or(JobError::NotFound)?;
+        announce(self.events.as_ref(), &job).await;
+        Ok(job)
+    }
+
+    /// Removes the job from the owner's list (cancelling it first if held). The record stays
+    /// for billing; jobs at the printer cannot be deleted.
+    pub async fn delete(&self, who: &UserPrincipal, id: &str) -> Result<(), JobError> {
+        let job = self.get(who, id).await?;
+        let state = JobState::parse(&job.state).map_err(invalid("state"))?;
+        if state.is_held() {
+            self.cancel(who, id).await?;
+        } else if !state.is_final() {
+            return Err(JobError::StateConflict(job.state));
+        }
+        self.delete_files(&job.id).await;
+        self.repo.hide(&job.id, now_ms()).await?;
+        Ok(())
+    }
+
+    pub async fn delete_files(&self, job_id: &str) {
+        if let Some(prefix) = job_prefix(job_id) {
+            match self.store.delete_prefix(&prefix).await {
+                Ok(()) => {
+                    if let Err(e) = self.repo.mark_files_deleted(job_id).await {
+                        tracing::warn!(error = %e, job = job_id, "cannot mark files deleted");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, job = job_id, "cannot delete job files"),
+            }
+        }
+    }
+
+    /// A local path of one of the job's files, once processed and while kept.
+    pub async fn file(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<PathBuf, JobError> {
+        let job = self.get(who, id).await?;
+        if job.files_deleted != 0 {
+            return Err(JobError::NotFound);
+        }
+        if job.page_count.is_none() {
+            return Err(JobError::NotReady);
+        }
+        let key = job_file(&job.id, name).ok_or(JobError::NotFound)?;
+        if !self.store.exists(&key).await {
+            return Err(JobError::NotFound);
+        }
+        Ok(self.store.local_path(&key))
+    }
+
+    /// A stored file's local path, if it exists (signed gateway downloads).
+    pub async fn local_file(&self, key: &FileKey) -> Option<PathBuf> {
+        self.store.exists(key).await.then(|| self.store.local_path(key))
+    }
+
+    /// Renders page `page` of the print-ready PDF as a PNG (longer side `size` px).
+    pub async fn preview(&self, who: &UserPrincipal, id: &str, page: u32, size: u32) -> Result<Vec<u8>, JobError> {
+        let job = self.get(who, id).await?;
+        let pages = u32::try_from(job.page_count.unwrap_or(0)).unwrap_or(0);
+        if page == 0 || page > pages.max(1) {
+            return Err(JobError::NotFound);
+        }
+        let pdf = self.file(who, id, "print.pdf").await?;
+        let scratch = self.store.scratch()?;
+        let png = crate::documents::render::page_png(
+            &pdf,
+            page,
+            size.clamp(64, 2048),
+            &scratch.path().join("preview"),
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
+        Ok(tokio::fs::read(png).await.map_err(DocumentError::from)?)
+    }
+
+    pub async fn history(&self, who: &UserPrincipal, id: &str) -> Result<Vec<TransitionRow>, JobError> {
+        let job = self.get(who, id).await?;
+        Ok(self.repo.transitions(&job.id).await?)
+    }
+
+    /// 在线文印查询: an enterprise's jobs for admins in scope (region admins: later, when
+    /// jobs carry the print point's region).
+    pub async fn admin_list(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        filter: JobFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<JobRow>, JobError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        if let Some(s) = &filter.state {
+            JobState::parse(s).map_err(invalid("state"))?;
+        }
+        Ok(self.repo.list_for_enterprise(&enterprise.id, &filter, limit, offset).await?)
+    }
+
+    // ---- rates ----
+
+    pub async fn rate_plan(&self, enterprise_id: &str) -> Result<RatePlan, JobError> {
+        Ok(pricing::load_plan(&self.rates, RateOwner::Enterprise(enterprise_id)).await?.unwrap_or_default())
+    }
+
+    pub async fn rate_plan_for_admin(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<RatePlan, JobError> {
+        let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        self.rate_plan(&e.id).await
+    }
+
+    /// Replaces an enterprise's rates (super admins in scope).
+    pub async fn set_rate_plan(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        input: RatePlanInput,
+    ) -> Result<RatePlan, JobError> {
+        let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        let (plan, prices) =
+            pricing::parse_plan(input, now_ms()).map_err(|(field, source)| JobError::Invalid { field, source })?;
+        if !actor.is_super() {
+            return Err(JobError::Forbidden);
+        }
+        self.rates.replace(RateOwner::Enterprise(&e.id), &plan, &prices).await?;
+        self.rate_plan(&e.id).await
+    }
+}
+
+/// The name shown for a file: any Unicode, without path parts or control characters, at most
+/// 200 characters. (It is never used as a storage path.)
+pub fn display_file_name(raw: &str) -> Option<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(200).collect();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_are_sanitised() {
+        use super::display_file_name as d;
+        assert_eq!(d("C:\\Users\\张三\\报告 2026.docx").as_deref(), Some("报告 2026.docx"));
+        assert_eq!(d("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(d("a\u{0}b\nc.pdf").as_deref(), Some("abc.pdf"));
+        assert_eq!(d("  "), None);
+        assert_eq!(d("dir/"), None);
+        assert_eq!(d(&"长".repeat(300)).map(|s| s.chars().count()), Some(200));
+    }
+}

@@ -1,0 +1,577 @@
+//! Print points (打印点): registering printers under an enterprise with the MAC rules (FAQ Q12,
+//! Q14, Q21), enabled functions (Q8), rate overrides (Q18), printer groups and their admins
+//! (Q19), meter-reading intervals (Q23), and QR codes.
+//!
+//! Who sees a print point: admins who see its enterprise, held to their regions (region
+//! admins) and to their printer groups (admins with groups). Who manages one: super admins in
+//! scope, region admins within their regions, and group admins within their groups.
+
+use crate::{
+    domain::{AdminRole, MacAddress, Name, ValueError},
+    infra::{new_id, now_ms},
+    services::{
+        authz::AdminPrincipal,
+        pricing::{self, RatePlan, RatePlanInput},
+        qr_codes::{self, QrSigner, Sticker},
+        tenants::{TenantError, TenantService},
+    },
+    storage::{
+        admins::AdminRepo,
+        is_unique_violation,
+        print_points::{PrintPointRepo, PrintPointRow, PrinterGroupRow, WhitelistRow},
+        rates::{RateOwner, RateRepo},
+        tenants::TenantRepo,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrintPointError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{field}: {source}")]
+    Invalid { field: &'static str, source: ValueError },
+    #[error("{field} names nothing the caller can see")]
+    UnknownReference { field: &'static str },
+    #[error("a print point with this MAC already exists")]
+    Exists,
+    #[error("whitelisted MACs serve O&M only")]
+    WhitelistedNoCloudPrint,
+    #[error("printer group name taken")]
+    GroupNameTaken,
+    #[error("QR image: {0}")]
+    Image(String),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+fn invalid(field: &'static str) -> impl Fn(ValueError) -> PrintPointError {
+    move |source| PrintPointError::Invalid { field, source }
+}
+
+/// Longest and shortest meter-reading interval (FAQ Q23: default 1 h, unit 1 min).
+pub const METER_INTERVAL_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
+pub const DEFAULT_METER_INTERVAL_MINUTES: i64 = 60;
+
+/// A print point as an admin registers it by hand (gateways register theirs).
+#[derive(Debug, Default)]
+pub struct NewPrintPoint {
+    pub name: String,
+    pub region_id: Option<String>,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub mac: Option<String>,
+    pub make_model: Option<String>,
+    pub serial_number: Option<String>,
+    pub device_uri: Option<String>,
+    pub cloud_print_enabled: Option<bool>,
+    pub copy_enabled: Option<bool>,
+    pub scan_enabled: Option<bool>,
+    pub meter_interval_minutes: Option<i64>,
+}
+
+/// Changes to a print point; absent fields stay.
+#[derive(Debug, Default)]
+pub struct PrintPointPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears the region.
+    pub region_id: Option<Option<String>>,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub cloud_print_enabled: Option<bool>,
+    pub copy_enabled: Option<bool>,
+    pub scan_enabled: Option<bool>,
+    pub meter_interval_minutes: Option<i64>,
+}
+
+/// A print point with what its viewer needs beside the row.
+#[derive(Debug, Clone)]
+pub struct PrintPoint {
+    pub row: PrintPointRow,
+    pub group_ids: Vec<String>,
+    /// The URL its QR code encodes.
+    pub qr_url: String,
+}
+
+#[derive(Clone)]
+pub struct PrintPointService {
+    repo: PrintPointRepo,
+    rates: RateRepo,
+    admins: AdminRepo,
+    tenants_repo: TenantRepo,
+    tenants: TenantService,
+    signer: QrSigner,
+    public_base_url: String,
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+fn check_coordinates(lat: Option<f64>, lon: Option<f64>) -> Result<(), PrintPointError> {
+    let ok = lat.is_none_or(|v| (-90.0..=90.0).contains(&v)) && lon.is_none_or(|v| (-180.0..=180.0).contains(&v));
+    if ok {
+        Ok(())
+    } else {
+        Err(PrintPointError::Invalid { field: "latitude", source: ValueError::Coordinates })
+    }
+}
+
+fn check_interval(minutes: i64) -> Result<i64, PrintPointError> {
+    if METER_INTERVAL_MINUTES.contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(PrintPointError::Invalid { field: "meter_interval_minutes", source: ValueError::MeterInterval })
+    }
+}
+
+impl PrintPointService {
+    pub fn new(pool: sqlx::AnyPool, tenants: TenantService, signer: QrSigner, public_base_url: &str) -> Self {
+        Self {
+            repo: PrintPointRepo::new(pool.clone()),
+            rates: RateRepo::new(pool.clone()),
+            admins: AdminRepo::new(pool.clone()),
+            tenants_repo: TenantRepo::new(pool),
+            tenants,
+            signer,
+            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn repo(&self) -> &PrintPointRepo {
+        &self.repo
+    }
+
+    /// The URL a print point's QR code encodes: it opens the app at the release page.
+    pub fn qr_url(&self, row: &PrintPointRow) -> String {
+        format!("{}/p/{}", self.public_base_url, self.signer.code(&row.qr_id))
+    }
+
+    async fn with_groups(&self, row: PrintPointRow) -> Result<PrintPoint, PrintPointError> {
+        let group_ids = self.repo.group_ids_of_point(&row.id).await?;
+        let qr_url = self.qr_url(&row);
+        Ok(PrintPoint { row, group_ids, qr_url })
+    }
+
+    /// Whether `actor` sees a print point with this region path and these groups.
+    fn visible(actor: &AdminPrincipal, region_path: &str, point_groups: &[String], admin_groups: &[String]) -> bool {
+        // Region admins never see print points outside a region of theirs ('' included).
+        let region_ok = actor.region_allows(region_path);
+        let group_ok = admin_groups.is_empty() || point_groups.iter().any(|g| admin_groups.contains(g));
+        region_ok && group_ok
+    }
+
+    fn may_manage(actor: &AdminPrincipal, admin_groups: &[String]) -> bool {
+        actor.is_super() || actor.role == AdminRole::Region || !admin_groups.is_empty()
+    }
+
+    /// A print point the admin sees (404 otherwise), with whether they may manage it.
+    async fn visible_point(&self, actor: &AdminPrincipal, id: &str) -> Result<(PrintPointRow, bool), PrintPointError> {
+        let row = self.repo.get(id).await?.ok_or(PrintPointError::NotFound)?;
+        let enterprise = self.tenants_repo.enterprise(&row.enterprise_id).await?.ok_or(PrintPointError::NotFound)?;
+        if !actor.sees_enterprise(&enterprise) {
+            return Err(PrintPointError::NotFound);
+        }
+        let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
+        let point_groups = self.repo.group_ids_of_point(&row.id).await?;
+        let path = self.repo.region_path(&row).await?;
+        if !Self::visible(actor, &path, &point_groups, &admin_groups) {
+            return Err(PrintPointError::NotFound);
+        }
+        Ok((row, Self::may_manage(actor, &admin_groups)))
+    }
+
+    /// A region of the enterprise that the admin may place print points in.
+    async fn usable_region(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        region_id: &str,
+    ) -> Result<(), PrintPointError> {
+        let region = self.tenants_repo.region(region_id).await?;
+        match region {
+            Some(r) if r.enterprise_id == enterprise_id && actor.region_allows(&r.path) => Ok(()),
+            _ => Err(PrintPointError::UnknownReference { field: "region_id" }),
+        }
+    }
+
+    /// Registers a print point by hand. The MAC, when given, must be legal and unused unless
+    /// it is whitelisted; a whitelisted MAC makes an O&M-only print point.
+    pub async fn create(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        new: NewPrintPoint,
+    ) -> Result<PrintPoint, PrintPointError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        let name = Name::parse(&new.name).map_err(invalid("name"))?.into_string();
+        let mac = new
+            .mac
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(MacAddress::parse)
+            .transpose()
+            .map_err(invalid("mac"))?;
+        check_coordinates(new.latitude, new.longitude)?;
+        let interval = check_interval(new.meter_interval_minutes.unwrap_or(DEFAULT_METER_INTERVAL_MINUTES))?;
+        if !actor.is_super() && actor.role != AdminRole::Region {
+            return Err(PrintPointError::Forbidden);
+        }
+        if let Some(r) = &new.region_id {
+            self.usable_region(actor, &enterprise.id, r).await?;
+        } else if actor.role == AdminRole::Region {
+            return Err(PrintPointError::UnknownReference { field: "region_id" });
+        }
+        let now = now_ms();
+        let row = PrintPointRow {
+            id: new_id(),
+            enterprise_id: enterprise.id.clone(),
+            region_id: new.region_id,
+            name,
+            address: new.address.unwrap_or_default().trim().to_string(),
+            latitude: new.latitude,
+            longitude: new.longitude,
+            make_model: new.make_model.unwrap_or_default(),
+            serial_number: new.serial_number.unwrap_or_default(),
+            printer_uuid: String::new(),
+            mac: None,
+            mac_shared: 0,
+            device_uri: new.device_uri.unwrap_or_default(),
+            gateway_id: None,
+            cloud_print_enabled: flag(new.cloud_print_enabled.unwrap_or(true)),
+            copy_enabled: flag(new.copy_enabled.unwrap_or(true)),
+            scan_enabled: flag(new.scan_enabled.unwrap_or(true)),
+            meter_interval_minutes: interval,
+            status: "offline".into(),
+            last_seen_at: None,
+            qr_id: qr_codes::new_qr_id(),
+            created_at: now,
+            updated_at: now,
+        };
+        let row = self.insert_with_mac(row, mac, new.cloud_print_enabled).await?;
+        self.with_groups(row).await
+    }
+
+    /// Applies the MAC rules and inserts. `cloud_print_requested` is what the caller asked
+    /// for: asking cloud print of a whitelisted MAC is refused, leaving it unsaid turns it off.
+    pub async fn insert_with_mac(
+        &self,
+        mut row: PrintPointRow,
+        mac: Option<MacAddress>,
+        cloud_print_requested: Option<bool>,
+    ) -> Result<PrintPointRow, PrintPointError> {
+        if let Some(mac) = mac {
+            let text = mac.to_string();
+            if self.repo.whitelisted(&text).await? {
+                if cloud_print_requested == Some(true) {
+                    return Err(PrintPointError::WhitelistedNoCloudPrint);
+                }
+                row.mac_shared = 1;
+                row.cloud_print_enabled = 0;
+            } else if !self.repo.by_mac(&text).await?.is_empty() {
+                // Shared print points left from when the MAC was whitelisted still hold it
+                // (the unique index guards only exclusive ones).
+                return Err(PrintPointError::Exists);
+            }
+            row.mac = Some(text);
+        }
+        match self.repo.insert(&row).await {
+            Ok(()) => Ok(row),
+            Err(e) if is_unique_violation(&e) => Err(PrintPointError::Exists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<PrintPoint, PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        self.with_groups(row).await
+    }
+
+    /// The enterprise's print points the admin sees.
+    pub async fn list(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<Vec<PrintPoint>, PrintPointError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
+        let memberships = self.repo.memberships(&enterprise.id).await?;
+        let mut out = Vec::new();
+        for (row, path) in self.repo.of_enterprise(&enterprise.id).await? {
+            let groups: Vec<String> =
+                memberships.iter().filter(|(p, _)| *p == row.id).map(|(_, g)| g.clone()).collect();
+            if Self::visible(actor, &path, &groups, &admin_groups) {
+                let qr_url = self.qr_url(&row);
+                out.push(PrintPoint { row, group_ids: groups, qr_url });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn update(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+        patch: PrintPointPatch,
+    ) -> Result<PrintPoint, PrintPointError> {
+        let (mut row, may_manage) = self.visible_point(actor, id).await?;
+        if let Some(name) = patch.name {
+            row.name = Name::parse(&name).map_err(invalid("name"))?.into_string();
+        }
+        if let Some(address) = patch.address {
+            row.address = address.trim().to_string();
+        }
+        if patch.latitude.is_some() || patch.longitude.is_some() {
+            check_coordinates(patch.latitude, patch.longitude)?;
+            row.latitude = patch.latitude.or(row.latitude);
+            row.longitude = patch.longitude.or(row.longitude);
+        }
+        if let Some(minutes) = patch.meter_interval_minutes {
+            row.meter_interval_minutes = check_interval(minutes)?;
+        }
+        if let Some(on) = patch.cloud_print_enabled {
+            if on && row.mac_shared == 1 {
+                return Err(PrintPointError::WhitelistedNoCloudPrint);
+            }
+            row.cloud_print_enabled = flag(on);
+        }
+        if let Some(on) = patch.copy_enabled {
+            row.copy_enabled = flag(on);
+        }
+        if let Some(on) = patch.scan_enabled {
+            row.scan_enabled = flag(on);
+        }
+        if let Some(region) = patch.region_id {
+            match &region {
+                Some(r) => self.usable_region(actor, &row.enterprise_id, r).await?,
+                None if actor.role == AdminRole::Region => {
+                    return Err(PrintPointError::UnknownReference { field: "region_id" })
+                }
+                None => {}
+            }
+            row.region_id = region;
+        }
+        if !may_manage {
+            return Err(PrintPointError::Forbidden);
+        }
+        row.updated_at = now_ms();
+        self.repo.update(&row).await?;
+        self.with_groups(row).await
+    }
+
+    // ---- QR codes ----
+
+    /// The print point behind a scanned code, for anyone holding a genuine code.
+    pub async fn by_code(&self, code: &str) -> Result<PrintPointRow, PrintPointError> {
+        let qr_id = self.signer.verify(code).ok_or(PrintPointError::NotFound)?;
+        self.repo.by_qr_id(&qr_id).await?.ok_or(PrintPointError::NotFound)
+    }
+
+    pub async fn qr_png(&self, actor: &AdminPrincipal, id: &str, size: u32) -> Result<Vec<u8>, PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        qr_codes::png(&self.qr_url(&row), size.clamp(64, 2048)).map_err(PrintPointError::Image)
+    }
+
+    pub async fn qr_svg(&self, actor: &AdminPrincipal, id: &str, size: u32) -> Result<String, PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        qr_codes::svg(&self.qr_url(&row), size.clamp(64, 2048)).map_err(PrintPointError::Image)
+    }
+
+    /// A printable sheet of stickers for the given print points (all visible ones if empty).
+    pub async fn sticker_sheet(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        ids: &[String],
+    ) -> Result<String, PrintPointError> {
+        let points = self.list(actor, enterprise_id).await?;
+        let chosen: Vec<&PrintPoint> = points.iter().filter(|p| ids.is_empty() || ids.contains(&p.row.id)).collect();
+        if chosen.len() != ids.len() && !ids.is_empty() {
+            return Err(PrintPointError::UnknownReference { field: "ids" });
+        }
+        let stickers: Vec<Sticker> = chosen
+            .iter()
+            .map(|p| Sticker {
+                url: p.qr_url.clone(),
+                title: p.row.name.clone(),
+                subtitle: "微信或云印 App 扫码取件打印 · Scan to print".into(),
+            })
+            .collect();
+        qr_codes::sticker_sheet(&stickers).map_err(PrintPointError::Image)
+    }
+
+    // ---- rates ----
+
+    /// The rates that apply at the print point, and whether they are its own.
+    pub async fn rate_plan(&self, actor: &AdminPrincipal, id: &str) -> Result<(RatePlan, bool), PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        let own = pricing::load_plan(&self.rates, RateOwner::PrintPoint(&row.id)).await?;
+        match own {
+            Some(plan) => Ok((plan, true)),
+            None => Ok((pricing::effective_plan(&self.rates, &row.enterprise_id, &row.id).await?, false)),
+        }
+    }
+
+    /// Sets the print point's own rates (`None` drops them: the enterprise's apply again).
+    pub async fn set_rate_plan(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+        input: Option<RatePlanInput>,
+    ) -> Result<(RatePlan, bool), PrintPointError> {
+        let (row, may_manage) = self.visible_point(actor, id).await?;
+        let parsed = input
+            .map(|i| pricing::parse_plan(i, now_ms()))
+            .transpose()
+            .map_err(|(field, source)| PrintPointError::Invalid { field, source })?;
+        if !may_manage {
+            return Err(PrintPointError::Forbidden);
+        }
+        match parsed {
+            Some((plan, prices)) => self.rates.replace(RateOwner::PrintPoint(&row.id), &plan, &prices).await?,
+            None => self.rates.remove(RateOwner::PrintPoint(&row.id)).await?,
+        }
+        self.rate_plan(actor, id).await
+    }
+
+    // ---- printer groups ----
+
+    pub async fn create_group(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        name: &str,
+    ) -> Result<PrinterGroupRow, PrintPointError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        let name = Name::parse(name).map_err(invalid("name"))?.into_string();
+        if !actor.is_super() {
+            return Err(PrintPointError::Forbidden);
+        }
+        let g = PrinterGroupRow { id: new_id(), enterprise_id: enterprise.id, name, created_at: now_ms() };
+        match self.repo.insert_group(&g).await {
+            Ok(()) => Ok(g),
+            Err(e) if is_unique_violation(&e) => Err(PrintPointError::GroupNameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The enterprise's groups with their print points and admins.
+    pub async fn groups(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+    ) -> Result<Vec<(PrinterGroupRow, Vec<String>, Vec<String>)>, PrintPointError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
+        let memberships = self.repo.memberships(&enterprise.id).await?;
+        let mut out = Vec::new();
+        for g in self.repo.groups_of(&enterprise.id).await? {
+            if !admin_groups.is_empty() && !admin_groups.contains(&g.id) {
+                continue;
+            }
+            let points = memberships.iter().filter(|(_, gid)| *gid == g.id).map(|(p, _)| p.clone()).collect();
+            let admins = self.repo.admins_of_group(&g.id).await?;
+            out.push((g, points, admins));
+        }
+        Ok(out)
+    }
+
+    /// Sets a group's print points and admins (super admins in scope). Print points must be
+    /// the enterprise's; admins must be the enterprise's own, non-super admins.
+    pub async fn set_group(
+        &self,
+        actor: &AdminPrincipal,
+        group_id: &str,
+        print_point_ids: Option<Vec<String>>,
+        admin_ids: Option<Vec<String>>,
+    ) -> Result<(PrinterGroupRow, Vec<String>, Vec<String>), PrintPointError> {
+        let group = self.repo.group(group_id).await?.ok_or(PrintPointError::NotFound)?;
+        let enterprise = self.tenants.enterprise(actor, &group.enterprise_id).await.map_err(|e| match e {
+            TenantError::NotFound => PrintPointError::NotFound,
+            e => e.into(),
+        })?;
+        if let Some(ids) = &print_point_ids {
+            for id in ids {
+                match self.repo.get(id).await? {
+                    Some(p) if p.enterprise_id == enterprise.id => {}
+                    _ => return Err(PrintPointError::UnknownReference { field: "print_point_ids" }),
+                }
+            }
+        }
+        if let Some(ids) = &admin_ids {
+            for id in ids {
+                match self.admins.get(id).await? {
+                    Some(a)
+                        if a.scope_kind == "enterprise"
+                            && a.scope_id.as_deref() == Some(&enterprise.id)
+                            && a.role != "super" => {}
+                    _ => return Err(PrintPointError::UnknownReference { field: "admin_ids" }),
+                }
+            }
+        }
+        if !actor.is_super() {
+            return Err(PrintPointError::Forbidden);
+        }
+        if let Some(mut ids) = print_point_ids {
+            ids.sort();
+            ids.dedup();
+            self.repo.set_group_members(&group.id, &ids).await?;
+        }
+        if let Some(mut ids) = admin_ids {
+            ids.sort();
+            ids.dedup();
+            self.repo.set_group_admins(&group.id, &ids).await?;
+        }
+        let points = self.repo.memberships(&enterprise.id).await?;
+        let points = points.into_iter().filter(|(_, g)| *g == group.id).map(|(p, _)| p).collect();
+        let admins = self.repo.admins_of_group(&group.id).await?;
+        Ok((group, points, admins))
+    }
+
+    // ---- MAC whitelist (platform) ----
+
+    fn platform_super(actor: &AdminPrincipal) -> Result<(), PrintPointError> {
+        if actor.position == crate::services::authz::ScopePosition::Platform && actor.is_super() {
+            Ok(())
+        } else {
+            Err(PrintPointError::Forbidden)
+        }
+    }
+
+    pub async fn whitelist(&self, actor: &AdminPrincipal) -> Result<Vec<WhitelistRow>, PrintPointError> {
+        Self::platform_super(actor)?;
+        Ok(self.repo.whitelist().await?)
+    }
+
+    /// Whitelists a MAC so several machines may share it (O&M only). Idempotent.
+    pub async fn whitelist_add(
+        &self,
+        actor: &AdminPrincipal,
+        mac: &str,
+        note: &str,
+    ) -> Result<WhitelistRow, PrintPointError> {
+        let mac = MacAddress::parse(mac).map_err(invalid("mac"))?;
+        Self::platform_super(actor)?;
+        let row = WhitelistRow {
+            mac: mac.to_string(),
+            note: note.trim().to_string(),
+            created_by: actor.admin_id.clone(),
+            created_at: now_ms(),
+        };
+        self.repo.whitelist_add(&row).await?;
+        let rows = self.repo.whitelist().await?;
+        rows.into_iter().find(|w| w.mac == row.mac).ok_or(PrintPointError::NotFound)
+    }
+
+    /// Removes a MAC from the whitelist. Print points already sharing it stay O&M-only.
+    pub async fn whitelist_remove(&self, actor: &AdminPrincipal, mac: &str) -> Result<(), PrintPointError> {
+        let mac = MacAddress::parse(mac).map_err(invalid("mac"))?;
+        Self::platform_super(actor)?;
+        if self.repo.whitelist_remove(&mac.to_string()).await? {
+            Ok(())
+        } else {
+            Err(PrintPointError::NotFound)
+        }
+    }
+}

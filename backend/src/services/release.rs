@@ -1,0 +1,533 @@
+//! Release (扫码认证 / 释放): a user scans a print point's QR code, sees their ready jobs priced
+//! at that print point, and confirms. Payment (free, or from the wallet) and release are one
+//! transaction: no print without payment, no payment without release. A job that then fails
+//! at the printer is refunded at once, pro rata when the printer says how much it printed.
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::{
+    domain::Fen,
+    infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
+    services::{
+        authz::UserPrincipal,
+        gateways::GatewayService,
+        jobs::{announce, options_of, pages_of},
+        pricing::{self, Quote, RatePlan},
+        print_points::{PrintPointError, PrintPointService},
+    },
+    storage::{
+        gateways::{CommandRow, GatewayRepo},
+        jobs::{transition_in, Actor, JobRepo, JobRow, COLS},
+        print_points::PrintPointRow,
+        rates::RateRepo,
+        wallets::{Applied, Change, WalletRepo},
+    },
+};
+use yunyin_gateway::protocol::{CommandBody, JobProgress, JobUpdate, PrintCommand};
+
+/// Why a print point cannot take cloud print now; told before anyone pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No gateway, or its gateway is not connected.
+    Offline,
+    /// Cloud print is switched off for this print point.
+    CloudPrintDisabled,
+    /// Its MAC is whitelisted: operations & maintenance only.
+    WhitelistedMac,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("not found")]
+    NotFound,
+    #[error("print point unavailable: {0:?}")]
+    Unavailable(Unavailable),
+    #[error("no ready job selected")]
+    NothingToRelease,
+    #[error("a selected job is not ready")]
+    JobNotReady,
+    #[error("wallet short by {missing} fen")]
+    InsufficientBalance { balance: Fen, total: Fen, missing: Fen },
+    #[error("release id must be 8-64 letters, digits, '-' or '_'")]
+    InvalidReleaseId,
+    #[error("the job's price cannot be computed: {0}")]
+    Pricing(String),
+    #[error(transparent)]
+    PrintPoint(#[from] PrintPointError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+/// A ready job priced at a print point.
+#[derive(Debug, Clone)]
+pub struct PricedJob {
+    pub job: JobRow,
+    pub quote: Quote,
+}
+
+/// What the release page shows.
+#[derive(Debug, Clone)]
+pub struct ReleaseView {
+    pub print_point: PrintPointRow,
+    pub unavailable: Option<Unavailable>,
+    pub jobs: Vec<PricedJob>,
+    pub total: Fen,
+    pub balance: Fen,
+}
+
+/// A confirmed release.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub release_id: String,
+    pub jobs: Vec<JobRow>,
+    pub charged: Fen,
+    pub balance: Fen,
+}
+
+#[derive(Clone)]
+pub struct ReleaseService {
+    jobs_repo: JobRepo,
+    rates: RateRepo,
+    wallets: WalletRepo,
+    print_points: PrintPointService,
+    gateways: GatewayService,
+    events: Arc<dyn EventBus>,
+    url_key: [u8; 32],
+}
+
+/// How long a gateway may use a document URL.
+const DOCUMENT_URL_TTL_MS: i64 = 10 * 60_000;
+
+impl ReleaseService {
+    pub fn new(
+        pool: sqlx::AnyPool,
+        print_points: PrintPointService,
+        gateways: GatewayService,
+        events: Arc<dyn EventBus>,
+        master: &MasterKey,
+    ) -> Self {
+        Self {
+            jobs_repo: JobRepo::new(pool.clone()),
+            rates: RateRepo::new(pool.clone()),
+            wallets: WalletRepo::new(pool),
+            print_points,
+            gateways,
+            events,
+            url_key: master.derive("yunyin document url v1"),
+        }
+    }
+
+    pub fn wallets(&self) -> &WalletRepo {
+        &self.wallets
+    }
+
+    fn url_mac(&self, job_id: &str, expires: i64) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.url_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(format!("{job_id}.{expires}").as_bytes());
+        mac
+    }
+
+    /// A short-lived signed path (relative to the server URL) to a job's print-ready PDF.
+    pub fn document_path(&self, job_id: &str) -> String {
+        let expires = now_ms() + DOCUMENT_URL_TTL_MS;
+        let sig = hex(&self.url_mac(job_id, expires).finalize().into_bytes());
+        format!("/api/v1/gateway/documents/{job_id}?expires={expires}&sig={sig}")
+    }
+
+    /// Whether a document URL is genuine and unexpired.
+    pub fn verify_document(&self, job_id: &str, expires: i64, sig: &str) -> bool {
+        if expires < now_ms() {
+            return false;
+        }
+        let Some(bytes) = unhex(sig) else { return false };
+        self.url_mac(job_id, expires).verify_slice(&bytes).is_ok()
+    }
+
+    async fn point_for(&self, who: &UserPrincipal, code: &str) -> Result<PrintPointRow, ReleaseError> {
+        let point = self.print_points.by_code(code).await.map_err(|e| match e {
+            PrintPointError::NotFound => ReleaseError::NotFound,
+            e => e.into(),
+        })?;
+        // Another enterprise's print point does not exist for this user.
+        if point.enterprise_id != who.enterprise_id {
+            return Err(ReleaseError::NotFound);
+        }
+        Ok(point)
+    }
+
+    async fn unavailable(&self, p: &PrintPointRow) -> Option<Unavailable> {
+        if p.mac_shared == 1 {
+            return Some(Unavailable::WhitelistedMac);
+        }
+        if p.cloud_print_enabled == 0 {
+            return Some(Unavailable::CloudPrintDisabled);
+        }
+        match &p.gateway_id {
+            Some(g) if self.gateways.is_online(g).await => None,
+            _ => Some(Unavailable::Offline),
+        }
+    }
+
+    async fn ready_jobs(&self, who: &UserPrincipal) -> Result<Vec<JobRow>, ReleaseError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLS} FROM print_jobs WHERE user_id = $1 AND enterprise_id = $2 AND state = 'ready' AND hidden = 0 \
+             ORDER BY created_at, id"
+        ))
+        .bind(&who.user_id)
+        .bind(&who.enterprise_id)
+        .fetch_all(self.jobs_repo.pool())
+        .await?)
+    }
+
+    fn price(plan: &RatePlan, job: JobRow) -> Result<PricedJob, ReleaseError> {
+        let flags: Vec<bool> = pages_of(&job).unwrap_or_default().iter().map(|p| p.colour).collect();
+        let quote =
+            pricing::quote(plan, &flags, &options_of(&job)).map_err(|e| ReleaseError::Pricing(e.to_string()))?;
+        Ok(PricedJob { job, quote })
+    }
+
+    /// The release page: the print point, whether it can print now, and the user's ready
+    /// jobs priced at its rates.
+    pub async fn view(&self, who: &UserPrincipal, code: &str) -> Result<ReleaseView, ReleaseError> {
+        let point = self.point_for(who, code).await?;
+        let plan = pricing::effective_plan(&self.rates, &point.enterprise_id, &point.id).await?;
+        let mut jobs = Vec::new();
+        for job in self.ready_jobs(who).await? {
+            // A job whose ranges select nothing is left for the user to fix.
+            if let Ok(priced) = Self::price(&plan, job) {
+                jobs.push(priced);
+            }
+        }
+        let total = jobs.iter().fold(Fen::ZERO, |t, j| t.checked_add(j.quote.total).unwrap_or(t));
+        let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
+        let unavailable = self.unavailable(&point).await;
+        Ok(ReleaseView { print_point: point, unavailable, jobs, total, balance: Fen(wallet.balance_fen) })
+    }
+
+    /// Confirms a release of `job_ids` (all ready jobs when empty). `release_id` is the
+    /// client's idempotency key: confirming again returns the first result and charges
+    /// nothing more.
+    pub async fn confirm(
+        &self,
+        who: &UserPrincipal,
+        code: &str,
+        job_ids: &[String],
+        release_id: &str,
+    ) -> Result<Released, ReleaseError> {
+        let mut attempt = 0u64;
+        loop {
+            match self.confirm_once(who, code, job_ids, release_id).await {
+                // Two confirms at once on SQLite: one is told to retry; on the retry it finds
+                // the other's release and answers with it.
+                Err(ReleaseError::Storage(e)) if crate::storage::is_busy(&e) && attempt < 8 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn confirm_once(
+        &self,
+        who: &UserPrincipal,
+        code: &str,
+        job_ids: &[String],
+        release_id: &str,
+    ) -> Result<Released, ReleaseError> {
+        if !(8..=64).contains(&release_id.len())
+            || !release_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ReleaseError::InvalidReleaseId);
+        }
+        let point = self.point_for(who, code).await?;
+        let done = self.jobs_repo.by_release(&who.user_id, release_id).await?;
+        if !done.is_empty() {
+            let charged = done.iter().map(|j| j.charged_fen).sum();
+            let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
+            return Ok(Released {
+                release_id: release_id.into(),
+                jobs: done,
+                charged: Fen(charged),
+                balance: Fen(wallet.balance_fen),
+            });
+        }
+        if let Some(why) = self.unavailable(&point).await {
+            return Err(ReleaseError::Unavailable(why));
+        }
+        let gateway_id = point.gateway_id.clone().ok_or(ReleaseError::Unavailable(Unavailable::Offline))?;
+        let plan = pricing::effective_plan(&self.rates, &point.enterprise_id, &point.id).await?;
+        let ready = self.ready_jobs(who).await?;
+        let chosen: Vec<JobRow> = if job_ids.is_empty() {
+            ready
+        } else {
+            let mut picked = Vec::new();
+            for id in job_ids {
+                picked.push(ready.iter().find(|j| &j.id == id).cloned().ok_or(ReleaseError::JobNotReady)?);
+            }
+            picked
+        };
+        if chosen.is_empty() {
+            return Err(ReleaseError::NothingToRelease);
+        }
+        let priced = chosen.into_iter().map(|j| Self::price(&plan, j)).collect::<Result<Vec<_>, _>>()?;
+        let total = priced
+            .iter()
+            .try_fold(Fen::ZERO, |t, j| t.checked_add(j.quote.total))
+            .ok_or_else(|| ReleaseError::Pricing("overflow".into()))?;
+        let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
+        let now = now_ms();
+
+        let mut tx = self.jobs_repo.pool().begin().await?;
+        if total > Fen::ZERO {
+            let change = Change {
+                kind: "job_payment",
+                amount_fen: -total.0,
+                reference: &format!("release:{release_id}"),
+                actor_kind: "user",
+                actor_id: &who.user_id,
+                idempotency_key: &format!("release:{}:{release_id}", who.user_id),
+            };
+            match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
+                Applied::Done(_) => {}
+                Applied::Insufficient { balance_fen } => {
+                    tx.rollback().await?;
+                    return Err(ReleaseError::InsufficientBalance {
+                        balance: Fen(balance_fen),
+                        total,
+                        missing: Fen(total.0 - balance_fen),
+                    });
+                }
+                // The same release raced in: its jobs are no longer ready below.
+                Applied::AlreadyDone(_) => {
+                    tx.rollback().await?;
+                    return Err(ReleaseError::JobNotReady);
+                }
+            }
+        }
+        let actor = Actor { kind: "user", id: who.user_id.clone() };
+        for p in &priced {
+            let moved = transition_in(&mut tx, &p.job.id, &["ready"], "released", now, &actor, None).await?;
+            if moved.is_none() {
+                // Released (or cancelled) meanwhile: nothing of this release happens.
+                tx.rollback().await?;
+                return Err(ReleaseError::JobNotReady);
+            }
+            sqlx::query("UPDATE print_jobs SET print_point_id = $2, charged_fen = $3, release_id = $4 WHERE id = $1")
+                .bind(&p.job.id)
+                .bind(&point.id)
+                .bind(p.quote.total.0)
+                .bind(release_id)
+                .execute(&mut *tx)
+                .await?;
+            let o = options_of(&p.job);
+            let command = PrintCommand {
+                job_id: p.job.id.clone(),
+                print_point_id: point.id.clone(),
+                device_uri: point.device_uri.clone(),
+                document_url: self.document_path(&p.job.id),
+                copies: o.copies,
+                sides: o.sides.as_str().into(),
+                colour: p.quote.lines.iter().any(|l| l.colour),
+                media: o.paper_size.as_str().into(),
+                job_name: p.job.file_name.clone(),
+                user_name: who.user_id.clone(),
+            };
+            let row = CommandRow {
+                id: new_id(),
+                gateway_id: gateway_id.clone(),
+                seq: 0,
+                kind: "print".into(),
+                payload: serde_json::to_string(&CommandBody::Print(command)).unwrap_or_default(),
+                created_at: now,
+            };
+            GatewayRepo::enqueue(&mut tx, &row).await?;
+        }
+        tx.commit().await?;
+        self.gateways.wake(&gateway_id).await;
+        let jobs = self.jobs_repo.by_release(&who.user_id, release_id).await?;
+        for j in &jobs {
+            announce(self.events.as_ref(), j).await;
+        }
+        let balance = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?.balance_fen;
+        Ok(Released { release_id: release_id.into(), jobs, charged: total, balance: Fen(balance) })
+    }
+
+    /// Applies a gateway's report on a job it was sent. A failure after payment refunds at
+    /// once: in full, or for the part not printed when the printer says how much it printed.
+    pub async fn on_job_update(&self, gateway_id: &str, u: &JobUpdate) -> Result<(), ReleaseError> {
+        let Some(job) = self.jobs_repo.get(&u.job_id).await? else { return Ok(()) };
+        let Some(point_id) = &job.print_point_id else { return Ok(()) };
+        let point = self.print_points.repo().get(point_id).await?;
+        // Only the gateway holding the print point may speak for its jobs.
+        if point.and_then(|p| p.gateway_id).as_deref() != Some(gateway_id) {
+            tracing::warn!(job = %job.id, "job update from a gateway that does not hold its print point; ignored");
+            return Ok(());
+        }
+        let actor = Actor { kind: "gateway", id: gateway_id.to_string() };
+        let now = now_ms();
+        let mut tx = self.jobs_repo.pool().begin().await?;
+        let (from, to): (&[&str], &str) = match u.progress {
+            JobProgress::Accepted | JobProgress::Printing => (&["released"], "printing"),
+            JobProgress::Completed => (&["released", "printing"], "completed"),
+            JobProgress::Failed => (&["released", "printing"], "failed"),
+        };
+        let note = u.reason.as_deref().map(|r| r.chars().take(200).collect::<String>());
+        let code_or_note = if to == "failed" { Some("printer_failed") } else { None };
+        let moved = transition_in(&mut tx, &job.id, from, to, now, &actor, code_or_note.or(note.as_deref())).await?;
+        if moved.is_none() {
+            // Duplicate or late report: the job has moved on already.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        if let Some(printed) = u.pages_printed {
+            sqlx::query("UPDATE print_jobs SET pages_printed = $2 WHERE id = $1")
+                .bind(&job.id)
+                .bind(printed)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut refunded = 0;
+        if to == "failed" && job.charged_fen > job.refunded_fen {
+            let refund = refund_amount(&job, u.pages_printed);
+            if refund > 0 {
+                let wallet =
+                    sqlx::query_as::<_, (String,)>("SELECT id FROM wallets WHERE user_id = $1 AND enterprise_id = $2")
+                        .bind(&job.user_id)
+                        .bind(&job.enterprise_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let change = Change {
+                    kind: "refund",
+                    amount_fen: refund,
+                    reference: &format!("job:{}", job.id),
+                    actor_kind: "system",
+                    actor_id: "release",
+                    idempotency_key: &format!("refund:{}", job.id),
+                };
+                if let Applied::Done(_) = WalletRepo::apply(&mut tx, &wallet.0, &change, now).await? {
+                    sqlx::query("UPDATE print_jobs SET refunded_fen = refunded_fen + $2 WHERE id = $1")
+                        .bind(&job.id)
+                        .bind(refund)
+                        .execute(&mut *tx)
+                        .await?;
+                    refunded = refund;
+                }
+            }
+        }
+        tx.commit().await?;
+        if let Some(now) = self.jobs_repo.get(&job.id).await? {
+            announce(self.events.as_ref(), &now).await;
+            if refunded > 0 {
+                let payload = serde_json::json!({
+                    "type": "refund", "job_id": now.id, "state": now.state, "progress": now.progress,
+                    "error_code": now.error_code, "refund_fen": refunded,
+                });
+                let _ = self.events.publish(&format!("user:{}", now.user_id), &payload.to_string()).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The refund of a failed job: all of it, or pro rata for the sides not printed.
+pub fn refund_amount(job: &JobRow, pages_printed: Option<i64>) -> i64 {
+    let outstanding = job.charged_fen - job.refunded_fen;
+    let expected = job.page_count.unwrap_or(0).max(1) * job.copies.max(1);
+    match pages_printed {
+        Some(printed) if printed > 0 => {
+            let printed = printed.min(expected);
+            // Keep only what was printed, rounding the kept part down in the user's favour.
+            let kept = job.charged_fen * printed / expected;
+            (job.charged_fen - kept).min(outstanding).max(0)
+        }
+        _ => outstanding.max(0),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(charged: i64, pages: i64, copies: i64) -> JobRow {
+        let mut j = blank();
+        j.charged_fen = charged;
+        j.page_count = Some(pages);
+        j.copies = copies;
+        j
+    }
+
+    fn blank() -> JobRow {
+        JobRow {
+            id: "j".into(),
+            enterprise_id: "e".into(),
+            user_id: "u".into(),
+            file_name: "f".into(),
+            document_kind: "pdf".into(),
+            size_bytes: 0,
+            sha256: String::new(),
+            state: "printing".into(),
+            progress: 100,
+            error_code: None,
+            copies: 1,
+            sides: "one-sided".into(),
+            colour_mode: "auto".into(),
+            paper_size: "A4".into(),
+            page_ranges: String::new(),
+            pages_per_sheet: 1,
+            orientation: "auto".into(),
+            page_count: None,
+            colour_page_count: None,
+            pages: None,
+            quote_fen: None,
+            claimed_by: None,
+            lease_until: 0,
+            attempts: 0,
+            files_deleted: 0,
+            hidden: 0,
+            created_at: 0,
+            updated_at: 0,
+            expires_at: 0,
+            finished_at: None,
+            print_point_id: None,
+            charged_fen: 0,
+            refunded_fen: 0,
+            pages_printed: None,
+            release_id: None,
+        }
+    }
+
+    #[test]
+    fn refunds_are_whole_or_pro_rata() {
+        assert_eq!(refund_amount(&job(100, 10, 1), None), 100, "nothing known: all back");
+        assert_eq!(refund_amount(&job(100, 10, 1), Some(0)), 100);
+        assert_eq!(refund_amount(&job(100, 10, 1), Some(4)), 60);
+        assert_eq!(refund_amount(&job(100, 3, 2), Some(1)), 84, "6 sides, 1 printed: keep 16, refund 84");
+        assert_eq!(refund_amount(&job(100, 10, 1), Some(99)), 0, "all printed");
+        let mut partly = job(100, 10, 1);
+        partly.refunded_fen = 30;
+        assert_eq!(refund_amount(&partly, None), 70, "never more than what is left");
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(unhex(&hex(&[0, 15, 255])), Some(vec![0, 15, 255]));
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}

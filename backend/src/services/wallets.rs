@@ -1,0 +1,140 @@
+//! Wallets (个人账户) as this issue needs them: the user's balance and statement, and admin
+//! adjustments with a reason, audited. Every change is a ledger entry with an idempotency key;
+//! top-ups through WeChat Pay and Alipay come with payments.
+
+use crate::{
+    infra::{new_id, now_ms},
+    services::{
+        authz::{AdminPrincipal, UserPrincipal},
+        tenants::{TenantError, TenantService},
+    },
+    storage::{
+        audit::{AuditEntry, AuditRepo},
+        users::UserRepo,
+        wallets::{Applied, Change, LedgerRow, WalletRepo, WalletRow},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+    #[error("the adjustment would make the balance negative (balance {balance_fen})")]
+    Insufficient { balance_fen: i64 },
+    #[error("idempotency key reused for a different change")]
+    KeyReused,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct WalletService {
+    repo: WalletRepo,
+    users: UserRepo,
+    audit: AuditRepo,
+    tenants: TenantService,
+}
+
+impl WalletService {
+    pub fn new(pool: sqlx::AnyPool, tenants: TenantService) -> Self {
+        Self {
+            repo: WalletRepo::new(pool.clone()),
+            users: UserRepo::new(pool.clone()),
+            audit: AuditRepo::new(pool),
+            tenants,
+        }
+    }
+
+    /// The user's wallet and its latest entries.
+    pub async fn mine(
+        &self,
+        who: &UserPrincipal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(WalletRow, Vec<LedgerRow>), WalletError> {
+        let w = self.repo.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
+        let entries = self.repo.ledger(&w.id, limit, offset).await?;
+        Ok((w, entries))
+    }
+
+    /// Credits (positive) or debits (negative) a user's wallet, by a super admin in scope,
+    /// with a reason; audited. Retrying with the same key changes nothing more.
+    pub async fn adjust(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        user_id: &str,
+        amount_fen: i64,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> Result<LedgerRow, WalletError> {
+        let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        let user = self.users.get(user_id).await?.filter(|u| u.enterprise_id == e.id).ok_or(WalletError::NotFound)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(WalletError::Invalid("reason"));
+        }
+        if amount_fen == 0 {
+            return Err(WalletError::Invalid("amount_fen"));
+        }
+        if !(8..=64).contains(&idempotency_key.len()) {
+            return Err(WalletError::Invalid("idempotency_key"));
+        }
+        if !actor.is_super() {
+            return Err(WalletError::Forbidden);
+        }
+        let w = self.repo.ensure(&user.id, &e.id, now_ms()).await?;
+        let key = format!("adjust:{}:{idempotency_key}", actor.admin_id);
+        let change = Change {
+            kind: "admin_adjustment",
+            amount_fen,
+            reference: reason,
+            actor_kind: "admin",
+            actor_id: &actor.admin_id,
+            idempotency_key: &key,
+        };
+        let mut tx = self.repo.pool().begin().await?;
+        let applied = WalletRepo::apply(&mut tx, &w.id, &change, now_ms()).await?;
+        let entry = match applied {
+            Applied::Done(entry) => entry,
+            Applied::AlreadyDone(entry) if entry.amount_fen == amount_fen && entry.wallet_id == w.id => {
+                tx.rollback().await?;
+                return Ok(entry);
+            }
+            Applied::AlreadyDone(_) => {
+                tx.rollback().await?;
+                return Err(WalletError::KeyReused);
+            }
+            Applied::Insufficient { balance_fen } => {
+                tx.rollback().await?;
+                return Err(WalletError::Insufficient { balance_fen });
+            }
+        };
+        tx.commit().await?;
+        let audit = AuditEntry {
+            id: new_id(),
+            at: entry.created_at,
+            actor_kind: "admin".into(),
+            actor_id: actor.admin_id.clone(),
+            action: format!("wallet.adjust {amount_fen} fen: {reason}"),
+            target_kind: "user".into(),
+            target_id: user.id.clone(),
+        };
+        if let Err(err) = self.audit.record(&audit).await {
+            tracing::error!(error = %err, "wallet adjustment applied but not audited");
+        }
+        Ok(entry)
+    }
+
+    /// Balance and ledger sum of a user's wallet (they must agree).
+    pub async fn check(&self, user_id: &str, enterprise_id: &str) -> Result<(i64, i64), WalletError> {
+        let w = self.repo.ensure(user_id, enterprise_id, now_ms()).await?;
+        Ok(self.repo.audit(&w.id).await?)
+    }
+}

@@ -1,0 +1,185 @@
+//! Wallets (个人账户): one balance per user and enterprise, changed only together with a ledger
+//! entry carrying an idempotency key, so a retried change applies once.
+
+use sqlx::{Any, AnyPool, Transaction};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WalletRow {
+    pub id: String,
+    pub user_id: String,
+    pub enterprise_id: String,
+    pub balance_fen: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LedgerRow {
+    pub id: String,
+    pub wallet_id: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub balance_after: i64,
+    pub reference: String,
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub idempotency_key: String,
+    pub created_at: i64,
+}
+
+/// A balance change to make.
+pub struct Change<'a> {
+    pub kind: &'a str,
+    /// Positive credits, negative debits.
+    pub amount_fen: i64,
+    pub reference: &'a str,
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// What a change did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Done(LedgerRow),
+    /// The key was used before: nothing changed now.
+    AlreadyDone(LedgerRow),
+    /// A debit larger than the balance.
+    Insufficient {
+        balance_fen: i64,
+    },
+}
+
+impl PartialEq for LedgerRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for LedgerRow {}
+
+const LEDGER_COLS: &str =
+    "id, wallet_id, kind, amount_fen, balance_after, reference, actor_kind, actor_id, idempotency_key, created_at";
+
+#[derive(Clone)]
+pub struct WalletRepo {
+    pool: AnyPool,
+}
+
+impl WalletRepo {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The wallet, created empty on first use.
+    pub async fn ensure(&self, user_id: &str, enterprise_id: &str, now: i64) -> Result<WalletRow, sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO wallets (id, user_id, enterprise_id, balance_fen, updated_at) VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (user_id, enterprise_id) DO NOTHING",
+        )
+        .bind(crate::infra::new_id())
+        .bind(user_id)
+        .bind(enterprise_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query_as("SELECT id, user_id, enterprise_id, balance_fen, updated_at FROM wallets WHERE user_id = $1 AND enterprise_id = $2")
+            .bind(user_id)
+            .bind(enterprise_id)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    pub async fn by_key(tx: &mut Transaction<'_, Any>, key: &str) -> Result<Option<LedgerRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {LEDGER_COLS} FROM wallet_ledger WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await
+    }
+
+    /// Applies a change inside the caller's transaction: the conditional balance update and
+    /// its ledger entry, or nothing.
+    pub async fn apply(
+        tx: &mut Transaction<'_, Any>,
+        wallet_id: &str,
+        c: &Change<'_>,
+        now: i64,
+    ) -> Result<Applied, sqlx::Error> {
+        if let Some(done) = Self::by_key(tx, c.idempotency_key).await? {
+            return Ok(Applied::AlreadyDone(done));
+        }
+        let moved = sqlx::query(
+            "UPDATE wallets SET balance_fen = balance_fen + $2, updated_at = $3 WHERE id = $1 AND balance_fen + $2 >= 0",
+        )
+        .bind(wallet_id)
+        .bind(c.amount_fen)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        let (balance,): (i64,) = sqlx::query_as("SELECT balance_fen FROM wallets WHERE id = $1")
+            .bind(wallet_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        if moved != 1 {
+            return Ok(Applied::Insufficient { balance_fen: balance });
+        }
+        let row = LedgerRow {
+            id: crate::infra::new_id(),
+            wallet_id: wallet_id.to_string(),
+            kind: c.kind.to_string(),
+            amount_fen: c.amount_fen,
+            balance_after: balance,
+            reference: c.reference.to_string(),
+            actor_kind: c.actor_kind.to_string(),
+            actor_id: c.actor_id.to_string(),
+            idempotency_key: c.idempotency_key.to_string(),
+            created_at: now,
+        };
+        sqlx::query(&format!(
+            "INSERT INTO wallet_ledger ({LEDGER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&row.id)
+        .bind(&row.wallet_id)
+        .bind(&row.kind)
+        .bind(row.amount_fen)
+        .bind(row.balance_after)
+        .bind(&row.reference)
+        .bind(&row.actor_kind)
+        .bind(&row.actor_id)
+        .bind(&row.idempotency_key)
+        .bind(row.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(Applied::Done(row))
+    }
+
+    pub async fn ledger(&self, wallet_id: &str, limit: i64, offset: i64) -> Result<Vec<LedgerRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {LEDGER_COLS} FROM wallet_ledger WHERE wallet_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(wallet_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The balance and the sum of the ledger, which must agree.
+    pub async fn audit(&self, wallet_id: &str) -> Result<(i64, i64), sqlx::Error> {
+        let (balance,): (i64,) = sqlx::query_as("SELECT balance_fen FROM wallets WHERE id = $1")
+            .bind(wallet_id)
+            .fetch_one(&self.pool)
+            .await?;
+        // CAST keeps PostgreSQL's SUM(bigint) from becoming NUMERIC, which `Any` cannot decode.
+        let (sum,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM wallet_ledger WHERE wallet_id = $1",
+        )
+        .bind(wallet_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((balance, sum))
+    }
+}

@@ -1,0 +1,303 @@
+//! The running gateway: keeps the link to the server open (reconnecting with backoff and
+//! jitter), takes print commands exactly once, prints them over IPP and reports progress.
+//! Reports made while the link is down wait in order and go out when it is back.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+use crate::{
+    printer::{self, PrintOptions, PrinterInfo},
+    protocol::{Command, CommandBody, GatewayMessage, JobProgress, JobUpdate, PrintCommand, ServerMessage},
+    server_api::ServerApi,
+    state::{GatewayState, Stage, StateFile, TakenCommand},
+};
+
+/// Longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a printed job may take before the gateway stops waiting for it.
+const PRINT_LIMIT: Duration = Duration::from_secs(600);
+
+pub struct Agent {
+    state_file: StateFile,
+    state: Mutex<GatewayState>,
+    api: ServerApi,
+    spool: PathBuf,
+    outbox: mpsc::UnboundedSender<GatewayMessage>,
+    outbox_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<GatewayMessage>>,
+    printers: tokio::sync::Mutex<HashMap<String, PrinterInfo>>,
+    /// Whether the link is up now (for tests and status displays).
+    connected: watch::Sender<bool>,
+}
+
+fn lock(state: &Mutex<GatewayState>) -> std::sync::MutexGuard<'_, GatewayState> {
+    // The state stays usable even if a holder panicked.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Agent {
+    /// An agent over a set-up state directory.
+    pub fn new(state_dir: &std::path::Path) -> Result<Arc<Self>, crate::state::StateError> {
+        let state_file = StateFile::new(state_dir);
+        let state = state_file.load()?;
+        if !state.is_set_up() {
+            return Err(crate::state::StateError::NotSetUp);
+        }
+        let api = ServerApi::new(&state.server_url, Some(state.credential.clone()));
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
+        let (connected, _) = watch::channel(false);
+        Ok(Arc::new(Self {
+            state_file,
+            state: Mutex::new(state),
+            api,
+            spool: state_dir.join("spool"),
+            outbox,
+            outbox_rx: tokio::sync::Mutex::new(outbox_rx),
+            printers: tokio::sync::Mutex::new(HashMap::new()),
+            connected,
+        }))
+    }
+
+    pub fn api(&self) -> &ServerApi {
+        &self.api
+    }
+
+    /// Follows whether the link is up.
+    pub fn connected(&self) -> watch::Receiver<bool> {
+        self.connected.subscribe()
+    }
+
+    fn save(&self) {
+        let snapshot = lock(&self.state).clone();
+        if let Err(e) = self.state_file.save(&snapshot) {
+            tracing::error!(error = %e, "cannot save gateway state");
+        }
+    }
+
+    fn report(&self, u: JobUpdate) {
+        let _ = self.outbox.send(GatewayMessage::JobUpdate(u));
+    }
+
+    /// Runs until `stop` turns true: resumes what a previous run left unfinished, then keeps
+    /// the link up.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        self.clone().resume_unfinished();
+        let mut attempt: u32 = 0;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.clone().connect_once(&mut stop).await {
+                Ok(()) => attempt = 0,
+                Err(e) => {
+                    attempt = attempt.saturating_add(1);
+                    tracing::warn!(error = %e, attempt, "gateway link down");
+                }
+            }
+            let _ = self.connected.send(false);
+            if *stop.borrow() {
+                return;
+            }
+            // Exponential backoff with jitter, so a fleet of gateways does not reconnect in step.
+            let base = Duration::from_millis(250u64.saturating_mul(1u64 << attempt.min(7))).min(MAX_BACKOFF);
+            let wait = base.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn connect_once(self: Arc<Self>, stop: &mut watch::Receiver<bool>) -> Result<(), String> {
+        let mut request = self.api.link_url().into_client_request().map_err(|e| e.to_string())?;
+        let auth = format!("Bearer {}", self.api.credential().unwrap_or(""));
+        request.headers_mut().insert(
+            "authorization",
+            auth.parse()
+                .map_err(|e: tokio_tungstenite::tungstenite::http::header::InvalidHeaderValue| e.to_string())?,
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
+        let (mut sink, mut stream) = socket.split();
+        let hello = GatewayMessage::Hello { version: env!("CARGO_PKG_VERSION").into() };
+        sink.send(Message::Text(serde_json::to_string(&hello).map_err(|e| e.to_string())?.into()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = self.connected.send(true);
+        tracing::info!("gateway link up");
+        let mut outbox = self.outbox_rx.lock().await;
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(15));
+        let mut unsent: Option<GatewayMessage> = None;
+        loop {
+            if let Some(m) = unsent.take() {
+                let text = serde_json::to_string(&m).map_err(|e| e.to_string())?;
+                if let Err(e) = sink.send(Message::Text(text.into())).await {
+                    // Keep it for the next link.
+                    let _ = self.outbox.send(m);
+                    return Err(e.to_string());
+                }
+                continue;
+            }
+            tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
+                        Ok(ServerMessage::Welcome { heartbeat_secs, .. }) => {
+                            heartbeat = tokio::time::interval(Duration::from_secs(heartbeat_secs.max(1)));
+                        }
+                        Ok(ServerMessage::Command(c)) => {
+                            if let Some(ack) = self.clone().take_command(c) {
+                                unsent = Some(ack);
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),
+                    },
+                    Some(Ok(Message::Close(_))) | None => return Err("server closed the link".into()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.to_string()),
+                },
+                m = outbox.recv() => {
+                    if let Some(m) = m {
+                        unsent = Some(m);
+                    }
+                }
+                _ = heartbeat.tick() => unsent = Some(GatewayMessage::Heartbeat),
+                _ = stop.changed() => {
+                    let _ = sink.close().await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Takes a command on once: a duplicate is only acknowledged again. The command is
+    /// written to disk before the acknowledgement, so neither a lost ack nor a restart can
+    /// make it print twice.
+    fn take_command(self: Arc<Self>, c: Command) -> Option<GatewayMessage> {
+        let CommandBody::Print(p) = &c.body;
+        let fresh = lock(&self.state).take(TakenCommand {
+            command_id: c.id.clone(),
+            job_id: p.job_id.clone(),
+            device_uri: p.device_uri.clone(),
+            stage: Stage::Received,
+        });
+        if fresh {
+            self.save();
+            let CommandBody::Print(p) = c.body.clone();
+            let me = self.clone();
+            let id = c.id.clone();
+            tokio::spawn(async move { me.print(id, p).await });
+        } else {
+            tracing::info!(command = %c.id, "duplicate delivery; acknowledged again, not printed again");
+        }
+        Some(GatewayMessage::Ack { id: c.id })
+    }
+
+    async fn printer_info(&self, uri: &str) -> Result<PrinterInfo, String> {
+        if let Some(info) = self.printers.lock().await.get(uri) {
+            return Ok(info.clone());
+        }
+        let info = printer::get_printer_attributes(uri).await.map_err(|e| e.to_string())?;
+        self.printers.lock().await.insert(uri.to_string(), info.clone());
+        Ok(info)
+    }
+
+    async fn print(self: Arc<Self>, command_id: String, p: PrintCommand) {
+        let update = |progress, ipp_job_id, ipp_state: Option<String>, pages, reason: Option<String>| JobUpdate {
+            job_id: p.job_id.clone(),
+            progress,
+            ipp_job_id,
+            ipp_state,
+            pages_printed: pages,
+            reason,
+        };
+        let fail = |reason: String| {
+            tracing::warn!(job = %p.job_id, %reason, "print failed");
+            update(JobProgress::Failed, None, None, None, Some(reason))
+        };
+        let _ = tokio::fs::create_dir_all(&self.spool).await;
+        let file = self.spool.join(format!("{}.pdf", p.job_id));
+        let result: Result<JobUpdate, JobUpdate> = async {
+            self.api.download(&p.document_url, &file).await.map_err(|e| fail(format!("download: {e}")))?;
+            let info = self.printer_info(&p.device_uri).await.map_err(|e| fail(format!("printer: {e}")))?;
+            let options = PrintOptions {
+                copies: p.copies,
+                sides: p.sides.clone(),
+                colour: p.colour,
+                media: p.media.clone(),
+                job_name: p.job_name.clone(),
+                user_name: p.user_name.clone(),
+            };
+            let ipp_job =
+                printer::print_job(&p.device_uri, &info, &file, &options).await.map_err(|e| fail(e.to_string()))?;
+            lock(&self.state).set_stage(&command_id, Stage::Printing { ipp_job_id: ipp_job });
+            self.save();
+            self.report(update(JobProgress::Accepted, Some(ipp_job), None, None, None));
+            Ok(self.finish(&p.device_uri, &p.job_id, ipp_job).await)
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&file).await;
+        self.report(result.unwrap_or_else(|failed| failed));
+        lock(&self.state).set_stage(&command_id, Stage::Done);
+        self.save();
+    }
+
+    /// Waits for the printer to finish job `ipp_job` and says how it ended.
+    async fn finish(&self, uri: &str, job_id: &str, ipp_job: i32) -> JobUpdate {
+        let status = printer::wait_job(uri, ipp_job, Duration::from_millis(250), PRINT_LIMIT).await;
+        match status {
+            Ok(s) => {
+                let pages = s.impressions_completed.or(s.pages_completed).map(i64::from);
+                let state = format!("{:?}", s.state).to_lowercase();
+                let done = matches!(s.state, printer::IppJobState::Completed);
+                JobUpdate {
+                    job_id: job_id.to_string(),
+                    progress: if done { JobProgress::Completed } else { JobProgress::Failed },
+                    ipp_job_id: Some(ipp_job),
+                    ipp_state: Some(state.clone()),
+                    pages_printed: pages,
+                    reason: (!done).then(|| format!("printer job {state}: {}", s.reasons.join(", "))),
+                }
+            }
+            Err(e) => JobUpdate {
+                job_id: job_id.to_string(),
+                progress: JobProgress::Failed,
+                ipp_job_id: Some(ipp_job),
+                ipp_state: None,
+                pages_printed: None,
+                reason: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// After a restart: a command taken on but never sent to the printer is reported failed
+    /// (so the user is refunded); one already at the printer is followed to its end.
+    fn resume_unfinished(self: Arc<Self>) {
+        let unfinished = lock(&self.state).unfinished();
+        for c in unfinished {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let update = match c.stage {
+                    Stage::Printing { ipp_job_id } => me.finish(&c.device_uri, &c.job_id, ipp_job_id).await,
+                    _ => JobUpdate {
+                        job_id: c.job_id.clone(),
+                        progress: JobProgress::Failed,
+                        ipp_job_id: None,
+                        ipp_state: None,
+                        pages_printed: Some(0),
+                        reason: Some("the gateway restarted before printing".into()),
+                    },
+                };
+                me.report(update);
+                lock(&me.state).set_stage(&c.command_id, Stage::Done);
+                me.save();
+            });
+        }
+    }
+}

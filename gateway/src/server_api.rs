@@ -1,0 +1,170 @@
+//! The server's HTTP API as the gateway uses it (a client of `openapi/openapi.json`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server's stable error code and message.
+    #[error("{code}: {message}")]
+    Refused { status: u16, code: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Enterprise {
+    pub enterprise_id: String,
+    pub enterprise_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Registered {
+    pub gateway_id: String,
+    pub enterprise_id: String,
+    pub credential: String,
+}
+
+/// A printer to add to the cloud.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedPrinter {
+    pub key: String,
+    pub name: Option<String>,
+    pub mac: Option<String>,
+    pub device_uri: String,
+    pub make_model: Option<String>,
+    pub serial_number: Option<String>,
+    pub uuid: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrinterResult {
+    pub key: String,
+    /// `registered`, `unchanged`, `rebound`, `bound_elsewhere`, `illegal_mac`, `invalid_mac`,
+    /// `print_point_exists`.
+    pub outcome: String,
+    pub print_point_id: Option<String>,
+    pub qr_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ServerApi {
+    base: String,
+    http: reqwest::Client,
+    credential: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+impl ServerApi {
+    pub fn new(server_url: &str, credential: Option<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .unwrap_or_default();
+        Self { base: server_url.trim_end_matches('/').to_string(), http, credential }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base)).header("accept-language", "zh-CN");
+        match &self.credential {
+            Some(c) => req.bearer_auth(c),
+            None => req,
+        }
+    }
+
+    async fn send<T: for<'de> Deserialize<'de>>(&self, req: reqwest::RequestBuilder) -> Result<T, ApiError> {
+        let resp = req.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        if (200..300).contains(&status) {
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Unreachable(format!("unexpected answer: {e}")))
+        } else {
+            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+            Err(match body {
+                Some(b) => ApiError::Refused { status, code: b.code, message: b.message },
+                None => ApiError::Refused { status, code: "http_error".into(), message: format!("HTTP {status}") },
+            })
+        }
+    }
+
+    /// 企业标识检测.
+    pub async fn check(&self, enterprise_code: &str) -> Result<Enterprise, ApiError> {
+        let req = self.request(reqwest::Method::POST, "/api/v1/gateway/check");
+        self.send(req.json(&serde_json::json!({ "enterprise_code": enterprise_code }))).await
+    }
+
+    pub async fn register(&self, enterprise_code: &str, token: &str, name: &str) -> Result<Registered, ApiError> {
+        let body = serde_json::json!({
+            "enterprise_code": enterprise_code,
+            "enrolment_token": token,
+            "name": name,
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        self.send(self.request(reqwest::Method::POST, "/api/v1/gateways").json(&body)).await
+    }
+
+    /// "Add printers to the cloud", or with `refresh` "refresh printer status".
+    pub async fn report_printers(
+        &self,
+        printers: &[ReportedPrinter],
+        refresh: bool,
+    ) -> Result<Vec<PrinterResult>, ApiError> {
+        let body = serde_json::json!({ "printers": printers, "refresh": refresh });
+        self.send(self.request(reqwest::Method::POST, "/api/v1/gateway/printers").json(&body)).await
+    }
+
+    /// Downloads a document by the signed path in a print command into `to`.
+    pub async fn download(&self, path: &str, to: &std::path::Path) -> Result<u64, ApiError> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(ApiError::Refused {
+                status,
+                code: "download_failed".into(),
+                message: format!("HTTP {status}"),
+            });
+        }
+        let mut file = tokio::fs::File::create(to).await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let mut stream = resp.bytes_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        }
+        file.flush().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        Ok(total)
+    }
+
+    /// The WebSocket URL of the gateway link.
+    pub fn link_url(&self) -> String {
+        let ws = if let Some(rest) = self.base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = self.base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            self.base.clone()
+        };
+        format!("{ws}/api/v1/gateway/link")
+    }
+
+    pub fn credential(&self) -> Option<&str> {
+        self.credential.as_deref()
+    }
+}

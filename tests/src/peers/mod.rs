@@ -1,0 +1,3 @@
+//! Real peers started for a test: printers (ippeveprinter), devices (snmpd).
+
+pub mod printer;

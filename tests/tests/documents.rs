@@ -1,0 +1,214 @@
+//! Documents in, exact print-ready jobs out: page counts, sizes, colour per page and
+//! thumbnails checked against known truth, for every supported type; refusals that leave
+//! nothing behind.
+
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use serde_json::Value;
+use yunyin_e2e::{fixtures, TestApp};
+
+const PROCESSING: Duration = Duration::from_secs(90);
+
+fn colours(job: &Value) -> Vec<bool> {
+    job["pages"].as_array().unwrap().iter().map(|p| p["colour"].as_bool().unwrap()).collect()
+}
+
+fn papers(job: &Value) -> Vec<String> {
+    job["pages"].as_array().unwrap().iter().map(|p| p["paper_size"].as_str().unwrap_or("-").to_string()).collect()
+}
+
+fn landscape(job: &Value) -> Vec<bool> {
+    job["pages"].as_array().unwrap().iter().map(|p| p["width_pt"].as_f64() > p["height_pt"].as_f64()).collect()
+}
+
+async fn processed(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let created = app.upload(token, name, bytes).await.expect(201);
+    let job = app.wait_job(token, created["id"].as_str().unwrap(), PROCESSING).await;
+    assert_eq!(job["state"], "ready", "{name}: {job}");
+    assert_eq!(job["progress"], 100);
+    job
+}
+
+/// The thumbnail is a PNG of the first page, its longer side 320 px, oriented like the page.
+async fn check_thumbnail(app: &TestApp, token: &str, job: &Value) {
+    let (status, png) = app.get_bytes(&format!("/api/v1/jobs/{}/thumbnail", job["id"].as_str().unwrap()), token).await;
+    assert_eq!(status, 200);
+    let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png).expect("thumbnail is a PNG");
+    assert_eq!(img.width().max(img.height()), 320);
+    assert_eq!(img.width() > img.height(), landscape(job)[0], "thumbnail orientation follows page 1");
+}
+
+#[tokio::test]
+async fn pdfs_images_and_text_become_exact_jobs() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "DOCS", "alice").await;
+
+    let mono = processed(&app, &token, "报告.pdf", fixtures::mono_pdf(12)).await;
+    assert_eq!(mono["document_kind"], "pdf");
+    assert_eq!(mono["file_name"], "报告.pdf");
+    assert_eq!(mono["page_count"], 12);
+    assert_eq!(mono["colour_page_count"], 0);
+    assert!(papers(&mono).iter().all(|p| p == "A4"));
+    check_thumbnail(&app, &token, &mono).await;
+
+    let (mixed_bytes, truth) = fixtures::mixed_pdf();
+    let mixed = processed(&app, &token, "mixed.pdf", mixed_bytes).await;
+    assert_eq!(colours(&mixed), truth, "red box and 12 pt logo are colour; CMY grey and K black are mono");
+    assert_eq!(mixed["colour_page_count"], 2);
+
+    let a3 = processed(&app, &token, "a3.pdf", fixtures::a3_landscape_pdf()).await;
+    assert_eq!(papers(&a3), vec!["A3", "A4"]);
+    assert_eq!(landscape(&a3), vec![true, true], "A3 landscape, and A4 turned by /Rotate 90");
+    check_thumbnail(&app, &token, &a3).await;
+
+    let photo = processed(&app, &token, "photo.jpg", fixtures::colour_jpeg()).await;
+    assert_eq!(photo["document_kind"], "jpeg");
+    assert_eq!((photo["page_count"].as_i64(), colours(&photo)), (Some(1), vec![true]));
+    assert_eq!((papers(&photo), landscape(&photo)), (vec!["A4".to_string()], vec![true]), "wide photo on landscape A4");
+    check_thumbnail(&app, &token, &photo).await;
+
+    let grey = processed(&app, &token, "scan.png", fixtures::grey_png()).await;
+    assert_eq!(grey["document_kind"], "png");
+    assert_eq!((colours(&grey), landscape(&grey)), (vec![false], vec![false]), "grey portrait image");
+
+    let text = processed(&app, &token, "说明.txt", fixtures::gbk_text()).await;
+    assert_eq!(text["document_kind"], "text-gb18030");
+    assert!(text["page_count"].as_i64().unwrap() >= 2, "120 lines of 10.5 pt text need more than one page: {text}");
+    assert!(papers(&text).iter().all(|p| p == "A4") && colours(&text).iter().all(|c| !c));
+
+    // The print-ready PDF is served to its owner and is a real PDF of the same page count.
+    let (status, pdf) =
+        app.get_bytes(&format!("/api/v1/jobs/{}/document", photo["id"].as_str().unwrap()), &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(lopdf::Document::load_mem(&pdf).unwrap().get_pages().len(), 1);
+    // Previews are rendered on request.
+    let (status, png) = app
+        .get_bytes(&format!("/api/v1/jobs/{}/pages/2/preview?size=200", mixed["id"].as_str().unwrap()), &token)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(image::load_from_memory(&png).unwrap().height(), 200);
+    let (status, _) =
+        app.get_bytes(&format!("/api/v1/jobs/{}/pages/9/preview", mixed["id"].as_str().unwrap()), &token).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn office_documents_convert_through_libreoffice() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "OFFICE", "alice").await;
+
+    let docx = processed(&app, &token, "three-pages.docx", fixtures::kept("three-pages.docx")).await;
+    assert_eq!(docx["document_kind"], "docx");
+    assert_eq!(colours(&docx), vec![false, true, false], "page two has a red title");
+    assert!(papers(&docx).iter().all(|p| p == "A4"));
+
+    let xlsx = processed(&app, &token, "sheet.xlsx", fixtures::kept("sheet.xlsx")).await;
+    assert_eq!(xlsx["document_kind"], "xlsx");
+    assert_eq!((xlsx["page_count"].as_i64(), colours(&xlsx)), (Some(1), vec![false]));
+
+    let pptx = processed(&app, &token, "slides.pptx", fixtures::kept("slides.pptx")).await;
+    assert_eq!(pptx["document_kind"], "pptx");
+    assert_eq!(colours(&pptx), vec![false, true], "slide two has a blue rectangle");
+    assert_eq!(landscape(&pptx), vec![true, true]);
+    check_thumbnail(&app, &token, &pptx).await;
+}
+
+#[tokio::test]
+async fn misleading_names_do_not_fool_the_sniffer() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "SNIFF", "alice").await;
+    let png_named_pdf = processed(&app, &token, "report.pdf", fixtures::grey_png()).await;
+    assert_eq!(png_named_pdf["document_kind"], "png");
+    assert_eq!(png_named_pdf["file_name"], "report.pdf");
+    let refused = app.upload(&token, "holiday.jpg", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec()).await;
+    refused.expect_error(400, "file_type_not_allowed");
+    let pdf_named_docx = processed(&app, &token, "letter.docx", fixtures::mono_pdf(2)).await;
+    assert_eq!(pdf_named_docx["document_kind"], "pdf");
+}
+
+#[tokio::test]
+async fn refused_uploads_leave_nothing_behind() {
+    let app = TestApp::spawn_with(|c| {
+        c.max_upload_mb = 2;
+        c.page_limit = 20;
+    })
+    .await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "REFUSE", "alice").await;
+
+    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(400, "pdf_encrypted");
+    app.upload(&token, "broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec())
+        .await
+        .expect_error(400, "file_corrupt");
+    app.upload(&token, "bomb.docx", fixtures::zip_bomb_docx(40)).await.expect_error(400, "document_unpacks_too_large");
+    app.upload(&token, "archive.zip", fixtures::plain_zip()).await.expect_error(400, "file_type_not_allowed");
+    app.upload(&token, "empty.pdf", Vec::new()).await.expect_error(400, "file_empty");
+    app.upload(&token, "noise.bin", vec![0u8, 159, 146, 150, 0, 1, 2, 255])
+        .await
+        .expect_error(400, "unsupported_file_type");
+    let long = app.upload(&token, "long.pdf", fixtures::mono_pdf(21)).await;
+    long.expect_error(400, "too_many_pages");
+    app.upload(&token, "  ", fixtures::mono_pdf(1)).await.expect_error(400, "missing_file_name");
+
+    // Too large: refused from the declared length, and also when streamed without one.
+    let big = vec![b'a'; 3_000_000];
+    let declared = app.upload(&token, "big.txt", big.clone()).await;
+    declared.expect_error(413, "file_too_large");
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let streamed = app
+        .client
+        .post(app.url("/api/v1/jobs"))
+        .query(&[("file_name", "big.txt")])
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 413);
+    assert_eq!(streamed.json::<Value>().await.unwrap()["code"], "file_too_large");
+
+    // Nothing was stored: no job, no file, no temporary left over.
+    assert_eq!(app.get("/api/v1/jobs", Some(&token)).await.expect(200).as_array().unwrap().len(), 0);
+    let files = app.dir.path().join("files");
+    assert_eq!(std::fs::read_dir(files.join("tmp")).unwrap().count(), 0, "temporary files left");
+    assert!(!files.join("jobs").exists() || std::fs::read_dir(files.join("jobs")).unwrap().count() == 0);
+}
+
+#[tokio::test]
+async fn multipart_uploads_record_the_content_hash_and_a_safe_name() {
+    use sha2::Digest;
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "MULTI", "alice").await;
+    let bytes = fixtures::mono_pdf(3);
+    let part = reqwest::multipart::Part::bytes(bytes.clone())
+        .file_name("C:\\Users\\张三\\季度报告.pdf")
+        .mime_str("application/octet-stream")
+        .unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/jobs/multipart"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["file_name"], "季度报告.pdf", "the client's path stripped, Unicode kept");
+    assert_eq!(created["sha256"].as_str().unwrap(), format!("{:x}", sha2::Sha256::digest(&bytes)));
+    assert_eq!(created["size_bytes"].as_u64(), Some(bytes.len() as u64));
+    let job = app.wait_job(&token, created["id"].as_str().unwrap(), PROCESSING).await;
+    assert_eq!((job["state"].as_str(), job["page_count"].as_i64()), (Some("ready"), Some(3)));
+    // The stored file is under the job's id, whatever the name said.
+    let stored = app.dir.path().join("files/jobs").join(created["id"].as_str().unwrap()).join("source");
+    assert_eq!(std::fs::read(stored).unwrap(), bytes);
+}
