@@ -1,6 +1,7 @@
 //! The running gateway: keeps the link to the server open (reconnecting with backoff and
 //! jitter), takes print commands exactly once, prints them over IPP and reports progress.
-//! Reports made while the link is down wait in order and go out when it is back.
+//! Reports wait on disk until the server confirms them: made while the link is down, or lost
+//! with a link that dropped, they go out (again) when it is back.
 
 use std::{
     collections::HashMap,
@@ -82,8 +83,20 @@ impl Agent {
         }
     }
 
-    fn report(&self, u: JobUpdate) {
+    /// Reports job progress: kept on disk until the server confirms it, sent when the link is up.
+    fn report(&self, mut u: JobUpdate) {
+        u.report_id = format!("{:032x}", rand::thread_rng().gen::<u128>());
+        lock(&self.state).add_report(u.clone());
+        self.save();
         let _ = self.outbox.send(GatewayMessage::JobUpdate(u));
+    }
+
+    /// Queues every unconfirmed report for sending (again).
+    fn resend_unconfirmed(&self) {
+        let pending = lock(&self.state).reports.clone();
+        for r in pending {
+            let _ = self.outbox.send(GatewayMessage::JobUpdate(r));
+        }
     }
 
     /// Runs until `stop` turns true: resumes what a previous run left unfinished, then keeps
@@ -133,6 +146,9 @@ impl Agent {
         let _ = self.connected.send(true);
         tracing::info!("gateway link up");
         let mut outbox = self.outbox_rx.lock().await;
+        // What waited in memory is also on disk: send the disk's list, in order, once.
+        while outbox.try_recv().is_ok() {}
+        self.resend_unconfirmed();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(15));
         let mut unsent: Option<GatewayMessage> = None;
         loop {
@@ -156,6 +172,11 @@ impl Agent {
                                 unsent = Some(ack);
                             }
                         }
+                        Ok(ServerMessage::ReportAck { report_id }) => {
+                            if lock(&self.state).confirm_report(&report_id) {
+                                self.save();
+                            }
+                        }
                         Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),
                     },
                     Some(Ok(Message::Close(_))) | None => return Err("server closed the link".into()),
@@ -167,7 +188,12 @@ impl Agent {
                         unsent = Some(m);
                     }
                 }
-                _ = heartbeat.tick() => unsent = Some(GatewayMessage::Heartbeat),
+                _ = heartbeat.tick() => {
+                    // Normally empty: reports are confirmed within milliseconds. One the server
+                    // could not apply (its database was away) is tried again here.
+                    self.resend_unconfirmed();
+                    unsent = Some(GatewayMessage::Heartbeat);
+                }
                 _ = stop.changed() => {
                     let _ = sink.close().await;
                     return Ok(());
@@ -186,6 +212,7 @@ impl Agent {
             job_id: p.job_id.clone(),
             device_uri: p.device_uri.clone(),
             stage: Stage::Received,
+            print: Some(p.clone()),
         });
         if fresh {
             self.save();
@@ -210,6 +237,7 @@ impl Agent {
 
     async fn print(self: Arc<Self>, command_id: String, p: PrintCommand) {
         let update = |progress, ipp_job_id, ipp_state: Option<String>, pages, reason: Option<String>| JobUpdate {
+            report_id: String::new(),
             job_id: p.job_id.clone(),
             progress,
             ipp_job_id,
@@ -234,6 +262,9 @@ impl Agent {
                 job_name: p.job_name.clone(),
                 user_name: p.user_name.clone(),
             };
+            // From here until the printer answers, a restart cannot tell whether it has the job.
+            lock(&self.state).set_stage(&command_id, Stage::Sending);
+            self.save();
             let ipp_job =
                 printer::print_job(&p.device_uri, &info, &file, &options).await.map_err(|e| fail(e.to_string()))?;
             lock(&self.state).set_stage(&command_id, Stage::Printing { ipp_job_id: ipp_job });
@@ -257,6 +288,7 @@ impl Agent {
                 let state = format!("{:?}", s.state).to_lowercase();
                 let done = matches!(s.state, printer::IppJobState::Completed);
                 JobUpdate {
+                    report_id: String::new(),
                     job_id: job_id.to_string(),
                     progress: if done { JobProgress::Completed } else { JobProgress::Failed },
                     ipp_job_id: Some(ipp_job),
@@ -266,6 +298,7 @@ impl Agent {
                 }
             }
             Err(e) => JobUpdate {
+                report_id: String::new(),
                 job_id: job_id.to_string(),
                 progress: JobProgress::Failed,
                 ipp_job_id: Some(ipp_job),
@@ -276,23 +309,32 @@ impl Agent {
         }
     }
 
-    /// After a restart: a command taken on but never sent to the printer is reported failed
-    /// (so the user is refunded); one already at the printer is followed to its end.
+    /// After a restart: a command taken on but not yet sent to the printer is printed now; one
+    /// already at the printer is followed to its end. One interrupted while being sent is not
+    /// sent again (the printer may have it, and a second copy would print twice): it is
+    /// reported failed, so the user is refunded.
     fn resume_unfinished(self: Arc<Self>) {
         let unfinished = lock(&self.state).unfinished();
         for c in unfinished {
             let me = self.clone();
             tokio::spawn(async move {
-                let update = match c.stage {
-                    Stage::Printing { ipp_job_id } => me.finish(&c.device_uri, &c.job_id, ipp_job_id).await,
-                    _ => JobUpdate {
-                        job_id: c.job_id.clone(),
-                        progress: JobProgress::Failed,
-                        ipp_job_id: None,
-                        ipp_state: None,
-                        pages_printed: Some(0),
-                        reason: Some("the gateway restarted before printing".into()),
-                    },
+                let failed = |reason: &str, pages| JobUpdate {
+                    report_id: String::new(),
+                    job_id: c.job_id.clone(),
+                    progress: JobProgress::Failed,
+                    ipp_job_id: None,
+                    ipp_state: None,
+                    pages_printed: pages,
+                    reason: Some(reason.into()),
+                };
+                let update = match (&c.stage, &c.print) {
+                    (Stage::Received, Some(print)) => {
+                        tracing::info!(job = %c.job_id, "printing a job taken on before the restart");
+                        return me.print(c.command_id.clone(), print.clone()).await;
+                    }
+                    (Stage::Printing { ipp_job_id }, _) => me.finish(&c.device_uri, &c.job_id, *ipp_job_id).await,
+                    (Stage::Sending, _) => failed("the gateway restarted while sending the job to the printer", None),
+                    _ => failed("the gateway restarted before printing", Some(0)),
                 };
                 me.report(update);
                 lock(&me.state).set_stage(&c.command_id, Stage::Done);

@@ -7,8 +7,13 @@
 //! - The gateway acknowledges each command once it has it safely ([`GatewayMessage::Ack`]);
 //!   unacknowledged commands are sent again after a reconnect (at least once), so the gateway
 //!   drops a command id it has seen before.
-//! - The gateway reports job progress ([`GatewayMessage::JobUpdate`]) and sends a heartbeat
-//!   every `heartbeat_secs`; the server treats a gateway silent for three heartbeats as gone.
+//! - The gateway reports job progress ([`GatewayMessage::JobUpdate`]), each report with its own
+//!   `report_id`. The server confirms a report once it is applied ([`ServerMessage::ReportAck`]);
+//!   the gateway keeps unconfirmed reports on disk and sends them again after a reconnect (and
+//!   on each heartbeat), so a report lost with a dropped link still arrives. Applying a report
+//!   twice changes nothing.
+//! - The gateway sends a heartbeat every `heartbeat_secs`; the server treats a gateway silent
+//!   for three heartbeats as gone.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +25,8 @@ pub enum ServerMessage {
     Welcome { gateway_id: String, heartbeat_secs: u64 },
     /// Something to do.
     Command(Command),
+    /// Job report `report_id` is applied; the gateway may forget it.
+    ReportAck { report_id: String },
 }
 
 /// A command, numbered per gateway.
@@ -89,6 +96,10 @@ pub enum JobProgress {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobUpdate {
+    /// The gateway's id for this report, echoed in [`ServerMessage::ReportAck`]. Empty asks
+    /// for no confirmation.
+    #[serde(default)]
+    pub report_id: String,
     pub job_id: String,
     pub progress: JobProgress,
     /// The printer's job id.

@@ -1,6 +1,7 @@
 //! What the gateway keeps on disk between runs: its identity (credential) and the commands
 //! it has taken on, so a command delivered again after a reconnect is not printed twice, and
-//! a print interrupted by a restart is reported rather than forgotten.
+//! a print interrupted by a restart is finished or reported rather than forgotten, and the job
+//! reports the server has not confirmed yet.
 
 use std::{
     collections::VecDeque,
@@ -9,29 +10,38 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::{JobUpdate, PrintCommand};
+
 /// How many command ids to remember for de-duplication.
 const REMEMBERED: usize = 10_000;
+/// How many unconfirmed job reports to keep (a server away for days must not fill the disk).
+const UNCONFIRMED_REPORTS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Taken on, not yet sent to the printer.
     Received,
+    /// Being sent to the printer: whether the printer has it is unknown until it answers.
+    Sending,
     /// Sent to the printer as IPP job `ipp_job_id`.
     Printing { ipp_job_id: i32 },
     /// Reported finished.
     Done,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TakenCommand {
     pub command_id: String,
     pub job_id: String,
     pub device_uri: String,
     pub stage: Stage,
+    /// The command itself, so a restart can still print it.
+    #[serde(default)]
+    pub print: Option<PrintCommand>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GatewayState {
     pub server_url: String,
     pub enterprise_code: String,
@@ -39,6 +49,9 @@ pub struct GatewayState {
     pub credential: String,
     /// Newest last.
     pub commands: VecDeque<TakenCommand>,
+    /// Job reports sent but not yet confirmed by the server, oldest first.
+    #[serde(default)]
+    pub reports: VecDeque<JobUpdate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +136,21 @@ impl GatewayState {
         }
     }
 
+    /// Keeps a report until the server confirms it.
+    pub fn add_report(&mut self, report: JobUpdate) {
+        self.reports.push_back(report);
+        while self.reports.len() > UNCONFIRMED_REPORTS {
+            self.reports.pop_front();
+        }
+    }
+
+    /// Forgets a confirmed report; false if it was not pending.
+    pub fn confirm_report(&mut self, report_id: &str) -> bool {
+        let before = self.reports.len();
+        self.reports.retain(|r| r.report_id != report_id);
+        self.reports.len() != before
+    }
+
     /// Commands taken on but not reported finished (after a restart).
     pub fn unfinished(&self) -> Vec<TakenCommand> {
         self.commands.iter().filter(|c| c.stage != Stage::Done).cloned().collect()
@@ -139,6 +167,7 @@ mod tests {
             job_id: format!("job-{id}"),
             device_uri: "ipp://p".into(),
             stage: Stage::Received,
+            print: None,
         }
     }
 
@@ -164,6 +193,30 @@ mod tests {
             assert_eq!(mode, Some(0o600));
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn reports_stay_until_confirmed() {
+        let report = |id: &str| JobUpdate {
+            report_id: id.into(),
+            job_id: "j".into(),
+            progress: crate::protocol::JobProgress::Completed,
+            ipp_job_id: Some(1),
+            ipp_state: None,
+            pages_printed: None,
+            reason: None,
+        };
+        let mut s = GatewayState::default();
+        s.add_report(report("r1"));
+        s.add_report(report("r2"));
+        assert!(s.confirm_report("r1"));
+        assert!(!s.confirm_report("r1"), "a second confirmation finds nothing");
+        assert_eq!(s.reports.iter().map(|r| r.report_id.as_str()).collect::<Vec<_>>(), ["r2"]);
+        let old: GatewayState = serde_json::from_str(
+            r#"{"server_url":"u","enterprise_code":"E","gateway_id":"g","credential":"c","commands":[]}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(old.gateway_id, "g", "state files written before reports existed still load");
     }
 
     #[test]

@@ -98,7 +98,10 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = tokio::time::Instant::now();
-                    handle(&ctx, &gateway, &connection, &text).await;
+                    if let Some(reply) = handle(&ctx, &gateway, &connection, &text).await {
+                        let Ok(text) = serde_json::to_string(&reply) else { continue };
+                        ok = sink.send(Message::Text(text)).await.is_ok();
+                    }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => last_heard = tokio::time::Instant::now(),
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => ok = false,
@@ -124,7 +127,8 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
     tracing::info!("gateway disconnected");
 }
 
-async fn handle(ctx: &LinkContext, gateway: &GatewayRow, connection: &str, text: &str) {
+/// Acts on one frame from the gateway; the reply, if any, goes back on the link.
+async fn handle(ctx: &LinkContext, gateway: &GatewayRow, connection: &str, text: &str) -> Option<ServerMessage> {
     match serde_json::from_str::<GatewayMessage>(text) {
         Ok(GatewayMessage::Hello { version }) => ctx.gateways.mark_online(gateway, connection, Some(&version)).await,
         Ok(GatewayMessage::Heartbeat) => ctx.gateways.mark_online(gateway, connection, None).await,
@@ -133,11 +137,17 @@ async fn handle(ctx: &LinkContext, gateway: &GatewayRow, connection: &str, text:
                 tracing::warn!(error = %e, "cannot record ack");
             }
         }
-        Ok(GatewayMessage::JobUpdate(update)) => {
-            if let Err(e) = ctx.release.on_job_update(&gateway.id, &update).await {
-                tracing::error!(error = %e, job = %update.job_id, "cannot apply job update");
+        Ok(GatewayMessage::JobUpdate(update)) => match ctx.release.on_job_update(&gateway.id, &update).await {
+            // Confirmed only once applied: an unconfirmed report comes again.
+            Ok(()) if !update.report_id.is_empty() => {
+                return Some(ServerMessage::ReportAck { report_id: update.report_id });
             }
-        }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::error!(error = %e, job = %update.job_id, "cannot apply job update; the gateway sends it again")
+            }
+        },
         Err(e) => tracing::warn!(error = %e, "unreadable frame from gateway"),
     }
+    None
 }
