@@ -14,5 +14,6 @@ pub mod fakes;
 pub mod fixtures;
 pub mod harness;
 pub mod peers;
+pub mod site;
 
 pub use harness::{Backend, Reply, TestApp};

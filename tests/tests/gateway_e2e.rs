@@ -19,14 +19,10 @@ use yunyin_e2e::{
         faulty_link::{FaultyLink, Mode},
         printer::TestPrinter,
     },
+    site::GatewaySite,
     TestApp,
 };
-use yunyin_gateway::{
-    agent::Agent,
-    commands::{self, PrinterEntry},
-    protocol::JobProgress,
-    state::{Stage, StateFile},
-};
+use yunyin_gateway::{protocol::JobProgress, state::StateFile};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -43,93 +39,6 @@ async fn until_job(app: &TestApp, token: &str, job_id: &str, done: impl Fn(&Valu
     panic!("job {job_id} did not get there");
 }
 
-/// An enterprise with a user, a rate plan (10 fen a side), and a set-up gateway (state in a
-/// temporary directory, talking to `server_url`) that has registered `printer`.
-struct Site {
-    admin: String,
-    user: String,
-    enterprise_id: String,
-    print_point_id: String,
-    /// The print point's QR code (the last segment of its URL).
-    code: String,
-    state: tempfile::TempDir,
-}
-
-impl Site {
-    async fn set_up(a: &TestApp, printer: &TestPrinter, server_url: &str, enterprise_code: &str) -> Self {
-        let admin = a.platform_token().await;
-        let (enterprise, user) = a.enterprise_with_user(&admin, enterprise_code, "alice").await;
-        let plan = json!({ "duplex_pricing": "per_side", "minimum_fen": 0,
-            "prices": [{ "paper_size": "A4", "colour": false, "fen_per_side": 10 }] });
-        a.put(&format!("/api/v1/enterprises/{}/rate-plan", id(&enterprise)), Some(&admin), plan).await.expect(200);
-
-        // The gateway: check the enterprise code, enrol, add the printer.
-        let state = tempfile::tempdir().unwrap();
-        assert_eq!(commands::check(server_url, enterprise_code).await.unwrap().enterprise_id, id(&enterprise));
-        let token = a
-            .post(&format!("/api/v1/enterprises/{}/gateway-enrolments", id(&enterprise)), Some(&admin), json!({}))
-            .await
-            .expect(200)["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        commands::setup(state.path(), server_url, enterprise_code, &token, "front-desk-pc").await.unwrap();
-        let entry =
-            PrinterEntry {
-                uri: printer.uri.clone(), mac: Some("00-1B-2C-3D-4E-5F".into()), name: Some("前台".into())
-            };
-        let added = commands::add_printers(state.path(), &[entry], false).await.unwrap();
-        assert_eq!(added[0].outcome, "registered");
-        let code = added[0].qr_url.as_ref().unwrap().rsplit('/').next().unwrap().to_string();
-        let print_point_id = added[0].print_point_id.clone().unwrap();
-        Self { admin, user, enterprise_id: id(&enterprise), print_point_id, code, state }
-    }
-
-    /// Runs the gateway agent until the returned sender says stop; returns once the link is up.
-    async fn start_agent(
-        &self,
-    ) -> (std::sync::Arc<Agent>, tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-        let agent = Agent::new(self.state.path()).unwrap();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let running = tokio::spawn(agent.clone().run(stopped));
-        let mut up = agent.connected();
-        tokio::time::timeout(Duration::from_secs(20), up.wait_for(|c| *c)).await.expect("link up in time").unwrap();
-        (agent, stop, running)
-    }
-
-    async fn credit(&self, a: &TestApp, fen: i64) {
-        let user_id = a.get("/api/v1/me", Some(&self.user)).await.expect(200)["id"].as_str().unwrap().to_string();
-        a.post(
-            &format!("/api/v1/enterprises/{}/users/{user_id}/wallet/adjustments", self.enterprise_id),
-            Some(&self.admin),
-            json!({ "amount_fen": fen, "reason": "e2e", "idempotency_key": format!("e2e-credit-{fen}") }),
-        )
-        .await
-        .expect(200);
-    }
-
-    /// A ready job of `pages` mono pages.
-    async fn ready_job(&self, a: &TestApp, name: &str, pages: usize) -> String {
-        let upload = a.upload(&self.user, name, fixtures::mono_pdf(pages)).await.expect(201);
-        a.wait_job(&self.user, &id(&upload), Duration::from_secs(60)).await;
-        id(&upload)
-    }
-
-    /// Waits until the gateway has nothing left to do or to tell: every command finished and
-    /// every report confirmed by the server.
-    async fn until_gateway_idle(&self) {
-        let file = StateFile::new(self.state.path());
-        for _ in 0..400 {
-            let state = file.load().unwrap();
-            if state.reports.is_empty() && state.commands.iter().all(|c| c.stage == Stage::Done) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the gateway did not settle: {:?}", file.load().unwrap());
-    }
-}
-
 #[tokio::test]
 async fn a_released_job_comes_out_of_the_printer_and_a_failed_one_is_refunded() {
     if !yunyin_e2e::peers::printer::available_or_skip("a_released_job_comes_out_of_the_printer") {
@@ -141,11 +50,11 @@ async fn a_released_job_comes_out_of_the_printer_and_a_failed_one_is_refunded() 
     let b_instance = if redis_url().is_some() { Some(a.spawn_sibling().await) } else { None };
     let b = b_instance.as_ref().unwrap_or(&a);
 
-    let site = Site::set_up(&a, &printer, &a.base, "E2E").await;
+    let site = GatewaySite::set_up(&a, &printer, &a.base, "E2E").await;
     let point = a.get(&format!("/api/v1/print-points/{}", site.print_point_id), Some(&site.admin)).await.expect(200);
     assert!(point["make_model"].as_str().unwrap().contains("Yunyin"), "make and model read over IPP: {point}");
     let (user, code) = (site.user.clone(), site.code.clone());
-    let (_agent, stop, running) = site.start_agent().await;
+    let agent = site.start_agent().await;
 
     // A 3-page document, 2 copies, two-sided: 6 sides at 10 fen.
     let upload = a.upload(&user, "合同.pdf", fixtures::mono_pdf(3)).await.expect(201);
@@ -206,8 +115,7 @@ async fn a_released_job_comes_out_of_the_printer_and_a_failed_one_is_refunded() 
     }
     assert_eq!(balance, 40, "refunded in full: nothing printed");
 
-    let _ = stop.send(true);
-    running.await.unwrap();
+    agent.stop().await;
     if let Some(b) = b_instance {
         b.stop().await;
     }
@@ -223,22 +131,14 @@ async fn a_job_dispatched_while_the_link_drops_is_delivered_on_reconnect_and_pri
     let a = TestApp::spawn().await;
     // The gateway reaches the server through a relay the test can make lossy.
     let link = FaultyLink::start(&a.base).await;
-    let site = Site::set_up(&a, &printer, &link.url(), "LINK").await;
-    let (_agent, stop, running) = site.start_agent().await;
+    let site = GatewaySite::set_up(&a, &printer, &link.url(), "LINK").await;
+    let agent = site.start_agent().await;
     site.credit(&a, 100).await;
-    let release = |release_id: &'static str| {
-        let (a, user, code) = (&a, site.user.clone(), site.code.clone());
-        async move {
-            a.post(&format!("/api/v1/release/{code}"), Some(&user), json!({ "release_id": release_id }))
-                .await
-                .expect(200)
-        }
-    };
 
     // 1. The command is lost on its way: the link is dead one way, nobody has noticed yet.
     let first = site.ready_job(&a, "first.pdf", 1).await;
     link.set_mode(Mode::DropToClient);
-    assert_eq!(release("link-release-1").await["charged_fen"], 10);
+    assert_eq!(site.release(&a, "link-release-1").await["charged_fen"], 10);
     link.wait_swallowed(&first, Duration::from_secs(20)).await;
     assert!(printer.spooled_files().is_empty(), "nothing reached the printer yet");
     // The link drops; the gateway reconnects and the server sends the unacknowledged command again.
@@ -252,7 +152,7 @@ async fn a_job_dispatched_while_the_link_drops_is_delivered_on_reconnect_and_pri
     // 2. The gateway gets the command and prints it, but its ack and reports are lost.
     let second = site.ready_job(&a, "second.pdf", 2).await;
     link.set_mode(Mode::DropToServer);
-    assert_eq!(release("link-release-2").await["charged_fen"], 20);
+    assert_eq!(site.release(&a, "link-release-2").await["charged_fen"], 20);
     printer.wait_spooled(2, Duration::from_secs(30)).await;
     // (Client frames are masked, so the swallowed bytes cannot be searched; the gateway's
     // state file says what it sent and is waiting to have confirmed.)
@@ -283,8 +183,81 @@ async fn a_job_dispatched_while_the_link_drops_is_delivered_on_reconnect_and_pri
     let payments = wallet["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "job_payment").count();
     assert_eq!((payments, wallet["balance_fen"].as_i64()), (2, Some(70)), "one debit per job, no refund");
 
-    let _ = stop.send(true);
-    running.await.unwrap();
+    agent.stop().await;
     drop(link);
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    use yunyin_gateway::{
+        protocol::{CommandBody, ServerMessage},
+        state::{Stage, TakenCommand},
+    };
+
+    if !yunyin_e2e::peers::printer::available_or_skip("a_gateway_that_stopped_after_taking_a_command") {
+        return;
+    }
+    let printer = TestPrinter::start("yunyin-restart").await;
+    let a = TestApp::spawn().await;
+    let site = GatewaySite::set_up(&a, &printer, &a.base, "RESTART").await;
+    site.credit(&a, 100).await;
+    let job = site.ready_job(&a, "restart.pdf", 1).await;
+
+    // The gateway's last run: it got the command and wrote it down (as the agent does before
+    // acknowledging), then stopped before acknowledging or printing it.
+    let file = StateFile::new(site.state.path());
+    let mut state = file.load().unwrap();
+    let url = a.url("/api/v1/gateway/link").replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", state.credential).parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket.send(Message::Text(json!({ "type": "hello", "version": "test" }).to_string().into())).await.unwrap();
+    let mut released = None;
+    let command = loop {
+        if released.is_none() {
+            // Released once the link counts as up.
+            let r = a
+                .post(
+                    &format!("/api/v1/release/{}", site.code),
+                    Some(&site.user),
+                    json!({ "release_id": "restart-0001" }),
+                )
+                .await;
+            if r.status == 200 {
+                released = Some(r.body);
+            }
+        }
+        let frame = tokio::time::timeout(Duration::from_millis(200), socket.next()).await;
+        if let Ok(Some(Ok(Message::Text(text)))) = frame {
+            if let Ok(ServerMessage::Command(c)) = serde_json::from_str::<ServerMessage>(&text) {
+                break c;
+            }
+        }
+    };
+    let CommandBody::Print(print) = command.body.clone();
+    assert_eq!(print.job_id, job);
+    assert!(state.take(TakenCommand {
+        command_id: command.id.clone(),
+        job_id: print.job_id.clone(),
+        device_uri: print.device_uri.clone(),
+        stage: Stage::Received,
+        print: Some(print),
+    }));
+    file.save(&state).unwrap();
+    drop(socket);
+
+    // Back again: the agent prints what it had taken on, and the server's repeat of the
+    // unacknowledged command is acknowledged without printing a second copy.
+    let agent = site.start_agent().await;
+    let done = until_job(&a, &site.user, &job, |j| j["state"] == "completed" || j["state"] == "failed").await;
+    assert_eq!(done["state"], "completed", "{done}\n{}", printer.log_text());
+    site.until_gateway_idle().await;
+    assert_eq!(printer.spooled_files().len(), 1, "printed once");
+    let wallet = a.get("/api/v1/wallet", Some(&site.user)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 90, "charged once");
+    agent.stop().await;
     a.stop().await;
 }

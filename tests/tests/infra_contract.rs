@@ -102,6 +102,19 @@ async fn events_contract(publisher: Arc<dyn EventBus>, subscriber: Arc<dyn Event
     drop(other);
     publisher.publish("user:1", r#"{"n":3}"#).await.unwrap();
     assert_eq!(next_event(&mut mine).await.expect("third event").payload, r#"{"n":3}"#);
+
+    // Signals ("look again"): a subscriber that did not keep up still hears that something
+    // happened, and skips what it missed instead of queueing it all.
+    let mut signals = subscriber.subscribe_signals("gateway:g1");
+    for n in 0..10 {
+        publisher.publish("gateway:g1", &n.to_string()).await.unwrap();
+    }
+    assert_eq!(next_event(&mut signals).await.expect("a signal").topic, "gateway:g1");
+    let mut rest = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), signals.next()).await {
+        rest += 1;
+    }
+    assert!(rest < 9, "a lagging signal subscriber skips ahead ({rest} more were queued)");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use poem::{
     handler,
     web::{
-        websocket::{Message, WebSocket},
+        websocket::{Message, WebSocket, WebSocketConfig},
         Data,
     },
     IntoResponse, Request,
@@ -36,6 +36,18 @@ pub struct LinkContext {
     pub events: std::sync::Arc<dyn EventBus>,
 }
 
+/// The link's WebSocket settings. Frames are small JSON (documents go over HTTP), so 4 KiB
+/// buffers do, where tungstenite's 128 KiB defaults would cost ~130 KiB per idle gateway;
+/// and nothing larger than 1 MiB is accepted from a gateway.
+pub fn link_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(1 << 20)
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20))
+}
+
 /// Upgrades an authenticated gateway's request to its link.
 #[handler]
 pub async fn link(req: &Request, ws: WebSocket, ctx: Data<&LinkContext>) -> poem::Result<poem::Response> {
@@ -48,6 +60,7 @@ pub async fn link(req: &Request, ws: WebSocket, ctx: Data<&LinkContext>) -> poem
     let gateway = ctx.gateways.authenticate(token.trim()).await.map_err(ApiError::from)?;
     let ctx = ctx.0.clone();
     Ok(ws
+        .config(link_config())
         .on_upgrade(move |socket| async move {
             let span = tracing::info_span!("gateway_link", gateway = %gateway.id);
             tracing::Instrument::instrument(run(ctx, gateway, socket), span).await;
@@ -55,8 +68,11 @@ pub async fn link(req: &Request, ws: WebSocket, ctx: Data<&LinkContext>) -> poem
         .into_response())
 }
 
-fn frame(c: &CommandRow) -> Option<String> {
-    let body: CommandBody = serde_json::from_str(&c.payload).ok()?;
+fn frame(ctx: &LinkContext, c: &CommandRow) -> Option<String> {
+    let mut body: CommandBody = serde_json::from_str(&c.payload).ok()?;
+    // Signed afresh at each sending: a gateway back after a long absence can still download.
+    let CommandBody::Print(print) = &mut body;
+    print.document_url = ctx.release.document_path(&print.job_id);
     serde_json::to_string(&ServerMessage::Command(Command { id: c.id.clone(), seq: c.seq, body })).ok()
 }
 
@@ -64,7 +80,7 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
     let connection = new_id();
     let (mut sink, mut stream) = socket.split();
     // Subscribe before reading the outbox, so a command queued in between still wakes us.
-    let mut wakes = ctx.events.subscribe(&gateway_topic(&gateway.id));
+    let mut wakes = ctx.events.subscribe_signals(&gateway_topic(&gateway.id));
     ctx.gateways.mark_online(&gateway, &connection, None).await;
     tracing::info!("gateway connected");
     let welcome = ServerMessage::Welcome { gateway_id: gateway.id.clone(), heartbeat_secs: HEARTBEAT.as_secs() };
@@ -82,7 +98,7 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
             match ctx.gateways.pending(&gateway.id, sent_up_to).await {
                 Ok(commands) => {
                     for c in commands {
-                        let Some(text) = frame(&c) else { continue };
+                        let Some(text) = frame(&ctx, &c) else { continue };
                         if sink.send(Message::Text(text)).await.is_err() {
                             ok = false;
                             break;
@@ -108,7 +124,7 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
             },
             wake = wakes.next() => {
                 if wake.is_none() {
-                    wakes = ctx.events.subscribe(&gateway_topic(&gateway.id));
+                    wakes = ctx.events.subscribe_signals(&gateway_topic(&gateway.id));
                 }
                 flush = true;
             }

@@ -37,9 +37,15 @@ pub trait EventBus: Send + Sync + 'static {
     async fn publish(&self, topic: &str, payload: &str) -> Result<(), EventError>;
     /// Events of `topic` published from now on.
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event>;
+    /// Like [`EventBus::subscribe`], for topics whose events only say "look again" (a gateway's
+    /// wake-ups): a subscriber that falls behind skips to the newest, so the buffer is tiny.
+    /// One is held per connected gateway, so this keeps idle links cheap.
+    fn subscribe_signals(&self, topic: &str) -> BoxStream<'static, Event>;
 }
 
 const TOPIC_BUFFER: usize = 256;
+/// Enough for "look again": one pending signal is as good as many.
+const SIGNAL_BUFFER: usize = 2;
 
 /// Per-topic broadcast channels inside one process.
 #[derive(Default)]
@@ -63,15 +69,18 @@ impl LocalFanout {
         }
     }
 
-    pub fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
-        let rx =
-            self.topics().entry(topic.to_string()).or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0).subscribe();
-        futures_util::stream::unfold(rx, |mut rx| async move {
+    /// A subscription; a topic's buffer is sized by its first subscriber.
+    pub fn subscribe(&self, topic: &str, capacity: usize) -> BoxStream<'static, Event> {
+        let rx = self.topics().entry(topic.to_string()).or_insert_with(|| broadcast::channel(capacity).0).subscribe();
+        let signals = capacity <= SIGNAL_BUFFER;
+        futures_util::stream::unfold(rx, move |mut rx| async move {
             loop {
                 match rx.recv().await {
                     Ok(event) => return Some((event, rx)),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(skipped = n, "slow event subscriber skipped events");
+                        if !signals {
+                            tracing::warn!(skipped = n, "slow event subscriber skipped events");
+                        }
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
@@ -101,7 +110,11 @@ impl EventBus for MemoryEventBus {
     }
 
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
-        self.fanout.subscribe(topic)
+        self.fanout.subscribe(topic, TOPIC_BUFFER)
+    }
+
+    fn subscribe_signals(&self, topic: &str) -> BoxStream<'static, Event> {
+        self.fanout.subscribe(topic, SIGNAL_BUFFER)
     }
 }
 
@@ -183,6 +196,10 @@ impl EventBus for RedisEventBus {
     }
 
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
-        self.fanout.subscribe(topic)
+        self.fanout.subscribe(topic, TOPIC_BUFFER)
+    }
+
+    fn subscribe_signals(&self, topic: &str) -> BoxStream<'static, Event> {
+        self.fanout.subscribe(topic, SIGNAL_BUFFER)
     }
 }

@@ -85,6 +85,12 @@ impl TestPrinter {
     /// Starts a printer called `name` and waits until it answers Get-Printer-Attributes.
     /// Panics (with ippeveprinter's log) if it cannot be started.
     pub async fn start(name: &str) -> TestPrinter {
+        Self::start_with_command(name, None).await
+    }
+
+    /// Like [`TestPrinter::start`]; with `command`, ippeveprinter runs it on each job instead of
+    /// simulating print time (`/bin/true` finishes jobs at once, for benchmarks).
+    pub async fn start_with_command(name: &str, command: Option<&str>) -> TestPrinter {
         let (Some(ippeveprinter), Some(dbus_daemon)) = (find("ippeveprinter"), find("dbus-daemon")) else {
             panic!("ippeveprinter and dbus-daemon must be installed (cups-ipp-utils)");
         };
@@ -107,7 +113,11 @@ impl TestPrinter {
             let port = free_port();
             let log = printer.dir.path().join(format!("ippeveprinter-{attempt}.log"));
             let log_file = fs::File::create(&log).expect("log file");
-            let child = Command::new(&ippeveprinter)
+            let mut ippeveprinter_command = Command::new(&ippeveprinter);
+            if let Some(command) = command {
+                ippeveprinter_command.args(["-c", command]);
+            }
+            let child = ippeveprinter_command
                 .args(["-p", &port.to_string()])
                 .arg("-d")
                 .arg(&printer.spool)
