@@ -40,13 +40,22 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Add a printer (IPP URI) to the cloud; `--refresh` re-binds it after a reinstall.
+    /// Add a printer to the cloud; `--refresh` re-binds it after a reinstall.
     AddPrinter {
+        /// Its IP address, host name or IPP URI.
         uri: String,
         #[arg(long)]
         mac: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Add the printers listed in a TOML file (`[[printer]]` tables with `uri` or `ip`, and
+    /// optionally `mac` and `name`); `--refresh` re-binds them after a reinstall.
+    AddPrinters {
+        #[arg(long)]
+        file: PathBuf,
         #[arg(long)]
         refresh: bool,
     },
@@ -58,6 +67,31 @@ enum Command {
 
 fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "gateway".into())
+}
+
+async fn add(state_dir: &std::path::Path, printers: &[PrinterEntry], refresh: bool) -> anyhow::Result<()> {
+    for r in commands::add_printers(state_dir, printers, refresh).await? {
+        // The exclamation mark: on the platform under another gateway.
+        let mark = if r.outcome == "bound_elsewhere" { "! " } else { "" };
+        println!("{mark}{}: {} {}", r.key, r.outcome, r.qr_url.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 #[tokio::main]
@@ -79,20 +113,20 @@ async fn main() -> anyhow::Result<()> {
             println!("enrolled as gateway {}", s.gateway_id);
         }
         Command::AddPrinter { uri, mac, name, refresh } => {
-            for r in commands::add_printers(&cli.state_dir, &[PrinterEntry { uri, mac, name }], refresh).await? {
-                // The exclamation mark: on the platform under another gateway.
-                let mark = if r.outcome == "bound_elsewhere" { "! " } else { "" };
-                println!("{mark}{}: {} {}", r.key, r.outcome, r.qr_url.unwrap_or_default());
-            }
+            add(&cli.state_dir, &[PrinterEntry { uri, mac, name }], refresh).await?;
+        }
+        Command::AddPrinters { file, refresh } => {
+            add(&cli.state_dir, &commands::read_printers_file(&file)?, refresh).await?;
         }
         Command::PrinterInfo { uri } => {
+            let uri = commands::printer_uri(&uri);
             println!("{}", serde_json::to_string_pretty(&printer::get_printer_attributes(&uri).await?)?);
         }
         Command::Run => {
             let agent = Agent::new(&cli.state_dir)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let running = tokio::spawn(agent.run(stopped));
-            tokio::signal::ctrl_c().await?;
+            stop_requested().await?;
             let _ = stop.send(true);
             running.await?;
         }

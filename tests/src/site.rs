@@ -70,10 +70,9 @@ impl GatewaySite {
             .unwrap()
             .to_string();
         commands::setup(state.path(), server_url, enterprise_code, &token, "front-desk-pc").await.unwrap();
-        let entry =
-            PrinterEntry {
-                uri: printer.uri.clone(), mac: Some("00-1B-2C-3D-4E-5F".into()), name: Some("前台".into())
-            };
+        // Named by address, as an admin types it; the gateway makes the IPP Everywhere URI.
+        let address = printer.uri.trim_start_matches("ipp://").trim_end_matches("/ipp/print").to_string();
+        let entry = PrinterEntry { uri: address, mac: Some("00-1B-2C-3D-4E-5F".into()), name: Some("前台".into()) };
         let added = commands::add_printers(state.path(), &[entry], false).await.unwrap();
         assert_eq!(added[0].outcome, "registered");
         let code = added[0].qr_url.as_ref().unwrap().rsplit('/').next().unwrap().to_string();
