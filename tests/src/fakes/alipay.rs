@@ -1,0 +1,1 @@
+//! A fake Alipay open-platform gateway (being written).

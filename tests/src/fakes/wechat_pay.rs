@@ -1,0 +1,1 @@
+//! A fake WeChat Pay API v3 server (being written).
