@@ -59,6 +59,13 @@ pub struct Config {
     pub log: String,
     /// WeChat API base URL (tests point it at a fake server).
     pub wechat_api_base: String,
+    /// WeChat Pay API v3 base URL.
+    pub wechat_pay_api_base: String,
+    /// Alipay open-platform gateway URL.
+    pub alipay_gateway_url: String,
+    /// How often pending payment orders are reconciled with the provider, and the first
+    /// check's delay after an order opens (later checks back off up to 10 minutes), in ms.
+    pub payment_reconcile_ms: u64,
     /// Access-token lifetime in seconds.
     pub access_token_ttl_secs: u64,
     /// Refresh-token lifetime in seconds.
@@ -100,6 +107,9 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log: "info".into(),
             wechat_api_base: "https://api.weixin.qq.com".into(),
+            wechat_pay_api_base: "https://api.mch.weixin.qq.com".into(),
+            alipay_gateway_url: "https://openapi.alipay.com/gateway.do".into(),
+            payment_reconcile_ms: 10_000,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             signin_max_failures: 5,
@@ -195,6 +205,12 @@ impl Config {
         if let Some(v) = get("YUNYIN_WECHAT_API_BASE") {
             self.wechat_api_base = v;
         }
+        if let Some(v) = get("YUNYIN_WECHAT_PAY_API_BASE") {
+            self.wechat_pay_api_base = v;
+        }
+        if let Some(v) = get("YUNYIN_ALIPAY_GATEWAY_URL") {
+            self.alipay_gateway_url = v;
+        }
         if let Some(v) = get("YUNYIN_SOFFICE") {
             self.soffice = v;
         }
@@ -207,6 +223,7 @@ impl Config {
         }
         numeric! {
             access_token_ttl_secs => "YUNYIN_ACCESS_TOKEN_TTL_SECS",
+            payment_reconcile_ms => "YUNYIN_PAYMENT_RECONCILE_MS",
             refresh_token_ttl_secs => "YUNYIN_REFRESH_TOKEN_TTL_SECS",
             signin_max_failures => "YUNYIN_SIGNIN_MAX_FAILURES",
             signin_lock_secs => "YUNYIN_SIGNIN_LOCK_SECS",

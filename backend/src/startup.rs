@@ -7,7 +7,7 @@ use anyhow::Context;
 use poem::{
     get,
     listener::{Acceptor, Listener, TcpListener},
-    EndpointExt, Route, Server,
+    post, EndpointExt, Route, Server,
 };
 
 use crate::{
@@ -15,6 +15,7 @@ use crate::{
         self,
         gateway_link::{self, LinkContext},
         health::{self, Readiness},
+        payment_notifications::{self, NotifyContext},
         security::AuthContext,
     },
     config::Config,
@@ -28,10 +29,13 @@ use crate::{
         secrets::{MasterKey, SecretBox},
     },
     metrics::Metrics,
+    payments::{alipay::AlipayClient, wechat_pay::WechatPayClient},
     services::{
         admins::{AdminService, AdminWithPassword},
         gateways::GatewayService,
         jobs::{JobLimits, JobService},
+        payment_accounts::PaymentAccountService,
+        payments::{PaymentService, ReconcileConfig},
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
         qr_codes::QrSigner,
@@ -43,7 +47,10 @@ use crate::{
         wallets::WalletService,
         wechat::WechatClient,
     },
-    storage::{admins::AdminRepo, audit::AuditRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db},
+    storage::{
+        admins::AdminRepo, audit::AuditRepo, payment_orders::PaymentOrderRepo, payments::PaymentRepo,
+        tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
+    },
 };
 
 /// The services, wired once at start.
@@ -58,6 +65,8 @@ pub struct Services {
     pub gateways: GatewayService,
     pub release: ReleaseService,
     pub wallets: WalletService,
+    pub payment_accounts: PaymentAccountService,
+    pub payments: PaymentService,
 }
 
 /// Everything a running instance shares between requests.
@@ -154,6 +163,8 @@ impl AppState {
             limits,
         );
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
+        let payment_accounts =
+            PaymentAccountService::new(PaymentRepo::new(pool.clone()), tenants_repo.clone(), SecretBox::new(master));
         let admins = AdminService::new(
             admins_repo,
             tenants_repo,
@@ -187,6 +198,21 @@ impl AppState {
             GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
         let release = ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), master);
         let wallets = WalletService::new(pool.clone(), tenants.clone());
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap_or_default();
+        let reconcile_every = Duration::from_millis(config.payment_reconcile_ms.max(50));
+        let payments = PaymentService::new(
+            PaymentOrderRepo::new(pool.clone()),
+            payment_accounts.clone(),
+            WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
+            AlipayClient::new(&config.alipay_gateway_url, http),
+            events.clone(),
+            &config.public_base_url,
+            ReconcileConfig { every: reconcile_every, first_check: reconcile_every },
+        );
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
@@ -194,7 +220,19 @@ impl AppState {
             cache,
             events,
             redis,
-            services: Services { tenants, sessions, users, admins, jobs, print_points, gateways, release, wallets },
+            services: Services {
+                tenants,
+                sessions,
+                users,
+                admins,
+                jobs,
+                print_points,
+                gateways,
+                release,
+                wallets,
+                payment_accounts,
+                payments,
+            },
             processor,
         }
     }
@@ -216,10 +254,8 @@ pub struct Application {
 impl Application {
     /// Connects everything, creates the first admin on an empty database, and binds the
     /// listen address (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         let listen = config.listen.clone();
-        let state = AppState::connect(config).await?;
-        let bootstrap_admin = state.services.admins.bootstrap().await.context("creating the first admin")?;
         let acceptor =
             TcpListener::bind(listen.clone()).into_acceptor().await.with_context(|| format!("binding {listen}"))?;
         let addr = acceptor
@@ -227,6 +263,13 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no socket address")?;
+        // On an ephemeral port with the default public URL, the public URL is where we really
+        // listen, so links and providers' callbacks reach this instance.
+        if listen.ends_with(":0") && config.public_base_url == Config::default().public_base_url {
+            config.public_base_url = format!("http://{addr}");
+        }
+        let state = AppState::connect(config).await?;
+        let bootstrap_admin = state.services.admins.bootstrap().await.context("creating the first admin")?;
         Ok(Self { acceptor, addr, state, bootstrap_admin })
     }
 
@@ -256,6 +299,7 @@ impl Application {
         // The processing workers run beside the server and stop after it, so a request that
         // is still uploading can finish; their claims then go back to the queue.
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let reconciler = self.state.services.payments.spawn_reconciler(workers_stopped.clone());
         let workers = self.state.processor.clone().start(workers_stopped);
         let result =
             Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
@@ -263,6 +307,7 @@ impl Application {
         if let Err(e) = workers.await {
             tracing::error!(error = %e, "processing workers ended abnormally");
         }
+        let _ = reconciler.await;
         db.close().await;
         result
     }
@@ -289,6 +334,16 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
                 release: state.services.release.clone(),
                 events: state.events.clone(),
             }),
+        )
+        .at(
+            "/api/v1/payment-notifications/wechat_pay/:owner_kind/:owner_id",
+            post(payment_notifications::wechat_pay_notification)
+                .data(NotifyContext { payments: state.services.payments.clone() }),
+        )
+        .at(
+            "/api/v1/payment-notifications/alipay/:owner_kind/:owner_id",
+            post(payment_notifications::alipay_notification)
+                .data(NotifyContext { payments: state.services.payments.clone() }),
         )
         .data(AuthContext {
             sessions: state.services.sessions.clone(),

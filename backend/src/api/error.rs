@@ -9,8 +9,8 @@ use crate::{
     domain::ValueError,
     i18n::Lang,
     services::{
-        admins::AdminError, sessions::SessionError, tenants::TenantError, tokens::TokenError, users::UserError,
-        wechat::WechatError,
+        admins::AdminError, payment_accounts::PaymentAccountError, sessions::SessionError, tenants::TenantError,
+        tokens::TokenError, users::UserError, wechat::WechatError,
     },
 };
 
@@ -102,6 +102,12 @@ error_codes! {
     GroupNameTaken = "group_name_taken", 409, "打印机组名称已存在", "A printer group with this name already exists";
     PrintPointOffline = "print_point_offline", 409, "打印点离线（网关未连接），暂时无法打印，未扣费", "The print point is offline (its gateway is not connected); nothing was charged";
     CloudPrintDisabled = "cloud_print_disabled", 409, "该打印点未开启云打印", "Cloud print is not enabled at this print point";
+    InvalidPaymentKey = "invalid_payment_key", 400, "商户号、密钥或证书信息无法解析，或与其他字段不匹配", "The merchant id, key or certificate data cannot be parsed or does not fit the other fields";
+    PayeeUnavailable = "payee_unavailable", 400, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
+    PaymentMethodNotOffered = "payment_method_not_offered", 400, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
+    PaymentNotConfigured = "payment_not_configured", 409, "收款方尚未配置该支付方式", "The payee has not configured this payment provider";
+    WechatIdentityRequired = "wechat_identity_required", 409, "请先通过微信登录后再使用微信支付", "Sign in through WeChat first to pay with WeChat";
+    PaymentProviderUnavailable = "payment_provider_unavailable", 502, "支付服务暂时不可用，请稍后再试", "The payment service is unavailable; try again later";
     InsufficientBalance = "insufficient_balance", 409, "余额不足", "Insufficient balance";
     NothingToRelease = "nothing_to_release", 409, "没有可打印的作业", "There is no ready job to print";
     JobStateConflict = "job_state_conflict", 409, "作业当前状态不允许此操作", "The job's state does not allow this";
@@ -337,6 +343,19 @@ impl From<TenantError> for ApiError {
             TenantError::UnknownReference { field } => ApiError::field(ErrorCode::UnknownReference, field),
             TenantError::CodeTaken => ApiError::field(ErrorCode::EnterpriseCodeTaken, "code"),
             e @ (TenantError::Secret(_) | TenantError::Storage(_)) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<PaymentAccountError> for ApiError {
+    fn from(e: PaymentAccountError) -> Self {
+        match e {
+            PaymentAccountError::NotFound => ApiError::new(ErrorCode::NotFound),
+            PaymentAccountError::Forbidden => ApiError::new(ErrorCode::Forbidden),
+            PaymentAccountError::Invalid { field, source } => (field, source).into(),
+            PaymentAccountError::BadKey { field, .. } => ApiError::field(ErrorCode::InvalidPaymentKey, field),
+            PaymentAccountError::PayeeUnavailable(_) => ApiError::field(ErrorCode::PayeeUnavailable, "payee"),
+            e @ (PaymentAccountError::Secret(_) | PaymentAccountError::Storage(_)) => ApiError::internal(&e),
         }
     }
 }

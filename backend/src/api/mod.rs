@@ -12,6 +12,9 @@ pub mod gateways;
 pub mod health;
 pub mod jobs;
 pub mod mac_whitelist;
+pub mod payment_accounts;
+pub mod payment_notifications;
+pub mod payments;
 pub mod print_points;
 pub mod printer_groups;
 pub mod providers;
@@ -68,10 +71,11 @@ pub enum ApiTags {
     Release,
     /// 个人账户: wallet balance, statement and admin adjustments.
     Wallets,
+    Payments,
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
-pub type Apis = (AccountApis, PrintApis);
+pub type Apis = (AccountApis, PrintApis, PaymentApis);
 
 pub type AccountApis = (
     directory::DirectoryApi,
@@ -96,6 +100,8 @@ pub type PrintApis = (
     release::ReleaseApi,
     wallets::WalletsApi,
 );
+
+pub type PaymentApis = (payment_accounts::PaymentAccountsApi, payments::PaymentsApi);
 
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -122,7 +128,11 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         release::ReleaseApi { release: s.release.clone() },
         wallets::WalletsApi { wallets: s.wallets.clone() },
     );
-    OpenApiService::new((accounts, printing), "yunyin", env!("CARGO_PKG_VERSION")).description(
+    let payments = (
+        payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },
+        payments::PaymentsApi { payments: s.payments.clone() },
+    );
+    OpenApiService::new((accounts, printing, payments), "yunyin", env!("CARGO_PKG_VERSION")).description(
         "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \
          Times are Unix epoch milliseconds (UTC); money is integer fen.",

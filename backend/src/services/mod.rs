@@ -5,6 +5,8 @@ pub mod authz;
 pub mod gateways;
 pub mod jobs;
 pub mod passwords;
+pub mod payment_accounts;
+pub mod payments;
 pub mod pricing;
 pub mod print_points;
 pub mod processing;

@@ -9,6 +9,8 @@ pub mod admins;
 pub mod audit;
 pub mod gateways;
 pub mod jobs;
+pub mod payment_orders;
+pub mod payments;
 pub mod print_points;
 pub mod rates;
 pub mod sessions;

@@ -1,0 +1,221 @@
+//! Paying online: starting a wallet top-up (预付费) with WeChat Pay or Alipay, and following
+//! the order until it is paid.
+
+use poem::web::RemoteAddr;
+use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{
+    error::{ApiError, ErrorCode},
+    security::UserAuth,
+    ApiTags,
+};
+use crate::{
+    payments::wechat_pay::{AppPayParams, JsapiPayParams},
+    services::payments::{OrderView, PayAction, PaymentError, PaymentService, TopUpRequest},
+};
+
+pub struct PaymentsApi {
+    pub payments: PaymentService,
+}
+
+/// A top-up to start.
+#[derive(Debug, Object)]
+pub struct StartTopUpRequest {
+    /// Amount in fen, 1 to 5 000 000 (50 000 yuan).
+    pub amount_fen: i64,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    /// WeChat Pay: `jsapi` (official account / mini-program), `native` (QR code), `h5`, `app`;
+    /// Alipay: `page` (PC), `wap` (mobile browser), `app`, `precreate` (QR code).
+    pub method: String,
+    /// Where the browser returns after Alipay page / wap pay.
+    pub return_url: Option<String>,
+}
+
+/// A payment order.
+#[derive(Debug, Object)]
+pub struct PaymentOrderObject {
+    pub id: String,
+    /// Our order number at the provider.
+    pub out_trade_no: String,
+    /// `top_up` or `release`.
+    pub purpose: String,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    pub method: String,
+    pub amount_fen: i64,
+    /// `pending` (paying), `paid` or `closed`.
+    pub state: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// When it was paid or closed, epoch ms.
+    pub settled_at: Option<i64>,
+}
+
+impl From<OrderView> for PaymentOrderObject {
+    fn from(o: OrderView) -> Self {
+        Self {
+            id: o.id,
+            out_trade_no: o.out_trade_no,
+            purpose: o.purpose,
+            provider: o.provider,
+            method: o.method,
+            amount_fen: o.amount_fen,
+            state: o.state,
+            created_at: o.created_at,
+            settled_at: o.settled_at,
+        }
+    }
+}
+
+/// Parameters for `wx.requestPayment` / `WeixinJSBridge.invoke('getBrandWCPayRequest')`.
+#[derive(Debug, Object)]
+pub struct WechatJsapiObject {
+    pub app_id: String,
+    pub time_stamp: String,
+    pub nonce_str: String,
+    /// `prepay_id=…`.
+    pub package: String,
+    pub sign_type: String,
+    pub pay_sign: String,
+}
+
+impl From<JsapiPayParams> for WechatJsapiObject {
+    fn from(p: JsapiPayParams) -> Self {
+        Self {
+            app_id: p.app_id,
+            time_stamp: p.time_stamp,
+            nonce_str: p.nonce_str,
+            package: p.package,
+            sign_type: p.sign_type,
+            pay_sign: p.pay_sign,
+        }
+    }
+}
+
+/// Parameters for the WeChat app SDK (`PayReq`).
+#[derive(Debug, Object)]
+pub struct WechatAppPayObject {
+    pub appid: String,
+    pub partnerid: String,
+    pub prepayid: String,
+    pub package: String,
+    pub noncestr: String,
+    pub timestamp: String,
+    pub sign: String,
+}
+
+impl From<AppPayParams> for WechatAppPayObject {
+    fn from(p: AppPayParams) -> Self {
+        Self {
+            appid: p.appid,
+            partnerid: p.partnerid,
+            prepayid: p.prepayid,
+            package: p.package,
+            noncestr: p.noncestr,
+            timestamp: p.timestamp,
+            sign: p.sign,
+        }
+    }
+}
+
+/// What the client does to pay: exactly one field is set, named by `kind`.
+#[derive(Debug, Object)]
+pub struct PayActionObject {
+    /// `wechat_jsapi`, `wechat_app`, `qr_code`, `redirect` or `alipay_order_string`.
+    pub kind: String,
+    pub wechat_jsapi: Option<WechatJsapiObject>,
+    pub wechat_app: Option<WechatAppPayObject>,
+    /// Content to render as a QR code (WeChat Native `code_url`, Alipay `qr_code`).
+    pub qr_code: Option<String>,
+    /// Where to send the browser (WeChat H5, Alipay page / wap).
+    pub redirect_url: Option<String>,
+    /// For the Alipay app SDK.
+    pub alipay_order_string: Option<String>,
+}
+
+impl From<PayAction> for PayActionObject {
+    fn from(a: PayAction) -> Self {
+        let mut o = PayActionObject {
+            kind: String::new(),
+            wechat_jsapi: None,
+            wechat_app: None,
+            qr_code: None,
+            redirect_url: None,
+            alipay_order_string: None,
+        };
+        match a {
+            PayAction::WechatJsapi(p) => (o.kind, o.wechat_jsapi) = ("wechat_jsapi".into(), Some(p.into())),
+            PayAction::WechatApp(p) => (o.kind, o.wechat_app) = ("wechat_app".into(), Some(p.into())),
+            PayAction::QrCode(c) => (o.kind, o.qr_code) = ("qr_code".into(), Some(c)),
+            PayAction::Redirect(u) => (o.kind, o.redirect_url) = ("redirect".into(), Some(u)),
+            PayAction::AlipayOrderString(s) => {
+                (o.kind, o.alipay_order_string) = ("alipay_order_string".into(), Some(s))
+            }
+        }
+        o
+    }
+}
+
+/// A started payment.
+#[derive(Debug, Object)]
+pub struct StartedPaymentObject {
+    pub order: PaymentOrderObject,
+    pub action: PayActionObject,
+}
+
+#[derive(ApiResponse)]
+enum Started {
+    /// The order is open; pay as `action` says, then follow the order.
+    #[oai(status = 201)]
+    Created(Json<StartedPaymentObject>),
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::NotFound => ApiError::new(ErrorCode::NotFound),
+            PaymentError::Invalid { field, source } => (field, source).into(),
+            PaymentError::AmountOutOfRange => ApiError::field(ErrorCode::InvalidAmount, "amount_fen"),
+            PaymentError::MethodNotOffered(_) => ApiError::field(ErrorCode::PaymentMethodNotOffered, "method"),
+            PaymentError::NotConfigured(_) => ApiError::field(ErrorCode::PaymentNotConfigured, "provider"),
+            PaymentError::WechatIdentityRequired => ApiError::new(ErrorCode::WechatIdentityRequired),
+            PaymentError::Provider(reason) => {
+                tracing::warn!(%reason, "payment provider unavailable");
+                ApiError::new(ErrorCode::PaymentProviderUnavailable)
+            }
+            PaymentError::Accounts(e) => e.into(),
+            e @ PaymentError::Storage(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Payments")]
+impl PaymentsApi {
+    /// Start topping up the wallet online; the money goes to the enterprise's payee.
+    #[oai(path = "/wallet/top-ups", method = "post", operation_id = "wallet_top_up_start")]
+    async fn start_top_up(
+        &self,
+        auth: UserAuth,
+        remote: &RemoteAddr,
+        body: Json<StartTopUpRequest>,
+    ) -> Result<Started, ApiError> {
+        let b = body.0;
+        let client_ip = remote.as_socket_addr().map(|a| a.ip().to_string());
+        let req = TopUpRequest {
+            amount_fen: b.amount_fen,
+            provider: b.provider,
+            method: b.method,
+            client_ip,
+            return_url: b.return_url,
+        };
+        let (order, action) = self.payments.start_top_up(&auth.0, req).await?;
+        Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
+    }
+
+    /// One of my payment orders: `pending` while paying, then `paid` or `closed`.
+    #[oai(path = "/payment-orders/:id", method = "get", operation_id = "payment_order_get")]
+    async fn order(&self, auth: UserAuth, id: Path<String>) -> Result<Json<PaymentOrderObject>, ApiError> {
+        Ok(Json(self.payments.order(&auth.0, &id).await?.into()))
+    }
+}

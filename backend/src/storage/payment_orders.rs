@@ -1,0 +1,222 @@
+//! Payment orders (WeChat Pay / Alipay) and the notifications accepted for them. An order
+//! leaves `pending` once, by a conditional UPDATE inside the caller's transaction.
+
+use sqlx::{Any, AnyPool, Transaction};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentOrderRow {
+    pub id: String,
+    pub out_trade_no: String,
+    pub enterprise_id: String,
+    pub user_id: String,
+    /// `top_up` or `release`.
+    pub purpose: String,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    /// `jsapi`, `native`, `h5`, `app`, `page`, `wap` or `precreate`.
+    pub method: String,
+    pub payee_kind: String,
+    pub payee_id: String,
+    pub app_id: String,
+    pub merchant_id: String,
+    pub amount_fen: i64,
+    /// `pending`, `paid` or `closed`.
+    pub state: String,
+    pub provider_trade_no: Option<String>,
+    pub payer: Option<String>,
+    /// `notification` or `query`: what settled it.
+    pub settled_by: Option<String>,
+    pub release_id: Option<String>,
+    pub print_point_id: Option<String>,
+    /// Comma-separated job ids a release order pays for.
+    pub job_ids: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub settled_at: Option<i64>,
+    pub next_check_at: i64,
+    pub check_attempts: i64,
+}
+
+const COLS: &str = "id, out_trade_no, enterprise_id, user_id, purpose, provider, method, payee_kind, payee_id, \
+                    app_id, merchant_id, amount_fen, state, provider_trade_no, payer, settled_by, release_id, \
+                    print_point_id, job_ids, created_at, expires_at, settled_at, next_check_at, check_attempts";
+
+#[derive(Clone)]
+pub struct PaymentOrderRepo {
+    pool: AnyPool,
+}
+
+impl PaymentOrderRepo {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert(&self, o: &PaymentOrderRow) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "INSERT INTO payment_orders ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        ))
+        .bind(&o.id)
+        .bind(&o.out_trade_no)
+        .bind(&o.enterprise_id)
+        .bind(&o.user_id)
+        .bind(&o.purpose)
+        .bind(&o.provider)
+        .bind(&o.method)
+        .bind(&o.payee_kind)
+        .bind(&o.payee_id)
+        .bind(&o.app_id)
+        .bind(&o.merchant_id)
+        .bind(o.amount_fen)
+        .bind(&o.state)
+        .bind(&o.provider_trade_no)
+        .bind(&o.payer)
+        .bind(&o.settled_by)
+        .bind(&o.release_id)
+        .bind(&o.print_point_id)
+        .bind(&o.job_ids)
+        .bind(o.created_at)
+        .bind(o.expires_at)
+        .bind(o.settled_at)
+        .bind(o.next_check_at)
+        .bind(o.check_attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn get(&self, id: &str) -> Result<Option<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {COLS} FROM payment_orders WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {COLS} FROM payment_orders WHERE out_trade_no = $1"))
+            .bind(out_trade_no)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A user's orders, newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn of_user(&self, user_id: &str, limit: i64) -> Result<Vec<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM payment_orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The user's WeChat openid under `app_id`, if they signed in through it (JSAPI needs it).
+    #[tracing::instrument(skip_all)]
+    pub async fn openid_of(&self, app_id: &str, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT openid FROM wechat_identities WHERE app_id = $1 AND user_id = $2 LIMIT 1")
+                .bind(app_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Marks a pending order paid, inside the caller's transaction; false when it was not
+    /// pending any more (already settled by a duplicate, the query, or closed).
+    pub async fn mark_paid(
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        provider_trade_no: &str,
+        payer: Option<&str>,
+        settled_by: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_orders SET state = 'paid', provider_trade_no = $2, payer = $3, settled_by = $4, \
+             settled_at = $5 WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(provider_trade_no)
+        .bind(payer)
+        .bind(settled_by)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Closes a pending order (expired, or closed at the provider); false if it was not pending.
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_closed(&self, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_orders SET state = 'closed', settled_by = 'query', settled_at = $2 \
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a notification as seen, inside the caller's transaction; false for a repeat.
+    pub async fn record_notification(
+        tx: &mut Transaction<'_, Any>,
+        provider: &str,
+        notification_id: &str,
+        out_trade_no: &str,
+        outcome: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO payment_notifications (provider, notification_id, out_trade_no, outcome, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, notification_id) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(notification_id)
+        .bind(out_trade_no)
+        .bind(outcome)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending orders due for a reconciliation query, oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn due(&self, now: i64, limit: i64) -> Result<Vec<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM payment_orders WHERE state = 'pending' AND next_check_at <= $1 \
+             ORDER BY next_check_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Claims a due order for one check (so two instances do not both query it): moves its
+    /// next check to `next`; false if another instance claimed it first.
+    #[tracing::instrument(skip_all)]
+    pub async fn claim_check(&self, id: &str, seen_next: i64, next: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_orders SET next_check_at = $3, check_attempts = check_attempts + 1 \
+             WHERE id = $1 AND state = 'pending' AND next_check_at = $2",
+        )
+        .bind(id)
+        .bind(seen_next)
+        .bind(next)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

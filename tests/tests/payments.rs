@@ -1,0 +1,360 @@
+//! Wallet top-ups through WeChat Pay and Alipay against fakes that speak the real protocols
+//! (their own keys, signed and encrypted notifications, query APIs): credited exactly once
+//! whatever the notifications do, forgeries and mismatches refused, missed notifications
+//! settled by reconciliation, and each enterprise paid to its own payee's merchant.
+
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use yunyin_e2e::{
+    fakes::{
+        alipay::{FakeAlipay, NotifyMode as AlipayMode},
+        wechat::{CodeKind, FakeWechat},
+        wechat_pay::{FakeWechatPay, NotifyMode as WechatMode},
+    },
+    fixtures, TestApp,
+};
+
+const OA_APP: &str = "wx1234567890abcdef";
+const OA_SECRET: &str = "0123456789abcdef0123456789abcdef";
+const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
+const SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+const ALIPAY_APP: &str = "2021000000000001";
+const SELLER: &str = "2088000000000001";
+
+fn key(name: &str) -> String {
+    String::from_utf8(fixtures::kept(&format!("keys/{name}"))).unwrap()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+struct World {
+    app: TestApp,
+    wechat_pay: FakeWechatPay,
+    alipay: FakeAlipay,
+    _wechat: FakeWechat,
+    admin: String,
+    /// The enterprise's user, signed in through the official account (so JSAPI has an openid).
+    user: String,
+    openid: String,
+}
+
+/// An enterprise ACME paid to its own WeChat Pay and Alipay accounts; reconciliation runs
+/// every `reconcile` (first check after the same), or practically never.
+async fn world(reconcile: Option<Duration>) -> World {
+    let wechat = FakeWechat::start().await;
+    wechat.register_app(OA_APP, OA_SECRET);
+    let wechat_pay = FakeWechatPay::start().await;
+    wechat_pay.register_merchant("1900000109", &[OA_APP], &key("wechat_merchant_a.pub.pem"), SERIAL, API_V3_KEY);
+    let alipay = FakeAlipay::start().await;
+    alipay.register_app(ALIPAY_APP, &key("alipay_app_a.pub.pem"), SELLER);
+    let (wechat_base, pay_base, alipay_url) = (wechat.base_url(), wechat_pay.base_url(), alipay.gateway_url());
+    let every = reconcile.unwrap_or(Duration::from_secs(3600));
+    let app = TestApp::spawn_with(move |c| {
+        c.wechat_api_base = wechat_base;
+        c.wechat_pay_api_base = pay_base;
+        c.alipay_gateway_url = alipay_url;
+        c.payment_reconcile_ms = every.as_millis() as u64;
+    })
+    .await;
+    // Notifications must reach this instance.
+    let admin = app.platform_token().await;
+    let enterprise = app.create_enterprise(&admin, "ACME", None).await;
+    let e = id(&enterprise);
+    app.put(
+        &format!("/api/v1/enterprises/{e}/wechat-apps/official_account"),
+        Some(&admin),
+        json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        &format!("/api/v1/enterprises/{e}/payment-settings"),
+        Some(&admin),
+        json!({"payee": "enterprise", "refund_to": "wallet"}),
+    )
+    .await
+    .expect(200);
+    set_accounts(&app, &admin, &format!("enterprise/{e}"), "1900000109", &wechat_pay, "alipay_app_a", &alipay).await;
+
+    // The user arrives through the official account: registered with WeChat's openid.
+    let openid = "openid-alice".to_string();
+    let code = wechat.issue_code(OA_APP, CodeKind::OfficialAccount, &openid, None);
+    let first = app
+        .post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "ACME", "code": code}))
+        .await
+        .expect(200);
+    let token = first["registration_token"].as_str().unwrap();
+    let reg = app
+        .post(
+            "/api/v1/users",
+            None,
+            json!({"enterprise_code": "ACME", "wechat_registration_token": token, "display_name": "小爱"}),
+        )
+        .await
+        .expect(201);
+    let user = reg["tokens"]["access_token"].as_str().unwrap().to_string();
+    World { app, wechat_pay, alipay, _wechat: wechat, admin, user, openid }
+}
+
+async fn set_accounts(
+    app: &TestApp,
+    admin: &str,
+    owner: &str,
+    mch_id: &str,
+    wechat_pay: &FakeWechatPay,
+    alipay_app: &str,
+    alipay: &FakeAlipay,
+) {
+    let merchant = if mch_id == "1900000109" { "wechat_merchant_a" } else { "wechat_merchant_b" };
+    app.put(
+        &format!("/api/v1/payment-accounts/{owner}/wechat_pay"),
+        Some(admin),
+        json!({
+            "app_id": OA_APP, "mch_id": mch_id, "api_v3_key": API_V3_KEY,
+            "private_key_pem": key(&format!("{merchant}.pem")), "certificate_serial": SERIAL,
+            "platform_public_key_pem": wechat_pay.platform_public_key_pem(), "platform_key_id": wechat_pay.platform_key_id(),
+        }),
+    )
+    .await
+    .expect(200);
+    app.put(
+        &format!("/api/v1/payment-accounts/{owner}/alipay"),
+        Some(admin),
+        json!({ "app_id": ALIPAY_APP, "app_private_key": key(&format!("{alipay_app}.pem")),
+                "alipay_public_key": alipay.alipay_public_key_pem(), "seller_id": SELLER }),
+    )
+    .await
+    .expect(200);
+}
+
+impl World {
+    async fn top_up(&self, amount_fen: i64, provider: &str, method: &str) -> Value {
+        self.app
+            .post(
+                "/api/v1/wallet/top-ups",
+                Some(&self.user),
+                json!({"amount_fen": amount_fen, "provider": provider, "method": method}),
+            )
+            .await
+            .expect(201)
+    }
+
+    async fn order(&self, id: &str) -> Value {
+        self.app.get(&format!("/api/v1/payment-orders/{id}"), Some(&self.user)).await.expect(200)
+    }
+
+    async fn until_order(&self, id: &str, state: &str) -> Value {
+        for _ in 0..200 {
+            let o = self.order(id).await;
+            if o["state"] == state {
+                return o;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("order {id} never became {state}: {}", self.order(id).await);
+    }
+
+    /// The balance, after checking it equals the sum of the ledger.
+    async fn balance(&self) -> i64 {
+        let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
+        let sum: i64 = w["entries"].as_array().unwrap().iter().map(|e| e["amount_fen"].as_i64().unwrap()).sum();
+        let balance = w["balance_fen"].as_i64().unwrap();
+        assert_eq!(balance, sum, "the wallet equals its ledger: {w}");
+        balance
+    }
+
+    async fn top_ups(&self) -> usize {
+        let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
+        w["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "top_up").count()
+    }
+}
+
+#[tokio::test]
+async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
+    let w = world(None).await;
+    // WeChat Pay in the official account.
+    let started = w.top_up(1000, "wechat_pay", "jsapi").await;
+    assert_eq!(started["action"]["kind"], "wechat_jsapi", "{started}");
+    let params = &started["action"]["wechat_jsapi"];
+    assert_eq!(params["app_id"], OA_APP);
+    assert!(params["package"].as_str().unwrap().starts_with("prepay_id="));
+    let order = &started["order"];
+    assert_eq!(order["state"], "pending", "paying until WeChat says otherwise");
+    let fake = w.wechat_pay.order(order["out_trade_no"].as_str().unwrap()).expect("the order reached WeChat Pay");
+    assert_eq!(fake.amount_fen, 1000);
+    w.wechat_pay.pay(order["out_trade_no"].as_str().unwrap(), &w.openid).await;
+    let paid = w.until_order(&id(order), "paid").await;
+    assert!(paid["settled_at"].as_i64().is_some());
+    assert_eq!(w.balance().await, 1000);
+
+    // Alipay by QR code.
+    let started = w.top_up(550, "alipay", "precreate").await;
+    assert_eq!(started["action"]["kind"], "qr_code");
+    assert!(!started["action"]["qr_code"].as_str().unwrap().is_empty());
+    w.alipay.pay(started["order"]["out_trade_no"].as_str().unwrap(), "2088102177846880").await;
+    w.until_order(&id(&started["order"]), "paid").await;
+    assert_eq!(w.balance().await, 1550);
+    assert!(w.alipay.deliveries().iter().all(|(_, status, body)| *status == 200 && body == "success"));
+    assert_eq!(w.top_ups().await, 2);
+
+    // Bad requests are refused with field errors and open nothing.
+    w.app
+        .post(
+            "/api/v1/wallet/top-ups",
+            Some(&w.user),
+            json!({"amount_fen": 0, "provider": "alipay", "method": "precreate"}),
+        )
+        .await
+        .expect_error(400, "invalid_amount");
+    w.app
+        .post(
+            "/api/v1/wallet/top-ups",
+            Some(&w.user),
+            json!({"amount_fen": 100, "provider": "alipay", "method": "jsapi"}),
+        )
+        .await
+        .expect_error(400, "payment_method_not_offered");
+    let _ = &w.admin;
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_duplicate_notifications_credit_once() {
+    let w = world(None).await;
+    for (provider, method) in [("wechat_pay", "native"), ("alipay", "precreate")] {
+        let started = w.top_up(300, provider, method).await;
+        let no = started["order"]["out_trade_no"].as_str().unwrap().to_string();
+        if provider == "wechat_pay" {
+            w.wechat_pay.set_notify_mode(WechatMode::Duplicate(100));
+            w.wechat_pay.pay(&no, &w.openid).await;
+            let answered = w.wechat_pay.deliveries();
+            assert_eq!(answered.len(), 100);
+            assert!(answered.iter().all(|(_, s)| (200..300).contains(s)), "every copy is acknowledged: {answered:?}");
+        } else {
+            w.alipay.set_notify_mode(AlipayMode::Duplicate(100));
+            w.alipay.pay(&no, "2088102177846880").await;
+            assert_eq!(w.alipay.deliveries().iter().filter(|(_, s, b)| *s == 200 && b == "success").count(), 100);
+        }
+        w.until_order(&id(&started["order"]), "paid").await;
+    }
+    assert_eq!((w.top_ups().await, w.balance().await), (2, 600), "credited exactly once each");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn forged_and_mismatched_notifications_are_refused() {
+    let w = world(None).await;
+    let cases: Vec<(&str, WechatMode, u16)> = vec![
+        ("forged signature", WechatMode::ForgeSignature, 401),
+        ("wrong amount", WechatMode::TamperAmount(1), 400),
+        ("wrong mchid", WechatMode::WrongMchId("1900000999".into()), 400),
+    ];
+    for (what, mode, status) in cases {
+        let started = w.top_up(200, "wechat_pay", "native").await;
+        w.wechat_pay.set_notify_mode(mode);
+        w.wechat_pay.pay(started["order"]["out_trade_no"].as_str().unwrap(), &w.openid).await;
+        let last = w.wechat_pay.deliveries().pop().unwrap();
+        assert_eq!(last.1, status, "{what}");
+        assert_eq!(w.order(&id(&started["order"])).await["state"], "pending", "{what} settles nothing");
+    }
+    let alipay_cases: Vec<(&str, AlipayMode, u16)> = vec![
+        ("forged signature", AlipayMode::ForgeSignature, 401),
+        ("wrong amount", AlipayMode::TamperAmount(-1), 400),
+        ("wrong seller", AlipayMode::WrongSeller("2088999999999999".into()), 400),
+    ];
+    for (what, mode, status) in alipay_cases {
+        let started = w.top_up(200, "alipay", "precreate").await;
+        w.alipay.set_notify_mode(mode);
+        w.alipay.pay(started["order"]["out_trade_no"].as_str().unwrap(), "2088102177846880").await;
+        let last = w.alipay.deliveries().pop().unwrap();
+        assert_eq!((last.1, last.2.as_str()), (status, "failure"), "{what}");
+        assert_eq!(w.order(&id(&started["order"])).await["state"], "pending", "{what} settles nothing");
+    }
+    assert_eq!(w.balance().await, 0);
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_notification_is_settled_by_reconciliation() {
+    let w = world(Some(Duration::from_millis(300))).await;
+    w.wechat_pay.set_notify_mode(WechatMode::Drop);
+    w.alipay.set_notify_mode(AlipayMode::Drop);
+    let wechat = w.top_up(800, "wechat_pay", "native").await;
+    let alipay = w.top_up(700, "alipay", "precreate").await;
+    assert_eq!(w.order(&id(&wechat["order"])).await["state"], "pending");
+    w.wechat_pay.pay(wechat["order"]["out_trade_no"].as_str().unwrap(), &w.openid).await;
+    w.alipay.pay(alipay["order"]["out_trade_no"].as_str().unwrap(), "2088102177846880").await;
+    assert!(w.wechat_pay.deliveries().is_empty() && w.alipay.deliveries().is_empty(), "nothing was notified");
+    w.until_order(&id(&wechat["order"]), "paid").await;
+    w.until_order(&id(&alipay["order"]), "paid").await;
+    assert_eq!((w.top_ups().await, w.balance().await), (2, 1500));
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn enterprises_are_paid_to_their_own_payees() {
+    let w = world(None).await;
+    // A second enterprise under a provider, paid to the provider's merchant.
+    w.wechat_pay.register_merchant("1900000110", &[OA_APP], &key("wechat_merchant_b.pub.pem"), SERIAL, API_V3_KEY);
+    let provider = w.app.create_provider(&w.admin, "华东服务商", None).await;
+    let beta = w.app.create_enterprise(&w.admin, "BETA", Some(&id(&provider))).await;
+    w.app
+        .put(
+            &format!("/api/v1/enterprises/{}/payment-settings", id(&beta)),
+            Some(&w.admin),
+            json!({"payee": "provider", "refund_to": "wallet"}),
+        )
+        .await
+        .expect(200);
+    set_accounts(
+        &w.app,
+        &w.admin,
+        &format!("provider/{}", id(&provider)),
+        "1900000110",
+        &w.wechat_pay,
+        "alipay_app_b",
+        &w.alipay,
+    )
+    .await;
+    let bob = w.app.register_user("BETA", "bob", "passw0rd!").await;
+    let bob = bob["tokens"]["access_token"].as_str().unwrap().to_string();
+
+    let acme = w.top_up(100, "wechat_pay", "native").await;
+    let beta_order = w
+        .app
+        .post(
+            "/api/v1/wallet/top-ups",
+            Some(&bob),
+            json!({"amount_fen": 100, "provider": "wechat_pay", "method": "native"}),
+        )
+        .await
+        .expect(201);
+    let at_wechat = |o: &Value| w.wechat_pay.order(o["order"]["out_trade_no"].as_str().unwrap()).unwrap();
+    assert_eq!(at_wechat(&acme).mch_id, "1900000109");
+    assert_eq!(at_wechat(&beta_order).mch_id, "1900000110");
+    w.wechat_pay.pay(beta_order["order"]["out_trade_no"].as_str().unwrap(), "openid-bob").await;
+    let paid = w.app.get(&format!("/api/v1/payment-orders/{}", id(&beta_order["order"])), Some(&bob)).await;
+    let _ = paid;
+    for _ in 0..100 {
+        let o =
+            w.app.get(&format!("/api/v1/payment-orders/{}", id(&beta_order["order"])), Some(&bob)).await.expect(200);
+        if o["state"] == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let wallet = w.app.get("/api/v1/wallet", Some(&bob)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 100, "{wallet}");
+    // Someone else's order is not visible.
+    w.app
+        .get(&format!("/api/v1/payment-orders/{}", id(&acme["order"])), Some(&bob))
+        .await
+        .expect_error(404, "not_found");
+    w.app.stop().await;
+}
