@@ -35,7 +35,7 @@ use crate::{
         gateways::GatewayService,
         jobs::{JobLimits, JobService},
         payment_accounts::PaymentAccountService,
-        payments::{PaymentService, ReconcileConfig},
+        payments::{PaymentService, ProviderClients, ReconcileConfig},
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
         qr_codes::QrSigner,
@@ -207,8 +207,11 @@ impl AppState {
         let payments = PaymentService::new(
             PaymentOrderRepo::new(pool.clone()),
             payment_accounts.clone(),
-            WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
-            AlipayClient::new(&config.alipay_gateway_url, http),
+            release.clone(),
+            ProviderClients {
+                wechat_pay: WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
+                alipay: AlipayClient::new(&config.alipay_gateway_url, http),
+            },
             events.clone(),
             &config.public_base_url,
             ReconcileConfig { every: reconcile_every, first_check: reconcile_every },

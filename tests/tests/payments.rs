@@ -39,6 +39,7 @@ struct World {
     alipay: FakeAlipay,
     _wechat: FakeWechat,
     admin: String,
+    enterprise: Value,
     /// The enterprise's user, signed in through the official account (so JSAPI has an openid).
     user: String,
     openid: String,
@@ -99,7 +100,7 @@ async fn world(reconcile: Option<Duration>) -> World {
         .await
         .expect(201);
     let user = reg["tokens"]["access_token"].as_str().unwrap().to_string();
-    World { app, wechat_pay, alipay, _wechat: wechat, admin, user, openid }
+    World { app, wechat_pay, alipay, _wechat: wechat, admin, enterprise, user, openid }
 }
 
 async fn set_accounts(
@@ -356,5 +357,188 @@ async fn enterprises_are_paid_to_their_own_payees() {
         .get(&format!("/api/v1/payment-orders/{}", id(&acme["order"])), Some(&bob))
         .await
         .expect_error(404, "not_found");
+    w.app.stop().await;
+}
+
+/// A gateway with one print point, online through a raw link; the print point's code.
+async fn print_point(w: &World) -> (String, yunyin_e2e::raw_gateway::Socket) {
+    use yunyin_e2e::raw_gateway::{code_of, connect, enrol, report, wait_online};
+    let plan = json!({ "duplex_pricing": "per_side", "minimum_fen": 0,
+        "prices": [{ "paper_size": "A4", "colour": false, "fen_per_side": 10 }] });
+    w.app.put(&format!("/api/v1/enterprises/{}/rate-plan", id(&w.enterprise)), Some(&w.admin), plan).await.expect(200);
+    let (_, credential) = enrol(&w.app, &w.admin, &w.enterprise, "front-desk").await;
+    let printers = json!([{ "key": "k", "mac": "00:AA:BB:CC:DD:02", "device_uri": "ipp://127.0.0.1:1/ipp/print" }]);
+    let r = report(&w.app, &credential, printers, false).await;
+    let code = code_of(r[0]["qr_url"].as_str().unwrap());
+    let link = connect(&w.app, &credential).await;
+    wait_online(&w.app, &w.user, &code).await;
+    (code, link)
+}
+
+impl World {
+    async fn ready_job(&self, pages: usize) -> String {
+        let created = self.app.upload(&self.user, "合同.pdf", fixtures::mono_pdf(pages)).await.expect(201);
+        self.app.wait_job(&self.user, &id(&created), Duration::from_secs(60)).await;
+        id(&created)
+    }
+
+    /// Pays for a release at `code` directly; returns the order once the provider has been paid.
+    async fn pay_release(&self, code: &str, release_id: &str, provider: &str, method: &str) -> Value {
+        let started = self
+            .app
+            .post(
+                &format!("/api/v1/release/{code}/payments"),
+                Some(&self.user),
+                json!({"release_id": release_id, "provider": provider, "method": method}),
+            )
+            .await
+            .expect(201);
+        let no = started["order"]["out_trade_no"].as_str().unwrap();
+        if provider == "wechat_pay" {
+            self.wechat_pay.pay(no, &self.openid).await;
+        } else {
+            self.alipay.pay(no, "2088102177846880").await;
+        }
+        started["order"].clone()
+    }
+
+    async fn ledger_kinds(&self) -> Vec<(String, i64)> {
+        let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
+        w["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap().to_string(), e["amount_fen"].as_i64().unwrap()))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_channel() {
+    use yunyin_e2e::raw_gateway::{next_frame, send, until_state};
+    let w = world(Some(Duration::from_millis(300))).await;
+    let (code, mut link) = print_point(&w).await;
+
+    // Paid at release by each provider: nothing is released before the money arrives.
+    for (provider, method, release_id) in
+        [("wechat_pay", "jsapi", "direct-wx-0001"), ("alipay", "precreate", "direct-ali-0001")]
+    {
+        let job = w.ready_job(2).await;
+        let started = w
+            .app
+            .post(
+                &format!("/api/v1/release/{code}/payments"),
+                Some(&w.user),
+                json!({"release_id": release_id, "provider": provider, "method": method}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(
+            (started["order"]["amount_fen"].as_i64(), started["order"]["purpose"].as_str()),
+            (Some(20), Some("release"))
+        );
+        assert_eq!(w.app.get(&format!("/api/v1/jobs/{job}"), Some(&w.user)).await.expect(200)["state"], "ready");
+        // The same release cannot be paid twice.
+        w.app
+            .post(
+                &format!("/api/v1/release/{code}/payments"),
+                Some(&w.user),
+                json!({"release_id": release_id, "provider": provider, "method": method}),
+            )
+            .await
+            .expect_error(409, "release_already_started");
+        let no = started["order"]["out_trade_no"].as_str().unwrap();
+        if provider == "wechat_pay" {
+            w.wechat_pay.pay(no, &w.openid).await;
+        } else {
+            w.alipay.pay(no, "2088102177846880").await;
+        }
+        let command = next_frame(&mut link).await;
+        assert_eq!((command["type"].as_str(), command["job_id"].as_str()), (Some("command"), Some(job.as_str())));
+        send(&mut link, json!({"type": "ack", "id": command["id"]})).await;
+        until_state(&w.app, &w.user, &job, "released").await;
+        assert_eq!(w.balance().await, 0, "paid through the wallet: credited and debited once each");
+    }
+    let kinds = w.ledger_kinds().await;
+    assert_eq!(kinds.iter().filter(|(k, a)| k == "payment" && *a == 20).count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|(k, a)| k == "job_payment" && *a == -20).count(), 2, "{kinds:?}");
+
+    // A free release needs no payment; an offline printer is refused before paying (below).
+    // Failures: refunded to the wallet by default…
+    let job = w.ready_job(1).await;
+    w.pay_release(&code, "direct-wx-0002", "wechat_pay", "native").await;
+    let command = next_frame(&mut link).await;
+    send(&mut link, json!({"type": "ack", "id": command["id"]})).await;
+    send(
+        &mut link,
+        json!({"type": "job_update", "job_id": job, "progress": "failed", "pages_printed": 0, "reason": "paper jam"}),
+    )
+    .await;
+    until_state(&w.app, &w.user, &job, "failed").await;
+    for _ in 0..100 {
+        if w.balance().await == 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.balance().await, 10, "refunded to the wallet at once");
+
+    // …or back through WeChat Pay / Alipay when the enterprise chooses so.
+    w.app
+        .put(
+            &format!("/api/v1/enterprises/{}/payment-settings", id(&w.enterprise)),
+            Some(&w.admin),
+            json!({"payee": "enterprise", "refund_to": "original"}),
+        )
+        .await
+        .expect(200);
+    for (provider, method, release_id) in
+        [("wechat_pay", "native", "direct-wx-0003"), ("alipay", "precreate", "direct-ali-0003")]
+    {
+        let job = w.ready_job(3).await;
+        let order = w.pay_release(&code, release_id, provider, method).await;
+        let command = next_frame(&mut link).await;
+        send(&mut link, json!({"type": "ack", "id": command["id"]})).await;
+        // One of three sides printed: two thirds come back.
+        send(
+            &mut link,
+            json!({"type": "job_update", "job_id": job, "progress": "failed", "pages_printed": 1, "reason": "jam"}),
+        )
+        .await;
+        until_state(&w.app, &w.user, &job, "failed").await;
+        let no = order["out_trade_no"].as_str().unwrap().to_string();
+        let mut refunded = 0;
+        for _ in 0..200 {
+            refunded = if provider == "wechat_pay" {
+                w.wechat_pay.refunds().iter().filter(|r| r.out_trade_no == no).map(|r| r.refund_fen).sum()
+            } else {
+                w.alipay.refunds().iter().filter(|r| r.out_trade_no == no).map(|r| r.refund_fen).sum()
+            };
+            if refunded > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(refunded, 20, "{provider}: the unprinted part back through the channel, once");
+    }
+    assert_eq!(w.balance().await, 10, "refunds through the channel leave the wallet alone");
+    drop(link);
+
+    // The printer goes offline: told before paying.
+    let _job = w.ready_job(1).await;
+    for _ in 0..200 {
+        if w.app.get(&format!("/api/v1/release/{code}"), Some(&w.user)).await.expect(200)["available"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.app
+        .post(
+            &format!("/api/v1/release/{code}/payments"),
+            Some(&w.user),
+            json!({"release_id": "direct-off-0001", "provider": "alipay", "method": "precreate"}),
+        )
+        .await
+        .expect_error(409, "print_point_offline");
     w.app.stop().await;
 }

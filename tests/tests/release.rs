@@ -8,77 +8,15 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-use yunyin_e2e::{fixtures, TestApp};
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use yunyin_e2e::{
+    fixtures,
+    raw_gateway::{code_of, connect, enrol, next_frame, report, send, until_state, wait_online},
+    TestApp,
+};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
-}
-
-/// A gateway enrolled in enterprise `code`: (gateway id, credential).
-async fn enrol(app: &TestApp, admin: &str, enterprise: &Value, name: &str) -> (String, String) {
-    let token = app
-        .post(&format!("/api/v1/enterprises/{}/gateway-enrolments", id(enterprise)), Some(admin), json!({}))
-        .await
-        .expect(200)["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let code = enterprise["code"].as_str().unwrap();
-    let g = app
-        .post("/api/v1/gateways", None, json!({ "enterprise_code": code, "enrolment_token": token, "name": name }))
-        .await
-        .expect(201);
-    (g["gateway_id"].as_str().unwrap().to_string(), g["credential"].as_str().unwrap().to_string())
-}
-
-async fn report(app: &TestApp, credential: &str, printers: Value, refresh: bool) -> Vec<Value> {
-    let r = app
-        .post("/api/v1/gateway/printers", Some(credential), json!({ "printers": printers, "refresh": refresh }))
-        .await;
-    r.expect(200).as_array().unwrap().clone()
-}
-
-/// Opens the gateway link and reads the welcome.
-async fn connect(app: &TestApp, credential: &str) -> Socket {
-    let url = app.url("/api/v1/gateway/link").replacen("http://", "ws://", 1);
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {credential}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(req).await.expect("link opens");
-    let welcome = next_frame(&mut socket).await;
-    assert_eq!(welcome["type"], "welcome");
-    socket.send(Message::Text(json!({ "type": "hello", "version": "test" }).to_string().into())).await.unwrap();
-    socket
-}
-
-async fn next_frame(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.expect("a frame in time");
-        match frame.expect("link open").expect("frame") {
-            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-            Message::Close(_) => panic!("link closed"),
-            _ => {}
-        }
-    }
-}
-
-async fn send(socket: &mut Socket, v: Value) {
-    socket.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// Polls the print point until the gateway counts as online (presence written on connect).
-async fn wait_online(app: &TestApp, user: &str, code: &str) {
-    for _ in 0..100 {
-        if app.get(&format!("/api/v1/release/{code}"), Some(user)).await.expect(200)["available"] == true {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("print point never became available");
 }
 
 /// Until every gateway of the enterprise counts as offline.
@@ -98,10 +36,6 @@ async fn ready_job(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> Va
     let job = app.wait_job(token, &id(&created), Duration::from_secs(60)).await;
     assert_eq!(job["state"], "ready");
     job
-}
-
-fn code_of(point_qr_url: &str) -> String {
-    point_qr_url.rsplit('/').next().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -386,17 +320,6 @@ async fn release_pays_once_and_reaches_the_gateway_at_least_once() {
     let history = app.get(&format!("/api/v1/jobs/{}/history", id(&mono)), Some(&s.user)).await.expect(200);
     let states: Vec<&str> = history.as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["uploaded", "processing", "ready", "released", "printing", "completed"]);
-}
-
-async fn until_state(app: &TestApp, token: &str, job_id: &str, state: &str) -> Value {
-    for _ in 0..200 {
-        let j = app.get(&format!("/api/v1/jobs/{job_id}"), Some(token)).await.expect(200);
-        if j["state"] == state {
-            return j;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {job_id} never became {state}");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ CREATE TABLE payment_orders (
     release_id        TEXT,
     print_point_id    TEXT,
     job_ids           TEXT NOT NULL DEFAULT '',
+    release_outcome   TEXT,
     created_at        BIGINT NOT NULL,
     expires_at        BIGINT NOT NULL,
     settled_at        BIGINT,

@@ -21,6 +21,7 @@ CREATE TABLE payment_orders (
     release_id        TEXT,
     print_point_id    TEXT,
     job_ids           TEXT NOT NULL DEFAULT '',
+    release_outcome   TEXT,
     created_at        INTEGER NOT NULL,
     expires_at        INTEGER NOT NULL,
     settled_at        INTEGER,

@@ -104,6 +104,8 @@ error_codes! {
     CloudPrintDisabled = "cloud_print_disabled", 409, "该打印点未开启云打印", "Cloud print is not enabled at this print point";
     InvalidPaymentKey = "invalid_payment_key", 400, "商户号、密钥或证书信息无法解析，或与其他字段不匹配", "The merchant id, key or certificate data cannot be parsed or does not fit the other fields";
     PayeeUnavailable = "payee_unavailable", 400, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
+    NothingToPay = "nothing_to_pay", 409, "所选作业无需付费，请直接确认打印", "The chosen jobs cost nothing: confirm the release instead";
+    ReleaseAlreadyStarted = "release_already_started", 409, "该次打印已发起过支付", "A payment was already started for this release";
     PaymentMethodNotOffered = "payment_method_not_offered", 400, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
     PaymentNotConfigured = "payment_not_configured", 409, "收款方尚未配置该支付方式", "The payee has not configured this payment provider";
     WechatIdentityRequired = "wechat_identity_required", 409, "请先通过微信登录后再使用微信支付", "Sign in through WeChat first to pay with WeChat";

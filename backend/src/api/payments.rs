@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     payments::wechat_pay::{AppPayParams, JsapiPayParams},
-    services::payments::{OrderView, PayAction, PaymentError, PaymentService, TopUpRequest},
+    services::payments::{OrderView, PayAction, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
 };
 
 pub struct PaymentsApi {
@@ -27,6 +27,23 @@ pub struct StartTopUpRequest {
     pub provider: String,
     /// WeChat Pay: `jsapi` (official account / mini-program), `native` (QR code), `h5`, `app`;
     /// Alipay: `page` (PC), `wap` (mobile browser), `app`, `precreate` (QR code).
+    pub method: String,
+    /// Where the browser returns after Alipay page / wap pay.
+    pub return_url: Option<String>,
+}
+
+/// Paying for a release directly with WeChat Pay or Alipay.
+#[derive(Debug, Object)]
+pub struct StartReleasePaymentRequest {
+    /// The client's idempotency key for this release (8-64 letters, digits, '-' or '_'); the
+    /// jobs are released under it once the order is paid.
+    pub release_id: String,
+    /// The jobs to print; all ready jobs when empty or absent.
+    pub job_ids: Option<Vec<String>>,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    /// As for top-ups: `jsapi`, `native`, `h5`, `app` (WeChat Pay); `page`, `wap`, `app`,
+    /// `precreate` (Alipay).
     pub method: String,
     /// Where the browser returns after Alipay page / wap pay.
     pub return_url: Option<String>,
@@ -184,6 +201,9 @@ impl From<PaymentError> for ApiError {
                 tracing::warn!(%reason, "payment provider unavailable");
                 ApiError::new(ErrorCode::PaymentProviderUnavailable)
             }
+            PaymentError::NothingToPay => ApiError::new(ErrorCode::NothingToPay),
+            PaymentError::ReleaseAlreadyStarted => ApiError::field(ErrorCode::ReleaseAlreadyStarted, "release_id"),
+            PaymentError::Release(e) => e.into(),
             PaymentError::Accounts(e) => e.into(),
             e @ PaymentError::Storage(_) => ApiError::internal(&e),
         }
@@ -210,6 +230,31 @@ impl PaymentsApi {
             return_url: b.return_url,
         };
         let (order, action) = self.payments.start_top_up(&auth.0, req).await?;
+        Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
+    }
+
+    /// Pay for a release directly (按量付费) with WeChat Pay or Alipay. The print point must be
+    /// able to print now; once the order is paid, the jobs are released under `release_id`
+    /// (if they no longer can be, the payment stays in the wallet).
+    #[oai(path = "/release/:code/payments", method = "post", operation_id = "release_payment_start")]
+    async fn start_release_payment(
+        &self,
+        auth: UserAuth,
+        remote: &RemoteAddr,
+        /// The print point's code from its QR code.
+        code: Path<String>,
+        body: Json<StartReleasePaymentRequest>,
+    ) -> Result<Started, ApiError> {
+        let b = body.0;
+        let req = ReleasePaymentRequest {
+            release_id: b.release_id,
+            job_ids: b.job_ids.unwrap_or_default(),
+            provider: b.provider,
+            method: b.method,
+            client_ip: remote.as_socket_addr().map(|a| a.ip().to_string()),
+            return_url: b.return_url,
+        };
+        let (order, action) = self.payments.start_release_payment(&auth.0, &code, req).await?;
         Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
     }
 

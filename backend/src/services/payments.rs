@@ -16,6 +16,7 @@ use std::{sync::Arc, time::Duration};
 use super::{
     authz::UserPrincipal,
     payment_accounts::{AccountOwner, PaymentAccountError, PaymentAccountService},
+    release::{PricedJob, ReleaseError, ReleaseService},
 };
 use crate::{
     domain::{Payee, PaymentProvider, ValueError},
@@ -28,7 +29,7 @@ use crate::{
         },
     },
     storage::{
-        payment_orders::{PaymentOrderRepo, PaymentOrderRow},
+        payment_orders::{PaymentOrderRepo, PaymentOrderRow, PaymentRefundRow},
         wallets::{Applied, Change, WalletRepo},
     },
 };
@@ -115,6 +116,14 @@ pub enum PaymentError {
     /// The provider refused or could not be reached (details logged, not shown).
     #[error("payment provider: {0}")]
     Provider(String),
+    /// The jobs chosen cost nothing: confirm the release instead.
+    #[error("nothing to pay")]
+    NothingToPay,
+    /// An order was already started under this release id.
+    #[error("a payment was already started for this release")]
+    ReleaseAlreadyStarted,
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
     #[error(transparent)]
     Accounts(#[from] PaymentAccountError),
     #[error("storage: {0}")]
@@ -151,6 +160,33 @@ pub struct TopUpRequest {
     pub client_ip: Option<String>,
     /// Where the browser returns after Alipay page/wap pay.
     pub return_url: Option<String>,
+}
+
+/// Paying for a release directly.
+#[derive(Debug, Clone)]
+pub struct ReleasePaymentRequest {
+    /// The client's idempotency key for this release (8-64 letters, digits, '-' or '_').
+    pub release_id: String,
+    /// The jobs; all ready jobs when empty.
+    pub job_ids: Vec<String>,
+    pub provider: String,
+    pub method: String,
+    pub client_ip: Option<String>,
+    pub return_url: Option<String>,
+}
+
+/// What an order is for.
+struct Intent {
+    purpose: &'static str,
+    amount_fen: i64,
+    release: Option<ReleaseIntent>,
+}
+
+#[derive(Default)]
+struct ReleaseIntent {
+    release_id: String,
+    print_point_id: String,
+    job_ids: String,
 }
 
 /// What the client does to pay.
@@ -199,6 +235,12 @@ impl From<PaymentOrderRow> for OrderView {
     }
 }
 
+/// The providers' clients.
+pub struct ProviderClients {
+    pub wechat_pay: WechatPayClient,
+    pub alipay: AlipayClient,
+}
+
 /// Reconciliation timing.
 #[derive(Debug, Clone, Copy)]
 pub struct ReconcileConfig {
@@ -212,6 +254,7 @@ pub struct ReconcileConfig {
 pub struct PaymentService {
     orders: PaymentOrderRepo,
     accounts: PaymentAccountService,
+    release: ReleaseService,
     wechat: WechatPayClient,
     alipay: AlipayClient,
     events: Arc<dyn EventBus>,
@@ -237,15 +280,17 @@ impl PaymentService {
     pub fn new(
         orders: PaymentOrderRepo,
         accounts: PaymentAccountService,
-        wechat: WechatPayClient,
-        alipay: AlipayClient,
+        release: ReleaseService,
+        clients: ProviderClients,
         events: Arc<dyn EventBus>,
         public_base_url: &str,
         reconcile: ReconcileConfig,
     ) -> Self {
+        let ProviderClients { wechat_pay: wechat, alipay } = clients;
         Self {
             orders,
             accounts,
+            release,
             wechat,
             alipay,
             events,
@@ -269,42 +314,110 @@ impl PaymentService {
         if !(1..=MAX_TOP_UP_FEN).contains(&req.amount_fen) {
             return Err(PaymentError::AmountOutOfRange);
         }
-        let provider = PaymentProvider::parse(&req.provider)
-            .map_err(|source| PaymentError::Invalid { field: "provider", source })?;
-        let method =
-            PayMethod::parse(&req.method).map_err(|source| PaymentError::Invalid { field: "method", source })?;
+        let intent = Intent { purpose: "top_up", amount_fen: req.amount_fen, release: None };
+        self.open(user, intent, &req.provider, &req.method, req.client_ip, req.return_url, "云印 余额充值").await
+    }
+
+    /// Starts paying for a release directly (按量付费): the print point must be able to print
+    /// now (told before paying, as with the wallet); once the order is paid, the money goes
+    /// through the wallet's ledger and the jobs are released in the same way as a wallet
+    /// release, under the client's `release_id`.
+    pub async fn start_release_payment(
+        &self,
+        user: &UserPrincipal,
+        code: &str,
+        req: ReleasePaymentRequest,
+    ) -> Result<(OrderView, PayAction), PaymentError> {
+        let release_id = req.release_id.trim().to_string();
+        if !(8..=64).contains(&release_id.len())
+            || !release_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ReleaseError::InvalidReleaseId.into());
+        }
+        let view = self.release.view(user, code).await?;
+        if let Some(why) = view.unavailable {
+            return Err(ReleaseError::Unavailable(why).into());
+        }
+        let chosen: Vec<&PricedJob> = if req.job_ids.is_empty() {
+            view.jobs.iter().collect()
+        } else {
+            let mut picked = Vec::new();
+            for id in &req.job_ids {
+                picked.push(view.jobs.iter().find(|j| &j.job.id == id).ok_or(ReleaseError::JobNotReady)?);
+            }
+            picked
+        };
+        if chosen.is_empty() {
+            return Err(ReleaseError::NothingToRelease.into());
+        }
+        let total: i64 = chosen.iter().map(|j| j.quote.total.0).sum();
+        if total <= 0 {
+            return Err(PaymentError::NothingToPay);
+        }
+        if self.orders.release_order_exists(&user.user_id, &release_id).await? {
+            return Err(PaymentError::ReleaseAlreadyStarted);
+        }
+        let intent = Intent {
+            purpose: "release",
+            amount_fen: total,
+            release: Some(ReleaseIntent {
+                release_id,
+                print_point_id: view.print_point.id.clone(),
+                job_ids: chosen.iter().map(|j| j.job.id.clone()).collect::<Vec<_>>().join(","),
+            }),
+        };
+        self.open(user, intent, &req.provider, &req.method, req.client_ip, req.return_url, "云印 打印费").await
+    }
+
+    /// Opens an order with the enterprise's payee and asks the provider for the way to pay.
+    #[allow(clippy::too_many_arguments)] // The request's parts, passed on as they came.
+    async fn open(
+        &self,
+        user: &UserPrincipal,
+        intent: Intent,
+        provider: &str,
+        method: &str,
+        client_ip: Option<String>,
+        return_url: Option<String>,
+        description: &str,
+    ) -> Result<(OrderView, PayAction), PaymentError> {
+        let provider =
+            PaymentProvider::parse(provider).map_err(|source| PaymentError::Invalid { field: "provider", source })?;
+        let method = PayMethod::parse(method).map_err(|source| PaymentError::Invalid { field: "method", source })?;
         if !method.offered_by(provider) {
             return Err(PaymentError::MethodNotOffered(provider.as_str()));
         }
         let owner = self.accounts.payee_of(&user.enterprise_id).await?;
         let now = now_ms();
+        let release = intent.release.unwrap_or_default();
         let mut order = PaymentOrderRow {
             id: new_id(),
             out_trade_no: new_id().replace('-', ""),
             enterprise_id: user.enterprise_id.clone(),
             user_id: user.user_id.clone(),
-            purpose: "top_up".into(),
+            purpose: intent.purpose.into(),
             provider: provider.as_str().into(),
             method: method.as_str().into(),
             payee_kind: owner.kind.as_str().into(),
             payee_id: owner.id.clone(),
             app_id: String::new(),
             merchant_id: String::new(),
-            amount_fen: req.amount_fen,
+            amount_fen: intent.amount_fen,
             state: "pending".into(),
             provider_trade_no: None,
             payer: None,
             settled_by: None,
-            release_id: None,
-            print_point_id: None,
-            job_ids: String::new(),
+            release_id: Some(release.release_id).filter(|r| !r.is_empty()),
+            print_point_id: Some(release.print_point_id).filter(|p| !p.is_empty()),
+            job_ids: release.job_ids,
+            release_outcome: None,
             created_at: now,
             expires_at: now + ORDER_TTL_MS,
             settled_at: None,
             next_check_at: now + backoff(self.reconcile.first_check, 0),
             check_attempts: 0,
         };
-        let description = "云印 余额充值".to_string();
+        let description = description.to_string();
         let action = match provider {
             PaymentProvider::WechatPay => {
                 let m =
@@ -321,7 +434,7 @@ impl PaymentService {
                         TradeKind::Jsapi { openid }
                     }
                     PayMethod::Native => TradeKind::Native,
-                    PayMethod::H5 => TradeKind::H5 { client_ip: req.client_ip.clone().unwrap_or_default() },
+                    PayMethod::H5 => TradeKind::H5 { client_ip: client_ip.clone().unwrap_or_default() },
                     _ => TradeKind::App,
                 };
                 // Recorded before the provider hears of it, so a notification always finds it.
@@ -351,7 +464,7 @@ impl PaymentService {
                     subject: description,
                     amount_fen: order.amount_fen,
                     notify_url: self.notify_url(provider, &owner),
-                    return_url: req.return_url.clone(),
+                    return_url: return_url.clone(),
                 };
                 let action = match method {
                     PayMethod::Page => self.alipay.page_pay_url(&m, &trade).map(PayAction::Redirect),
@@ -492,8 +605,11 @@ impl PaymentService {
                     tx.commit().await?;
                     return Ok(false);
                 }
+                // A release paid directly passes through the wallet: credited here, debited by
+                // the release right after, both in the ledger.
+                let kind = if order.purpose == "release" { "payment" } else { "top_up" };
                 let change = Change {
-                    kind: "top_up",
+                    kind,
                     amount_fen: order.amount_fen,
                     reference: &format!("payment:{}", order.id),
                     actor_kind: "payment",
@@ -515,6 +631,9 @@ impl PaymentService {
                     tracing::info!(order = %order.id, settled_by, "payment settled");
                     let payload = serde_json::json!({ "type": "payment", "order_id": order.id, "state": "paid", "amount_fen": order.amount_fen });
                     let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+                    if order.purpose == "release" {
+                        self.finish_release(order).await;
+                    }
                     return Ok(true);
                 }
                 Ok(false) => return Ok(false),
@@ -527,11 +646,103 @@ impl PaymentService {
         Ok(false)
     }
 
+    /// Releases the jobs a paid release order was for. If they cannot be released any more
+    /// (cancelled, expired, the printer went offline), the payment stays in the wallet and the
+    /// user is told; a storage failure leaves it for the reconciliation to retry.
+    async fn finish_release(&self, order: &PaymentOrderRow) {
+        let (Some(release_id), Some(point)) = (&order.release_id, &order.print_point_id) else { return };
+        let who = UserPrincipal {
+            user_id: order.user_id.clone(),
+            enterprise_id: order.enterprise_id.clone(),
+            session_id: String::new(),
+        };
+        let job_ids: Vec<String> = order.job_ids.split(',').filter(|j| !j.is_empty()).map(str::to_string).collect();
+        let outcome = match self.release.confirm_paid(&who, point, &job_ids, release_id).await {
+            Ok(_) => "released",
+            Err(ReleaseError::Storage(e)) => {
+                tracing::warn!(order = %order.id, error = %e, "paid release not carried out yet; will retry");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(order = %order.id, error = %e, "paid release could not be carried out; the payment stays in the wallet");
+                let payload =
+                    serde_json::json!({ "type": "payment_held", "order_id": order.id, "amount_fen": order.amount_fen });
+                let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+                "held"
+            }
+        };
+        if let Err(e) = self.orders.set_release_outcome(&order.id, outcome).await {
+            tracing::warn!(order = %order.id, error = %e, "cannot record the release outcome; will retry");
+        }
+    }
+
+    /// Issues one refund through the original channel; true once it is settled.
+    async fn issue_refund(&self, refund: &PaymentRefundRow, now: i64) -> Result<bool, PaymentError> {
+        let order = self.orders.get(&refund.order_id).await?.ok_or(PaymentError::NotFound)?;
+        let owner = owner_of(&order);
+        let succeeded = match provider_of(&order) {
+            Some(PaymentProvider::WechatPay) => {
+                let m =
+                    self.accounts.wechat_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("WeChat Pay"))?;
+                let req = wechat_pay::RefundRequest {
+                    out_trade_no: order.out_trade_no.clone(),
+                    out_refund_no: refund.out_refund_no.clone(),
+                    reason: Some("打印失败退款".into()),
+                    refund_fen: refund.amount_fen,
+                    total_fen: order.amount_fen,
+                    notify_url: None,
+                };
+                let r = self.wechat.refund(&m, &req).await.map_err(|e| PaymentError::Provider(e.to_string()))?;
+                match r.status {
+                    wechat_pay::RefundStatus::Success => Some(true),
+                    wechat_pay::RefundStatus::Processing => None,
+                    wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => Some(false),
+                }
+            }
+            Some(PaymentProvider::Alipay) => {
+                let m = self.accounts.alipay_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("Alipay"))?;
+                self.alipay
+                    .refund(&m, &order.out_trade_no, &refund.out_refund_no, refund.amount_fen)
+                    .await
+                    .map_err(|e| PaymentError::Provider(e.to_string()))?;
+                Some(true)
+            }
+            None => Some(false),
+        };
+        let Some(succeeded) = succeeded else { return Ok(false) };
+        let state = if succeeded { "succeeded" } else { "failed" };
+        if self.orders.settle_refund(&refund.id, state, now).await? {
+            if succeeded {
+                tracing::info!(refund = %refund.id, amount_fen = refund.amount_fen, "refund through the original channel settled");
+            } else {
+                tracing::error!(refund = %refund.id, "refund through the original channel failed; needs an operator");
+            }
+            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": state, "refund_fen": refund.amount_fen, "channel": "original" });
+            let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+        }
+        Ok(true)
+    }
+
     /// Queries the provider about pending orders that are due, settling what is paid and
-    /// closing what expired unpaid. Returns how many orders it settled or closed.
+    /// closing what expired unpaid; carries out paid releases left undone; issues pending
+    /// refunds. Returns how many orders and refunds it settled or closed.
     pub async fn reconcile_once(&self) -> Result<usize, PaymentError> {
         let now = now_ms();
         let mut changed = 0;
+        for order in self.orders.unreleased_paid(20).await? {
+            self.finish_release(&order).await;
+        }
+        for refund in self.orders.due_refunds(now, 20).await? {
+            let next = now + backoff(self.reconcile.first_check, refund.check_attempts + 1);
+            if !self.orders.claim_refund(&refund.id, refund.next_check_at, next).await? {
+                continue;
+            }
+            match self.issue_refund(&refund, now).await {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(refund = %refund.id, error = %e, "refund attempt failed; will retry"),
+            }
+        }
         for order in self.orders.due(now, 50).await? {
             let next = now + backoff(self.reconcile.first_check, order.check_attempts + 1);
             if !self.orders.claim_check(&order.id, order.next_check_at, next).await? {

@@ -21,12 +21,20 @@ use crate::{
     storage::{
         gateways::{CommandRow, GatewayRepo},
         jobs::{transition_in, Actor, JobRepo, JobRow, COLS},
+        payment_orders::{PaymentOrderRepo, PaymentRefundRow},
         print_points::PrintPointRow,
         rates::RateRepo,
         wallets::{Applied, Change, WalletRepo},
     },
 };
 use yunyin_gateway::protocol::{CommandBody, JobProgress, JobUpdate, PrintCommand};
+
+/// How a release names its print point: by the QR code scanned, or by id (a paid order).
+#[derive(Debug, Clone, Copy)]
+enum PointRef<'a> {
+    Code(&'a str),
+    Id(&'a str),
+}
 
 /// Why a print point cannot take cloud print now; told before anyone pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,9 +226,31 @@ impl ReleaseService {
         job_ids: &[String],
         release_id: &str,
     ) -> Result<Released, ReleaseError> {
+        self.confirm_with(who, PointRef::Code(code), job_ids, release_id).await
+    }
+
+    /// Confirms a release that a payment order paid for (the payment is already in the
+    /// wallet): the same rules, at the print point the order names.
+    pub async fn confirm_paid(
+        &self,
+        who: &UserPrincipal,
+        print_point_id: &str,
+        job_ids: &[String],
+        release_id: &str,
+    ) -> Result<Released, ReleaseError> {
+        self.confirm_with(who, PointRef::Id(print_point_id), job_ids, release_id).await
+    }
+
+    async fn confirm_with(
+        &self,
+        who: &UserPrincipal,
+        point: PointRef<'_>,
+        job_ids: &[String],
+        release_id: &str,
+    ) -> Result<Released, ReleaseError> {
         let mut attempt = 0u64;
         loop {
-            match self.confirm_once(who, code, job_ids, release_id).await {
+            match self.confirm_once(who, point, job_ids, release_id).await {
                 // Two confirms at once on SQLite: one is told to retry; on the retry it finds
                 // the other's release and answers with it.
                 Err(ReleaseError::Storage(e)) if crate::storage::is_busy(&e) && attempt < 8 => {
@@ -235,7 +265,7 @@ impl ReleaseService {
     async fn confirm_once(
         &self,
         who: &UserPrincipal,
-        code: &str,
+        point: PointRef<'_>,
         job_ids: &[String],
         release_id: &str,
     ) -> Result<Released, ReleaseError> {
@@ -244,7 +274,16 @@ impl ReleaseService {
         {
             return Err(ReleaseError::InvalidReleaseId);
         }
-        let point = self.point_for(who, code).await?;
+        let point = match point {
+            PointRef::Code(code) => self.point_for(who, code).await?,
+            PointRef::Id(id) => self
+                .print_points
+                .repo()
+                .get(id)
+                .await?
+                .filter(|p| p.enterprise_id == who.enterprise_id)
+                .ok_or(ReleaseError::NotFound)?,
+        };
         let done = self.jobs_repo.by_release(&who.user_id, release_id).await?;
         if !done.is_empty() {
             let charged = done.iter().map(|j| j.charged_fen).sum();
@@ -392,9 +431,40 @@ impl ReleaseService {
                 .await?;
         }
         let mut refunded = 0;
+        let mut channel = "wallet";
         if to == "failed" && job.charged_fen > job.refunded_fen {
             let refund = refund_amount(&job, u.pages_printed);
-            if refund > 0 {
+            // Paid directly with WeChat Pay / Alipay, and the enterprise refunds that way:
+            // the refund goes back through the provider (issued by the payments service).
+            let original = match &job.release_id {
+                Some(release) if PaymentOrderRepo::refunds_to_original_in(&mut tx, &job.enterprise_id).await? => {
+                    PaymentOrderRepo::paid_release_order_in(&mut tx, &job.user_id, release).await?
+                }
+                _ => None,
+            };
+            if let (true, Some(order_id)) = (refund > 0, original) {
+                let row = PaymentRefundRow {
+                    id: new_id(),
+                    out_refund_no: format!("rf{}", job.id.replace('-', "")),
+                    order_id,
+                    job_id: Some(job.id.clone()),
+                    amount_fen: refund,
+                    state: "pending".into(),
+                    created_at: now,
+                    settled_at: None,
+                    next_check_at: now,
+                    check_attempts: 0,
+                };
+                if PaymentOrderRepo::insert_refund_in(&mut tx, &row).await? {
+                    sqlx::query("UPDATE print_jobs SET refunded_fen = refunded_fen + $2 WHERE id = $1")
+                        .bind(&job.id)
+                        .bind(refund)
+                        .execute(&mut *tx)
+                        .await?;
+                    refunded = refund;
+                    channel = "original";
+                }
+            } else if refund > 0 {
                 let wallet =
                     sqlx::query_as::<_, (String,)>("SELECT id FROM wallets WHERE user_id = $1 AND enterprise_id = $2")
                         .bind(&job.user_id)
@@ -425,7 +495,7 @@ impl ReleaseService {
             if refunded > 0 {
                 let payload = serde_json::json!({
                     "type": "refund", "job_id": now.id, "state": now.state, "progress": now.progress,
-                    "error_code": now.error_code, "refund_fen": refunded,
+                    "error_code": now.error_code, "refund_fen": refunded, "channel": channel,
                 });
                 let _ = self.events.publish(&format!("user:{}", now.user_id), &payload.to_string()).await;
             }

@@ -30,6 +30,9 @@ pub struct PaymentOrderRow {
     pub print_point_id: Option<String>,
     /// Comma-separated job ids a release order pays for.
     pub job_ids: String,
+    /// For a paid release order: `released`, or `held` (the money stayed in the wallet
+    /// because the jobs could not be released any more).
+    pub release_outcome: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub settled_at: Option<i64>,
@@ -39,7 +42,27 @@ pub struct PaymentOrderRow {
 
 const COLS: &str = "id, out_trade_no, enterprise_id, user_id, purpose, provider, method, payee_kind, payee_id, \
                     app_id, merchant_id, amount_fen, state, provider_trade_no, payer, settled_by, release_id, \
-                    print_point_id, job_ids, created_at, expires_at, settled_at, next_check_at, check_attempts";
+                    print_point_id, job_ids, release_outcome, created_at, expires_at, settled_at, next_check_at, \
+                    check_attempts";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRefundRow {
+    pub id: String,
+    /// Our refund number at the provider (its idempotency key there too).
+    pub out_refund_no: String,
+    pub order_id: String,
+    pub job_id: Option<String>,
+    pub amount_fen: i64,
+    /// `pending`, `succeeded` or `failed`.
+    pub state: String,
+    pub created_at: i64,
+    pub settled_at: Option<i64>,
+    pub next_check_at: i64,
+    pub check_attempts: i64,
+}
+
+const REFUND_COLS: &str =
+    "id, out_refund_no, order_id, job_id, amount_fen, state, created_at, settled_at, next_check_at, check_attempts";
 
 #[derive(Clone)]
 pub struct PaymentOrderRepo {
@@ -59,7 +82,7 @@ impl PaymentOrderRepo {
     pub async fn insert(&self, o: &PaymentOrderRow) -> Result<(), sqlx::Error> {
         sqlx::query(&format!(
             "INSERT INTO payment_orders ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         ))
         .bind(&o.id)
         .bind(&o.out_trade_no)
@@ -80,6 +103,7 @@ impl PaymentOrderRepo {
         .bind(&o.release_id)
         .bind(&o.print_point_id)
         .bind(&o.job_ids)
+        .bind(&o.release_outcome)
         .bind(o.created_at)
         .bind(o.expires_at)
         .bind(o.settled_at)
@@ -217,6 +241,143 @@ impl PaymentOrderRepo {
         .bind(next)
         .execute(&self.pool)
         .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records what became of the release a paid order was for (`released` or `held`).
+    #[tracing::instrument(skip_all)]
+    pub async fn set_release_outcome(&self, id: &str, outcome: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE payment_orders SET release_outcome = $2 WHERE id = $1")
+            .bind(id)
+            .bind(outcome)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Paid release orders whose release was not carried out yet (the instance stopped in
+    /// between, or the database was away).
+    #[tracing::instrument(skip_all)]
+    pub async fn unreleased_paid(&self, limit: i64) -> Result<Vec<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM payment_orders WHERE purpose = 'release' AND state = 'paid' \
+             AND release_outcome IS NULL ORDER BY settled_at LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Whether an order was already started for this user's release.
+    #[tracing::instrument(skip_all)]
+    pub async fn release_order_exists(&self, user_id: &str, release_id: &str) -> Result<bool, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM payment_orders WHERE user_id = $1 AND release_id = $2 LIMIT 1")
+                .bind(user_id)
+                .bind(release_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// The paid order (id) a user's release was paid with directly, inside a transaction.
+    pub async fn paid_release_order_in(
+        tx: &mut Transaction<'_, Any>,
+        user_id: &str,
+        release_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM payment_orders WHERE user_id = $1 AND release_id = $2 AND purpose = 'release' \
+             AND state = 'paid' LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(release_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Whether an enterprise refunds failed jobs through the original channel.
+    pub async fn refunds_to_original_in(
+        tx: &mut Transaction<'_, Any>,
+        enterprise_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT refund_to FROM enterprise_payment_settings WHERE enterprise_id = $1")
+                .bind(enterprise_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(row.is_some_and(|r| r.0 == "original"))
+    }
+
+    /// Queues a refund through the original channel; false if that refund exists already.
+    pub async fn insert_refund_in(tx: &mut Transaction<'_, Any>, r: &PaymentRefundRow) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(&format!(
+            "INSERT INTO payment_refunds ({REFUND_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (out_refund_no) DO NOTHING"
+        ))
+        .bind(&r.id)
+        .bind(&r.out_refund_no)
+        .bind(&r.order_id)
+        .bind(&r.job_id)
+        .bind(r.amount_fen)
+        .bind(&r.state)
+        .bind(r.created_at)
+        .bind(r.settled_at)
+        .bind(r.next_check_at)
+        .bind(r.check_attempts)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending refunds due for an attempt.
+    #[tracing::instrument(skip_all)]
+    pub async fn due_refunds(&self, now: i64, limit: i64) -> Result<Vec<PaymentRefundRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {REFUND_COLS} FROM payment_refunds WHERE state = 'pending' AND next_check_at <= $1 \
+             ORDER BY next_check_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Refunds of a job, for its owner's view and tests.
+    #[tracing::instrument(skip_all)]
+    pub async fn refunds_of_order(&self, order_id: &str) -> Result<Vec<PaymentRefundRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {REFUND_COLS} FROM payment_refunds WHERE order_id = $1 ORDER BY created_at"))
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Claims a due refund for one attempt; false if another instance has it.
+    #[tracing::instrument(skip_all)]
+    pub async fn claim_refund(&self, id: &str, seen_next: i64, next: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_refunds SET next_check_at = $3, check_attempts = check_attempts + 1 \
+             WHERE id = $1 AND state = 'pending' AND next_check_at = $2",
+        )
+        .bind(id)
+        .bind(seen_next)
+        .bind(next)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Settles a pending refund as `succeeded` or `failed`.
+    #[tracing::instrument(skip_all)]
+    pub async fn settle_refund(&self, id: &str, state: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done =
+            sqlx::query("UPDATE payment_refunds SET state = $2, settled_at = $3 WHERE id = $1 AND state = 'pending'")
+                .bind(id)
+                .bind(state)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 }
