@@ -204,6 +204,17 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
     assert!(w.alipay.deliveries().iter().all(|(_, status, body)| *status == 200 && body == "success"));
     assert_eq!(w.top_ups().await, 2);
 
+    // An admin's gift is a credit of its own kind; the audit agrees with the ledger.
+    let me = w.app.get("/api/v1/me", Some(&w.user)).await.expect(200);
+    let wallet_admin = format!("/api/v1/enterprises/{}/users/{}/wallet", id(&w.enterprise), id(&me));
+    let gift = json!({"amount_fen": 200, "reason": "新用户赠送", "idempotency_key": "gift-0001", "kind": "gift"});
+    assert_eq!(w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), gift).await.expect(200)["kind"], "gift");
+    let taking = json!({"amount_fen": -1, "reason": "x", "idempotency_key": "gift-0002", "kind": "gift"});
+    w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), taking).await.expect_error(400, "invalid_value");
+    let audit = w.app.get(&format!("{wallet_admin}/audit"), Some(&w.admin)).await.expect(200);
+    assert_eq!((audit["balance_fen"].as_i64(), audit["consistent"].as_bool()), (Some(1750), Some(true)), "{audit}");
+    assert_eq!(w.balance().await, 1750);
+
     // Bad requests are refused with field errors and open nothing.
     w.app
         .post(
@@ -522,6 +533,11 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
         assert_eq!(refunded, 20, "{provider}: the unprinted part back through the channel, once");
     }
     assert_eq!(w.balance().await, 10, "refunds through the channel leave the wallet alone");
+    // WeChat Pay's refund notification came too, and was accepted (it settles a refund the
+    // refund API left processing); every notification of this test was.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deliveries = w.wechat_pay.deliveries();
+    assert!(deliveries.iter().all(|(_, s)| *s == 204), "{deliveries:?}");
     drop(link);
 
     // The printer goes offline: told before paying.

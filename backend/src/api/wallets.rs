@@ -13,7 +13,7 @@ use super::{
     ApiTags,
 };
 use crate::{
-    services::wallets::{WalletError, WalletService},
+    services::wallets::{Adjustment, WalletError, WalletService},
     storage::wallets::LedgerRow,
 };
 
@@ -72,6 +72,18 @@ pub struct AdjustRequest {
     pub reason: String,
     /// The client's idempotency key (8-64 characters).
     pub idempotency_key: String,
+    /// `adjustment` (the default) or `gift` (赠送, credits only).
+    pub kind: Option<String>,
+}
+
+/// Whether a wallet's balance equals the sum of its ledger.
+#[derive(Debug, Object)]
+pub struct WalletAuditObject {
+    pub balance_fen: i64,
+    /// The sum of every ledger entry of the wallet.
+    pub ledger_sum_fen: i64,
+    /// `balance_fen == ledger_sum_fen`.
+    pub consistent: bool,
 }
 
 impl From<WalletError> for ApiError {
@@ -115,7 +127,26 @@ impl WalletsApi {
         body: Json<AdjustRequest>,
     ) -> Result<Json<LedgerEntry>, ApiError> {
         let b = body.0;
-        let entry = self.wallets.adjust(&auth.0, &id, &user_id, b.amount_fen, &b.reason, &b.idempotency_key).await?;
+        let gift = match b.kind.as_deref().map(str::trim) {
+            None | Some("adjustment") => false,
+            Some("gift") => true,
+            Some(_) => return Err(ApiError::field(ErrorCode::InvalidValue, "kind")),
+        };
+        let adjustment =
+            Adjustment { amount_fen: b.amount_fen, reason: b.reason, idempotency_key: b.idempotency_key, gift };
+        let entry = self.wallets.adjust(&auth.0, &id, &user_id, &adjustment).await?;
         Ok(Json(entry.into()))
+    }
+
+    /// Check that a user's balance equals the sum of their wallet's ledger.
+    #[oai(path = "/enterprises/:id/users/:user_id/wallet/audit", method = "get", operation_id = "wallet_audit")]
+    async fn audit(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        user_id: Path<String>,
+    ) -> Result<Json<WalletAuditObject>, ApiError> {
+        let (balance_fen, ledger_sum_fen) = self.wallets.audit(&auth.0, &id, &user_id).await?;
+        Ok(Json(WalletAuditObject { balance_fen, ledger_sum_fen, consistent: balance_fen == ledger_sum_fen }))
     }
 }

@@ -509,9 +509,9 @@ impl PaymentService {
         let m = self.accounts.wechat_merchant_of(&owner).await?.ok_or(NotificationError::NoAccount)?;
         let (id, notification) = wechat_pay::decode_notification(&m, headers, body, now_ms() / 1000)
             .map_err(|e| NotificationError::Unverified(e.to_string()))?;
-        let wechat_pay::Notification::Transaction(t) = notification else {
-            // Refund notifications: the refund's own reconciliation settles refunds.
-            return Ok(());
+        let t = match notification {
+            wechat_pay::Notification::Transaction(t) => t,
+            wechat_pay::Notification::Refund(r) => return self.on_wechat_refund(&owner, r).await,
         };
         let order = self.orders.by_out_trade_no(&t.out_trade_no).await?.ok_or(NotificationError::UnknownOrder)?;
         let mismatch = |what| NotificationError::Mismatch { out_trade_no: t.out_trade_no.clone(), what };
@@ -535,6 +535,30 @@ impl PaymentService {
         }
         let trade_no = t.transaction_id.clone().unwrap_or_default();
         self.settle_paid(&order, &trade_no, t.payer_openid.as_deref(), Some(("wechat_pay", &id))).await?;
+        Ok(())
+    }
+
+    /// A refund notification (REFUND.SUCCESS / CLOSED / ABNORMAL) settles the refund it names.
+    async fn on_wechat_refund(&self, owner: &AccountOwner, r: wechat_pay::Refund) -> Result<(), NotificationError> {
+        let refund = self.orders.refund_by_out_no(&r.out_refund_no).await?.ok_or(NotificationError::UnknownOrder)?;
+        let order = self.orders.get(&refund.order_id).await?.ok_or(NotificationError::UnknownOrder)?;
+        let mismatch = |what| NotificationError::Mismatch { out_trade_no: r.out_trade_no.clone(), what };
+        if owner_of(&order) != *owner || order.out_trade_no != r.out_trade_no {
+            return Err(mismatch("refund"));
+        }
+        if r.refund_fen != refund.amount_fen {
+            return Err(mismatch("amount"));
+        }
+        let state = match r.status {
+            wechat_pay::RefundStatus::Success => "succeeded",
+            wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => "failed",
+            wechat_pay::RefundStatus::Processing => return Ok(()),
+        };
+        if self.orders.settle_refund(&refund.id, state, now_ms()).await? {
+            tracing::info!(refund = %refund.id, state, "refund settled by notification");
+            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": state, "refund_fen": refund.amount_fen, "channel": "original" });
+            let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+        }
         Ok(())
     }
 
@@ -690,7 +714,7 @@ impl PaymentService {
                     reason: Some("打印失败退款".into()),
                     refund_fen: refund.amount_fen,
                     total_fen: order.amount_fen,
-                    notify_url: None,
+                    notify_url: Some(self.notify_url(PaymentProvider::WechatPay, &owner)),
                 };
                 let r = self.wechat.refund(&m, &req).await.map_err(|e| PaymentError::Provider(e.to_string()))?;
                 match r.status {

@@ -33,6 +33,18 @@ pub enum WalletError {
     Storage(#[from] sqlx::Error),
 }
 
+/// A balance change by an admin.
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    /// Fen to add (negative to take away); not zero.
+    pub amount_fen: i64,
+    pub reason: String,
+    /// The admin client's idempotency key (8-64 characters).
+    pub idempotency_key: String,
+    /// A gift (赠送): a credit recorded as a gift rather than an adjustment.
+    pub gift: bool,
+}
+
 #[derive(Clone)]
 pub struct WalletService {
     repo: WalletRepo,
@@ -64,23 +76,24 @@ impl WalletService {
     }
 
     /// Credits (positive) or debits (negative) a user's wallet, by a super admin in scope,
-    /// with a reason; audited. Retrying with the same key changes nothing more.
+    /// with a reason; audited. A gift (赠送) is a credit recorded as such. Retrying with the
+    /// same key changes nothing more.
     pub async fn adjust(
         &self,
         actor: &AdminPrincipal,
         enterprise_id: &str,
         user_id: &str,
-        amount_fen: i64,
-        reason: &str,
-        idempotency_key: &str,
+        adjustment: &Adjustment,
     ) -> Result<LedgerRow, WalletError> {
+        let Adjustment { amount_fen, reason, idempotency_key, gift } = adjustment;
+        let (amount_fen, gift) = (*amount_fen, *gift);
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
         let user = self.users.get(user_id).await?.filter(|u| u.enterprise_id == e.id).ok_or(WalletError::NotFound)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(WalletError::Invalid("reason"));
         }
-        if amount_fen == 0 {
+        if amount_fen == 0 || (gift && amount_fen < 0) {
             return Err(WalletError::Invalid("amount_fen"));
         }
         if !(8..=64).contains(&idempotency_key.len()) {
@@ -92,7 +105,7 @@ impl WalletService {
         let w = self.repo.ensure(&user.id, &e.id, now_ms()).await?;
         let key = format!("adjust:{}:{idempotency_key}", actor.admin_id);
         let change = Change {
-            kind: "admin_adjustment",
+            kind: if gift { "gift" } else { "admin_adjustment" },
             amount_fen,
             reference: reason,
             actor_kind: "admin",
@@ -122,7 +135,7 @@ impl WalletService {
             at: entry.created_at,
             actor_kind: "admin".into(),
             actor_id: actor.admin_id.clone(),
-            action: format!("wallet.adjust {amount_fen} fen: {reason}"),
+            action: format!("wallet.{} {amount_fen} fen: {reason}", if gift { "gift" } else { "adjust" }),
             target_kind: "user".into(),
             target_id: user.id.clone(),
         };
@@ -130,6 +143,18 @@ impl WalletService {
             tracing::error!(error = %err, "wallet adjustment applied but not audited");
         }
         Ok(entry)
+    }
+
+    /// Balance and ledger sum of a user's wallet in scope of an admin (they must agree).
+    pub async fn audit(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        user_id: &str,
+    ) -> Result<(i64, i64), WalletError> {
+        let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        let user = self.users.get(user_id).await?.filter(|u| u.enterprise_id == e.id).ok_or(WalletError::NotFound)?;
+        self.check(&user.id, &e.id).await
     }
 
     /// Balance and ledger sum of a user's wallet (they must agree).

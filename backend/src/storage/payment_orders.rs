@@ -344,7 +344,16 @@ impl PaymentOrderRepo {
         .await
     }
 
-    /// Refunds of a job, for its owner's view and tests.
+    /// A refund by our refund number.
+    #[tracing::instrument(skip_all)]
+    pub async fn refund_by_out_no(&self, out_refund_no: &str) -> Result<Option<PaymentRefundRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {REFUND_COLS} FROM payment_refunds WHERE out_refund_no = $1"))
+            .bind(out_refund_no)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Refunds of an order, oldest first.
     #[tracing::instrument(skip_all)]
     pub async fn refunds_of_order(&self, order_id: &str) -> Result<Vec<PaymentRefundRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {REFUND_COLS} FROM payment_refunds WHERE order_id = $1 ORDER BY created_at"))

@@ -226,7 +226,36 @@ impl FakeAlipay {
     ///
     /// Panics when no unpaid trade has this out_trade_no (a test mistake).
     pub async fn pay(&self, out_trade_no: &str, buyer_id: &str) {
-        let key = {
+        let key = self.mark_paid(out_trade_no, buyer_id);
+        self.send_notification(&key).await;
+    }
+
+    /// Like [`FakeAlipay::pay`], but the notification is only built and signed, and handed
+    /// back for the caller to send.
+    pub fn prepare_payment(&self, out_trade_no: &str, buyer_id: &str) -> super::PreparedNotification {
+        let key = self.mark_paid(out_trade_no, buyer_id);
+        let s = self.shared.lock();
+        let mut form = s.notifications.get(&key).cloned().unwrap_or_default();
+        let url = s
+            .trades
+            .iter()
+            .find(|t| t.app_id == key.0 && t.out_trade_no == key.1)
+            .and_then(|t| t.notify_url.clone())
+            .expect("fake alipay: the trade has a notify_url");
+        let content = signing_content(&form, &["sign", "sign_type"]);
+        form.push(("sign_type".into(), "RSA2".into()));
+        form.push(("sign".into(), rsa2_sign(&self.shared.platform, &content)));
+        super::PreparedNotification {
+            url,
+            headers: Vec::new(),
+            content_type: "application/x-www-form-urlencoded; charset=utf-8",
+            body: form_encode(&form),
+        }
+    }
+
+    /// The buyer pays: the trade succeeds and its notification is built (unsigned).
+    fn mark_paid(&self, out_trade_no: &str, buyer_id: &str) -> (String, String) {
+        {
             let mut s = self.shared.lock();
             let trade = latest_trade_mut(&mut s.trades, out_trade_no).expect("fake alipay: pay: no such trade");
             assert_eq!(trade.status, "WAIT_BUYER_PAY", "fake alipay: pay: the trade is not waiting for payment");
@@ -239,8 +268,7 @@ impl FakeAlipay {
             let key = (trade.app_id.clone(), trade.out_trade_no.clone());
             s.notifications.insert(key.clone(), form);
             key
-        };
-        self.send_notification(&key).await;
+        }
     }
 
     /// Sends the trade's last notification again (as Alipay retries: same notify_id), per

@@ -4,3 +4,14 @@
 pub mod alipay;
 pub mod wechat;
 pub mod wechat_pay;
+
+/// A notification a fake has built and signed but not sent: benchmarks send it themselves, so
+/// that only the receiving side is timed.
+#[derive(Debug, Clone)]
+pub struct PreparedNotification {
+    pub url: String,
+    /// Headers besides the content type.
+    pub headers: Vec<(String, String)>,
+    pub content_type: &'static str,
+    pub body: String,
+}

@@ -249,9 +249,17 @@ impl FakeWechatPay {
 
     /// The payer pays order `out_trade_no` (as if they confirmed in WeChat): it becomes SUCCESS and a TRANSACTION.SUCCESS notification goes to its notify_url per the notify mode. Returns once the notification(s) were sent (or dropped).
     pub async fn pay(&self, out_trade_no: &str, payer_openid: &str) {
-        let (order, api_v3_key, mode) = {
+        let mode = self.shared.lock().mode.clone();
+        let (order, api_v3_key) = self.mark_paid(out_trade_no, payer_openid);
+        let resource = transaction_json(&order);
+        let url = order.notify_url.clone();
+        notify(&self.shared, &url, &api_v3_key, "TRANSACTION.SUCCESS", "支付成功", "transaction", resource, mode).await;
+    }
+
+    /// The payer pays: the order becomes SUCCESS. Its APIv3 key comes back too.
+    fn mark_paid(&self, out_trade_no: &str, payer_openid: &str) -> (FakeOrder, String) {
+        {
             let mut s = self.shared.lock();
-            let mode = s.mode.clone();
             let order = s
                 .orders
                 .values_mut()
@@ -264,11 +272,30 @@ impl FakeWechatPay {
             order.success_time = Some(rfc3339(now()));
             let order = order.clone();
             let key = s.merchants[&order.mch_id].api_v3_key.clone();
-            (order, key, mode)
-        };
+            (order, key)
+        }
+    }
+
+    /// Like [`FakeWechatPay::pay`], but the TRANSACTION.SUCCESS notification is only built
+    /// and signed, and handed back for the caller to send.
+    pub fn prepare_payment(&self, out_trade_no: &str, payer_openid: &str) -> super::PreparedNotification {
+        let (order, api_v3_key) = self.mark_paid(out_trade_no, payer_openid);
         let resource = transaction_json(&order);
-        let url = order.notify_url.clone();
-        notify(&self.shared, &url, &api_v3_key, "TRANSACTION.SUCCESS", "支付成功", "transaction", resource, mode).await;
+        let built = build_notification(
+            &self.shared,
+            &api_v3_key,
+            "TRANSACTION.SUCCESS",
+            "支付成功",
+            "transaction",
+            &resource,
+            false,
+        );
+        super::PreparedNotification {
+            url: order.notify_url.clone(),
+            headers: built.headers,
+            content_type: "application/json",
+            body: built.body,
+        }
     }
 
     /// How the next notifications are delivered.
@@ -768,6 +795,35 @@ async fn notify(
         }
         NotifyMode::Deliver | NotifyMode::ForgeSignature => 1,
     };
+    let forged = mode == NotifyMode::ForgeSignature;
+    let built = build_notification(shared, api_v3_key, event_type, summary, original_type, &resource, forged);
+    let send = || async {
+        let mut request = shared.http.post(url).header("Content-Type", "application/json");
+        for (k, v) in &built.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let status = request.body(built.body.clone()).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+        shared.lock().deliveries.push((built.id.clone(), status));
+    };
+    futures_util::future::join_all((0..copies).map(|_| send())).await;
+}
+
+/// A notification, encrypted and signed as WeChat Pay sends it.
+struct BuiltNotification {
+    id: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn build_notification(
+    shared: &Shared,
+    api_v3_key: &str,
+    event_type: &str,
+    summary: &str,
+    original_type: &str,
+    resource: &Value,
+    forged: bool,
+) -> BuiltNotification {
     let nonce = random(12);
     let cipher = Aes256Gcm::new_from_slice(api_v3_key.as_bytes()).expect("APIv3 key is 32 bytes");
     let ciphertext = cipher
@@ -794,24 +850,14 @@ async fn notify(
     .to_string();
     let ts = now().to_string();
     let header_nonce = random(32);
-    let key = if mode == NotifyMode::ForgeSignature { &shared.forger } else { &shared.platform };
+    let key = if forged { &shared.forger } else { &shared.platform };
     let signature = sign(key, &format!("{ts}\n{header_nonce}\n{body}\n"));
-    let send = || async {
-        let status = shared
-            .http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Wechatpay-Timestamp", &ts)
-            .header("Wechatpay-Nonce", &header_nonce)
-            .header("Wechatpay-Signature", &signature)
-            .header("Wechatpay-Serial", PLATFORM_KEY_ID)
-            .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
-            .body(body.clone())
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
-        shared.lock().deliveries.push((id.clone(), status));
-    };
-    futures_util::future::join_all((0..copies).map(|_| send())).await;
+    let headers = [
+        ("Wechatpay-Timestamp", ts),
+        ("Wechatpay-Nonce", header_nonce),
+        ("Wechatpay-Signature", signature),
+        ("Wechatpay-Serial", PLATFORM_KEY_ID.to_string()),
+        ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".to_string()),
+    ];
+    BuiltNotification { id, headers: headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), body }
 }
