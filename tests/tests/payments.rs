@@ -208,7 +208,10 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
     let me = w.app.get("/api/v1/me", Some(&w.user)).await.expect(200);
     let wallet_admin = format!("/api/v1/enterprises/{}/users/{}/wallet", id(&w.enterprise), id(&me));
     let gift = json!({"amount_fen": 200, "reason": "新用户赠送", "idempotency_key": "gift-0001", "kind": "gift"});
-    assert_eq!(w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), gift).await.expect(200)["kind"], "gift");
+    assert_eq!(
+        w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), gift).await.expect(200)["kind"],
+        "gift"
+    );
     let taking = json!({"amount_fen": -1, "reason": "x", "idempotency_key": "gift-0002", "kind": "gift"});
     w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), taking).await.expect_error(400, "invalid_value");
     let audit = w.app.get(&format!("{wallet_admin}/audit"), Some(&w.admin)).await.expect(200);
