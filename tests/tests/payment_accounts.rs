@@ -123,10 +123,40 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
         .expect(200);
     assert_eq!(listed[0]["merchant_id"], "1900000109", "refused saves changed nothing: {listed}");
 
+    // The merchant certificate, when given, must be this key's and carry this serial; WeChat
+    // Pay's platform certificate may stand in for its public key (with its serial as key id).
+    let mut with_cert = wechat_account("1900000109", "wechat_merchant_a");
+    with_cert["merchant_certificate_pem"] =
+        json!(String::from_utf8(fixtures::kept("keys/wechat_merchant_a.cert.pem")).unwrap());
+    app.put(&wechat, Some(&own_admin), with_cert.clone()).await.expect(200);
+    let mut wrong = with_cert.clone();
+    wrong["merchant_certificate_pem"] =
+        json!(String::from_utf8(fixtures::kept("keys/wechat_merchant_b.cert.pem")).unwrap());
+    let r = app.put(&wechat, Some(&own_admin), wrong).await;
+    r.expect_error(400, "invalid_payment_key");
+    assert_eq!(r.body["field"], "merchant_certificate_pem");
+    let mut wrong = with_cert.clone();
+    wrong["certificate_serial"] = json!("0123456789ABCDEF");
+    assert_eq!(app.put(&wechat, Some(&own_admin), wrong).await.body["field"], "certificate_serial");
+    let mut platform_cert = with_cert.clone();
+    platform_cert["platform_public_key_pem"] =
+        json!(String::from_utf8(fixtures::kept("keys/wechat_platform.cert.pem")).unwrap());
+    let r = app.put(&wechat, Some(&own_admin), platform_cert.clone()).await;
+    assert_eq!(r.body["field"], "platform_key_id", "the key id must be the certificate's serial: {}", r.body);
+    platform_cert["platform_key_id"] = json!("604B58E9AC3D2E5D2F3A1B0C9D8E7F6A5B4C3D2E");
+    app.put(&wechat, Some(&own_admin), platform_cert).await.expect(200);
+
     // Alipay with the bare base64 key Alipay's tool gives.
     let alipay = format!("/api/v1/payment-accounts/enterprise/{}/alipay", id(&under_provider));
     let saved = app.put(&alipay, Some(&own_admin), alipay_account("alipay_app_a")).await.expect(200);
     assert_eq!(saved["merchant_id"], "2088000000000001");
+    let mut paired = alipay_account("alipay_app_a");
+    paired["app_public_key"] = json!(String::from_utf8(fixtures::kept("keys/alipay_app_a.pub.pem")).unwrap());
+    app.put(&alipay, Some(&own_admin), paired.clone()).await.expect(200);
+    paired["app_public_key"] = json!(String::from_utf8(fixtures::kept("keys/alipay_app_b.pub.pem")).unwrap());
+    let r = app.put(&alipay, Some(&own_admin), paired).await;
+    r.expect_error(400, "invalid_payment_key");
+    assert_eq!(r.body["field"], "app_public_key");
     let mut bad = alipay_account("alipay_app_a");
     bad["app_private_key"] = json!("bm90IGEga2V5");
     assert_eq!(app.put(&alipay, Some(&own_admin), bad).await.body["field"], "app_private_key");

@@ -102,8 +102,12 @@ pub struct WechatPayAccountRequest {
     pub certificate_serial: String,
     /// WeChat Pay's public key (PEM), to verify its answers and notifications.
     pub platform_public_key_pem: String,
-    /// That key's id (`PUB_KEY_ID_…`), as WeChat Pay sends it in `Wechatpay-Serial`.
+    /// That key's id (`PUB_KEY_ID_…`), as WeChat Pay sends it in `Wechatpay-Serial`. With a
+    /// platform certificate instead of a public key, the certificate's serial number.
     pub platform_key_id: String,
+    /// The merchant API certificate (`apiclient_cert.pem`), optional: when given, it must hold
+    /// the public half of `private_key_pem` and carry `certificate_serial`.
+    pub merchant_certificate_pem: Option<String>,
 }
 
 /// An Alipay (open platform, RSA2) account.
@@ -117,6 +121,9 @@ pub struct AlipayAccountRequest {
     pub alipay_public_key: String,
     /// The seller id (PID, `2088…`), checked against notifications when given.
     pub seller_id: Option<String>,
+    /// The application public key (应用公钥), optional: when given, it must be the public half
+    /// of `app_private_key`.
+    pub app_public_key: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -195,6 +202,7 @@ impl PaymentAccountsApi {
             certificate_serial: b.certificate_serial,
             platform_public_key_pem: b.platform_public_key_pem,
             platform_key_id: b.platform_key_id,
+            merchant_certificate_pem: b.merchant_certificate_pem,
         };
         let view = self.accounts.set_wechat_pay(&auth.0, &owner_kind, self::owner_id(&owner_id), input).await?;
         Ok(Json(view.into()))
@@ -221,6 +229,7 @@ impl PaymentAccountsApi {
             app_private_key: b.app_private_key,
             alipay_public_key: b.alipay_public_key,
             seller_id: b.seller_id,
+            app_public_key: b.app_public_key,
         };
         let view = self.accounts.set_alipay(&auth.0, &owner_kind, self::owner_id(&owner_id), input).await?;
         Ok(Json(view.into()))

@@ -119,6 +119,16 @@ impl AlipayMerchant {
         Ok(())
     }
 
+    /// Checks the application public key (应用公钥) an admin also pasted: it must be the public
+    /// half of `app_private_key`.
+    pub fn check_app_public_key(&self, app_public_key: &str) -> Result<(), MerchantKeyError> {
+        let public = parse_public_key(app_public_key).map_err(|reason| invalid("app_public_key", reason))?;
+        if !super::keys::is_pair(&self.private_key()?, &public) {
+            return Err(invalid("app_public_key", "is not the public half of app_private_key"));
+        }
+        Ok(())
+    }
+
     fn private_key(&self) -> Result<RsaPrivateKey, MerchantKeyError> {
         parse_private_key(&self.app_private_key).map_err(|reason| invalid("app_private_key", reason))
     }

@@ -4,4 +4,5 @@
 //! refunds) live in `services::payments`.
 
 pub mod alipay;
+pub mod keys;
 pub mod wechat_pay;

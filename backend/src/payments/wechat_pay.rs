@@ -34,6 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use super::keys;
+
 /// The production API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 
@@ -112,6 +114,13 @@ impl WechatPayMerchant {
             return Err(invalid("certificate_serial", "must be 1 to 64 letters or digits (hex serial)"));
         }
         self.platform_key()?;
+        if keys::is_certificate(&self.platform_public_key_pem) {
+            // Platform-certificate mode: `Wechatpay-Serial` carries the certificate's serial.
+            let serial = keys::certificate_key(&self.platform_public_key_pem).map(|(_, s)| s).unwrap_or_default();
+            if !self.platform_key_id.eq_ignore_ascii_case(&serial) {
+                return Err(invalid("platform_key_id", "must be the platform certificate's serial number"));
+            }
+        }
         if self.platform_key_id.is_empty()
             || self.platform_key_id.len() > 64
             || !self.platform_key_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -129,7 +138,22 @@ impl WechatPayMerchant {
         Ok(key)
     }
 
-    fn signing_key(&self) -> Result<SigningKey<Sha256>, MerchantKeyError> {
+    /// Checks the merchant API certificate (`apiclient_cert.pem`) against this account: it
+    /// must hold the public half of `private_key_pem`, and its serial must be
+    /// `certificate_serial`.
+    pub fn check_certificate(&self, certificate_pem: &str) -> Result<(), MerchantKeyError> {
+        let (public, serial) =
+            keys::certificate_key(certificate_pem).map_err(|reason| invalid("merchant_certificate_pem", reason))?;
+        if !keys::is_pair(&self.private_key()?, &public) {
+            return Err(invalid("merchant_certificate_pem", "does not hold the public half of private_key_pem"));
+        }
+        if !self.certificate_serial.eq_ignore_ascii_case(&serial) {
+            return Err(invalid("certificate_serial", "is not the serial number of the merchant certificate"));
+        }
+        Ok(())
+    }
+
+    fn private_key(&self) -> Result<RsaPrivateKey, MerchantKeyError> {
         let pem = self.private_key_pem.trim();
         let key = RsaPrivateKey::from_pkcs8_pem(pem)
             .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
@@ -137,12 +161,22 @@ impl WechatPayMerchant {
         if key.size() * 8 < 2048 {
             return Err(invalid("private_key_pem", "RSA key shorter than 2048 bits"));
         }
-        Ok(SigningKey::<Sha256>::new(key))
+        Ok(key)
     }
 
+    fn signing_key(&self) -> Result<SigningKey<Sha256>, MerchantKeyError> {
+        Ok(SigningKey::<Sha256>::new(self.private_key()?))
+    }
+
+    /// WeChat Pay's key: its public key (public-key mode) or its platform certificate's.
     fn platform_key(&self) -> Result<VerifyingKey<Sha256>, MerchantKeyError> {
-        let key = RsaPublicKey::from_public_key_pem(self.platform_public_key_pem.trim())
-            .map_err(|_| invalid("platform_public_key_pem", "not an RSA public key in SPKI PEM"))?;
+        let pem = self.platform_public_key_pem.trim();
+        let key = if keys::is_certificate(pem) {
+            keys::certificate_key(pem).map(|(k, _)| k).map_err(|reason| invalid("platform_public_key_pem", reason))?
+        } else {
+            RsaPublicKey::from_public_key_pem(pem)
+                .map_err(|_| invalid("platform_public_key_pem", "not an RSA public key (SPKI PEM) or certificate"))?
+        };
         if key.size() * 8 < 2048 {
             return Err(invalid("platform_public_key_pem", "RSA key shorter than 2048 bits"));
         }

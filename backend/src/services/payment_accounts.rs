@@ -60,6 +60,8 @@ pub struct WechatPayAccountInput {
     pub certificate_serial: String,
     pub platform_public_key_pem: String,
     pub platform_key_id: String,
+    /// The merchant API certificate, when given: checked against the private key and serial.
+    pub merchant_certificate_pem: Option<String>,
 }
 
 /// An Alipay account as an admin enters it.
@@ -69,6 +71,8 @@ pub struct AlipayAccountInput {
     pub app_private_key: String,
     pub alipay_public_key: String,
     pub seller_id: Option<String>,
+    /// The application public key, when given: checked against the private key.
+    pub app_public_key: Option<String>,
 }
 
 /// A merchant account as shown: public fields, and secrets masked.
@@ -189,9 +193,13 @@ impl PaymentAccountService {
             platform_public_key_pem: input.platform_public_key_pem.trim().to_string(),
             platform_key_id: input.platform_key_id.trim().to_string(),
         };
-        merchant.validate().map_err(|e| match e {
+        let bad_key = |e| match e {
             wechat_pay::MerchantKeyError::Invalid { field, reason } => PaymentAccountError::BadKey { field, reason },
-        })?;
+        };
+        merchant.validate().map_err(bad_key)?;
+        if let Some(cert) = input.merchant_certificate_pem.as_deref().filter(|c| !c.trim().is_empty()) {
+            merchant.check_certificate(cert).map_err(bad_key)?;
+        }
         let app_secret = match input.app_secret.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => {
                 Some(crate::domain::WechatAppSecret::parse(s).map_err(invalid("app_secret"))?.expose().to_string())
@@ -234,9 +242,13 @@ impl PaymentAccountService {
             alipay_public_key: input.alipay_public_key.trim().to_string(),
             seller_id: input.seller_id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         };
-        merchant.validate().map_err(|e| match e {
+        let bad_key = |e| match e {
             alipay::MerchantKeyError::Invalid { field, reason } => PaymentAccountError::BadKey { field, reason },
-        })?;
+        };
+        merchant.validate().map_err(bad_key)?;
+        if let Some(public) = input.app_public_key.as_deref().filter(|p| !p.trim().is_empty()) {
+            merchant.check_app_public_key(public).map_err(bad_key)?;
+        }
         let masks = BTreeMap::from([("app_private_key".to_string(), fingerprint(&merchant.app_private_key))]);
         let public = BTreeMap::from([("alipay_public_key".to_string(), merchant.alipay_public_key.clone())]);
         let sealed = AlipaySecrets { app_private_key: merchant.app_private_key.clone() };
