@@ -92,6 +92,8 @@ pub struct Config {
     pub processing_lease_secs: u64,
     /// How often expired jobs and old files are cleaned up, in seconds.
     pub retention_sweep_secs: u64,
+    /// The built mobile web app, served at `/m/`.
+    pub mobile_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -123,6 +125,7 @@ impl Default for Config {
             soffice: "soffice".into(),
             processing_lease_secs: 60,
             retention_sweep_secs: 60,
+            mobile_dir: PathBuf::from("mobile/dist"),
         }
     }
 }
@@ -210,6 +213,9 @@ impl Config {
         }
         if let Some(v) = get("YUNYIN_ALIPAY_GATEWAY_URL") {
             self.alipay_gateway_url = v;
+        }
+        if let Some(v) = get("YUNYIN_MOBILE_DIR") {
+            self.mobile_dir = PathBuf::from(v);
         }
         if let Some(v) = get("YUNYIN_SOFFICE") {
             self.soffice = v;

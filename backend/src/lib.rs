@@ -17,6 +17,7 @@ pub mod domain;
 pub mod i18n;
 pub mod infra;
 pub mod metrics;
+pub mod mobile;
 pub mod payments;
 pub mod services;
 pub mod startup;

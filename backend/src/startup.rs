@@ -46,6 +46,7 @@ use crate::{
         users::UserService,
         wallets::WalletService,
         wechat::WechatClient,
+        wechat_js_sdk::JsSdkService,
     },
     storage::{
         admins::AdminRepo, audit::AuditRepo, payment_orders::PaymentOrderRepo, payments::PaymentRepo,
@@ -67,6 +68,7 @@ pub struct Services {
     pub wallets: WalletService,
     pub payment_accounts: PaymentAccountService,
     pub payments: PaymentService,
+    pub wechat_js_sdk: JsSdkService,
 }
 
 /// Everything a running instance shares between requests.
@@ -162,6 +164,8 @@ impl AppState {
             cache.clone(),
             limits,
         );
+        let wechat_js_sdk =
+            JsSdkService::new(tenants.clone(), WechatClient::new(&config.wechat_api_base), cache.clone());
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
         let payment_accounts =
             PaymentAccountService::new(PaymentRepo::new(pool.clone()), tenants_repo.clone(), SecretBox::new(master));
@@ -235,6 +239,7 @@ impl AppState {
                 wallets,
                 payment_accounts,
                 payments,
+                wechat_js_sdk,
             },
             processor,
         }
@@ -329,6 +334,8 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         .at("/metrics", get(health::metrics))
         .at("/api/v1/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/m", crate::mobile::app(&state.config.mobile_dir))
+        .at("/p/:code", get(crate::mobile::print_point_link))
         .nest("/", api)
         .at(
             "/api/v1/gateway/link",

@@ -50,6 +50,10 @@ fn fixed_route(path: &str) -> &'static str {
         "/metrics" => "metrics",
         "/api/v1/openapi.json" => "openapi_spec",
         p if p.starts_with("/docs") => "docs",
+        p if p.starts_with("/m/") || p == "/m" => "mobile_app",
+        p if p.starts_with("/p/") => "print_point_link",
+        p if p.starts_with("/api/v1/payment-notifications/") => "payment_notification",
+        "/api/v1/gateway/link" => "gateway_link",
         _ => "unmatched",
     }
 }

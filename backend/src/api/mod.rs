@@ -27,6 +27,7 @@ pub mod users;
 pub mod views;
 pub mod wallets;
 pub mod wechat_apps;
+pub mod wechat_js_sdk;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -86,6 +87,7 @@ pub type AccountApis = (
     providers::ProvidersApi,
     enterprises::EnterprisesApi,
     wechat_apps::WechatAppsApi,
+    wechat_js_sdk::WechatJsSdkApi,
     regions::RegionsApi,
 );
 
@@ -115,6 +117,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         providers::ProvidersApi { tenants: s.tenants.clone() },
         enterprises::EnterprisesApi { tenants: s.tenants.clone(), users: s.users.clone() },
         wechat_apps::WechatAppsApi { tenants: s.tenants.clone() },
+        wechat_js_sdk::WechatJsSdkApi { js_sdk: s.wechat_js_sdk.clone() },
         regions::RegionsApi { tenants: s.tenants.clone() },
     );
     let printing = (

@@ -18,3 +18,4 @@ pub mod tokens;
 pub mod users;
 pub mod wallets;
 pub mod wechat;
+pub mod wechat_js_sdk;

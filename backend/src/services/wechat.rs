@@ -1,5 +1,6 @@
-//! The WeChat API client: official-account web sign-in (`sns/oauth2/access_token`) and
-//! mini-program sign-in (`sns/jscode2session`). The base URL is configurable so tests can run
+//! The WeChat API client: official-account web sign-in (`sns/oauth2/access_token`),
+//! mini-program sign-in (`sns/jscode2session`), and the official account's access token and
+//! JS-SDK ticket (`cgi-bin/token`, `cgi-bin/ticket/getticket`). The base URL is configurable so tests can run
 //! a fake server that speaks the same protocol.
 
 use std::time::Duration;
@@ -40,6 +41,25 @@ struct Reply {
     errmsg: String,
     openid: Option<String>,
     unionid: Option<String>,
+}
+
+/// A credential WeChat issued, and for how many seconds it is good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub value: String,
+    pub expires_in: u64,
+}
+
+#[derive(Deserialize)]
+struct IssuedReply {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    access_token: Option<String>,
+    ticket: Option<String>,
+    #[serde(default)]
+    expires_in: u64,
 }
 
 #[derive(Clone)]
@@ -83,8 +103,28 @@ impl WechatClient {
         self.call("/sns/jscode2session", &params).await
     }
 
-    async fn call(&self, path: &str, params: &[(&str, &str)]) -> Result<WechatIdentity, WechatError> {
-        // The AppSecret travels in the query string, as WeChat requires: never let the URL
+    /// The official account's access token (`grant_type=client_credential`).
+    #[tracing::instrument(skip_all, fields(app_id = %app_id))]
+    pub async fn access_token(&self, app_id: &str, secret: &str) -> Result<Issued, WechatError> {
+        let params = [("grant_type", "client_credential"), ("appid", app_id), ("secret", secret)];
+        let reply: IssuedReply = self.get_json("/cgi-bin/token", &params).await?;
+        issued(reply.errcode, reply.errmsg, reply.access_token, reply.expires_in)
+    }
+
+    /// The JS-SDK ticket (`jsapi_ticket`) for an access token.
+    #[tracing::instrument(skip_all)]
+    pub async fn jsapi_ticket(&self, access_token: &str) -> Result<Issued, WechatError> {
+        let params = [("access_token", access_token), ("type", "jsapi")];
+        let reply: IssuedReply = self.get_json("/cgi-bin/ticket/getticket", &params).await?;
+        issued(reply.errcode, reply.errmsg, reply.ticket, reply.expires_in)
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, WechatError> {
+        // Secrets and tokens travel in the query string, as WeChat requires: never let the URL
         // reach a log or an error message (`without_url`).
         let response = self
             .http
@@ -96,10 +136,13 @@ impl WechatClient {
         if !response.status().is_success() {
             return Err(WechatError::Unavailable(format!("HTTP {}", response.status())));
         }
-        // WeChat often labels JSON as text/plain, so parse the text ourselves.
         let text = response.text().await.map_err(|e| WechatError::Unavailable(e.without_url().to_string()))?;
-        let reply: Reply =
-            serde_json::from_str(&text).map_err(|_| WechatError::Unavailable("unreadable reply".into()))?;
+        serde_json::from_str(&text).map_err(|_| WechatError::Unavailable("unreadable reply".into()))
+    }
+
+    async fn call(&self, path: &str, params: &[(&str, &str)]) -> Result<WechatIdentity, WechatError> {
+        // WeChat often labels JSON as text/plain, so `get_json` parses the text itself.
+        let reply: Reply = self.get_json(path, params).await?;
         match (reply.errcode, reply.openid) {
             (0, Some(openid)) if !openid.is_empty() => {
                 Ok(WechatIdentity { openid, unionid: reply.unionid.filter(|u| !u.is_empty()) })
@@ -111,5 +154,16 @@ impl WechatClient {
             (-1 | 45011, _) => Err(WechatError::Unavailable(format!("errcode {}", reply.errcode))),
             (code, _) => Err(WechatError::Other { code, message: reply.errmsg }),
         }
+    }
+}
+
+/// A token or ticket reply as a result, with WeChat's error codes sorted as for sign-in.
+fn issued(errcode: i64, errmsg: String, value: Option<String>, expires_in: u64) -> Result<Issued, WechatError> {
+    match (errcode, value) {
+        (0, Some(value)) if !value.is_empty() => Ok(Issued { value, expires_in: expires_in.max(60) }),
+        (0, _) => Err(WechatError::Unavailable("reply without a credential".into())),
+        (code @ (40001 | 40002 | 40013 | 40125 | 40164 | 41004 | 42001), _) => Err(WechatError::AppRejected(code)),
+        (-1 | 45009 | 45011, _) => Err(WechatError::Unavailable(format!("errcode {errcode}"))),
+        (code, _) => Err(WechatError::Other { code, message: errmsg }),
     }
 }

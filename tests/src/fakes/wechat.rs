@@ -3,6 +3,9 @@
 //! 40002 (bad grant_type), 40013 (invalid appid), 40125 (invalid appsecret),
 //! 40029 (invalid code), 40163 (code already used), -1 (system busy).
 //! Codes are single-use, bound to one app and one sign-in kind, and expire after 5 minutes.
+//! Also the official account's `cgi-bin/token` (client_credential) and
+//! `cgi-bin/ticket/getticket` (type=jsapi), with 40013 / 40125 / 40002 for bad credentials and
+//! 40001 / 42001 for a bad or expired access token; tokens and tickets last 7200 s.
 
 use std::{
     collections::HashMap,
@@ -44,6 +47,10 @@ struct State {
     codes: HashMap<String, Issued>,
     busy: bool,
     calls: Vec<String>,
+    /// Access tokens issued: token → app id.
+    access_tokens: HashMap<String, String>,
+    /// Tickets issued: ticket → app id.
+    tickets: HashMap<String, String>,
 }
 
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
@@ -63,6 +70,8 @@ impl FakeWechat {
         let app = Route::new()
             .at("/sns/oauth2/access_token", get(oauth2_access_token))
             .at("/sns/jscode2session", get(jscode2session))
+            .at("/cgi-bin/token", get(cgi_token))
+            .at("/cgi-bin/ticket/getticket", get(cgi_ticket))
             .data(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -113,6 +122,16 @@ impl FakeWechat {
     /// While busy, every call answers -1 (system busy).
     pub fn set_busy(&self, busy: bool) {
         self.lock().busy = busy;
+    }
+
+    /// The app a JS-SDK ticket was issued to, if it was.
+    pub fn ticket_app(&self, ticket: &str) -> Option<String> {
+        self.lock().tickets.get(ticket).cloned()
+    }
+
+    /// Every ticket issued so far (to check what a signature was made with).
+    pub fn tickets(&self) -> Vec<String> {
+        self.lock().tickets.keys().cloned().collect()
     }
 
     /// Query strings of the calls received, for assertions.
@@ -225,4 +244,60 @@ fn jscode2session(Query(q): Query<SessionQuery>, Data(state): Data<&Arc<Mutex<St
         }
         Err(e) => e,
     }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    access_token: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[handler]
+fn cgi_token(Query(q): Query<TokenQuery>, Data(state): Data<&Arc<Mutex<State>>>) -> Json<Value> {
+    let mut s = state.lock().expect("fake wechat state");
+    s.calls.push(format!("cgi-bin/token appid={:?}", q.appid));
+    if s.busy {
+        return error(-1, "system error");
+    }
+    if q.grant_type.as_deref() != Some("client_credential") {
+        return error(40002, "invalid grant_type");
+    }
+    let (Some(appid), Some(secret)) = (q.appid, q.secret) else {
+        return error(41002, "appid missing");
+    };
+    match s.apps.get(&appid) {
+        None => return error(40013, "invalid appid"),
+        Some(expected) if *expected != secret => return error(40125, "invalid appsecret"),
+        Some(_) => {}
+    }
+    let token = format!("ACCESS_{:016x}", rand::thread_rng().gen::<u64>());
+    s.access_tokens.insert(token.clone(), appid);
+    Json(json!({ "access_token": token, "expires_in": 7200 }))
+}
+
+#[handler]
+fn cgi_ticket(Query(q): Query<TicketQuery>, Data(state): Data<&Arc<Mutex<State>>>) -> Json<Value> {
+    let mut s = state.lock().expect("fake wechat state");
+    s.calls.push("cgi-bin/ticket/getticket".to_string());
+    if s.busy {
+        return error(-1, "system error");
+    }
+    let Some(app) = q.access_token.and_then(|t| s.access_tokens.get(&t).cloned()) else {
+        return error(40001, "invalid credential, access_token is invalid or not latest");
+    };
+    if q.kind.as_deref() != Some("jsapi") {
+        return error(40097, "invalid args");
+    }
+    let ticket: String =
+        rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(86).map(char::from).collect();
+    s.tickets.insert(ticket.clone(), app);
+    Json(json!({ "errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": 7200 }))
 }

@@ -1,0 +1,102 @@
+//! What the mobile web app needs from the server: its files at `/m/` (any app route answers
+//! with `index.html`), the QR links `/p/{code}` opening its release page, and the WeChat
+//! JS-SDK configuration signed with a ticket fetched once and cached.
+
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use sha1::{Digest, Sha1};
+use yunyin_e2e::{fakes::wechat::FakeWechat, TestApp};
+
+const OA_APP: &str = "wx1234567890abcdef";
+const OA_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn the_app_is_served_at_m_and_qr_links_open_its_release_page() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>云印</title>").unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app.js"), "console.log('yunyin')").unwrap();
+    let mobile_dir = dir.path().to_path_buf();
+    let app = TestApp::spawn_with(move |c| c.mobile_dir = mobile_dir).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get = |path: &str| client.get(app.url(path)).send();
+
+    for path in ["/m/", "/m/release/abc234", "/m/wallet"] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.text().await.unwrap().contains("<title>云印</title>"), "{path} answers with the app");
+    }
+    let js = get("/m/assets/app.js").await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    let link = get("/p/abc234defg").await.unwrap();
+    assert_eq!((link.status().as_u16(), link.headers()["location"].to_str().unwrap()), (302, "/m/release/abc234defg"));
+    assert_eq!(get("/p/not%20a%20code").await.unwrap().status(), 404);
+    app.stop().await;
+
+    // Not built: a clear 404, the API unaffected.
+    let app = TestApp::spawn_with(|c| c.mobile_dir = "/nonexistent/yunyin-mobile".into()).await;
+    let r = reqwest::get(app.url("/m/")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("npm run build"));
+    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
+    app.stop().await;
+}
+
+fn signature(ticket: &str, nonce: &str, timestamp: i64, url: &str) -> String {
+    let text = format!("jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}");
+    Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn the_js_sdk_configuration_is_signed_with_a_cached_ticket() {
+    let wechat = FakeWechat::start().await;
+    wechat.register_app(OA_APP, OA_SECRET);
+    let base = wechat.base_url();
+    let app = TestApp::spawn_with(|c| c.wechat_api_base = base).await;
+    let admin = app.platform_token().await;
+    let acme = app.create_enterprise(&admin, "ACME", None).await;
+    app.create_enterprise(&admin, "PLAIN", None).await;
+    app.put(
+        &format!("/api/v1/enterprises/{}/wechat-apps/official_account", acme["id"].as_str().unwrap()),
+        Some(&admin),
+        json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
+    )
+    .await
+    .expect(200);
+
+    let page = "https://print.example.com/m/release/abc234?from=menu";
+    let mut configs = Vec::new();
+    for _ in 0..3 {
+        let c = app
+            .post("/api/v1/wechat/js-sdk-config", None, json!({"enterprise_code": "ACME", "url": format!("{page}#/x")}))
+            .await
+            .expect(200);
+        configs.push(c);
+    }
+    let tickets = wechat.tickets();
+    assert_eq!(tickets.len(), 1, "one ticket fetched, then cached");
+    assert_eq!(wechat.ticket_app(&tickets[0]).as_deref(), Some(OA_APP));
+    let token_calls = wechat.calls().iter().filter(|c| c.starts_with("cgi-bin/token")).count();
+    assert_eq!(token_calls, 1, "one access token fetched, then cached");
+    for c in &configs {
+        assert_eq!(c["app_id"], OA_APP);
+        let expected = signature(&tickets[0], c["nonce_str"].as_str().unwrap(), c["timestamp"].as_i64().unwrap(), page);
+        assert_eq!(c["signature"].as_str().unwrap(), expected, "signed over the URL without its fragment");
+    }
+
+    app.post("/api/v1/wechat/js-sdk-config", None, json!({"enterprise_code": "PLAIN", "url": page}))
+        .await
+        .expect_error(409, "wechat_not_configured");
+    app.post("/api/v1/wechat/js-sdk-config", None, json!({"enterprise_code": "NOPE", "url": page}))
+        .await
+        .expect_error(404, "not_found");
+    let r = app
+        .post("/api/v1/wechat/js-sdk-config", None, json!({"enterprise_code": "ACME", "url": "javascript:alert(1)"}))
+        .await;
+    r.expect_error(400, "invalid_value");
+    assert_eq!(r.body["field"], "url");
+    app.stop().await;
+}
