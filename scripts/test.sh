@@ -33,6 +33,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || packages+=(fonts-noto-cjk)
 command -v ippeveprinter >/dev/null 2>&1 || [ -x /usr/sbin/ippeveprinter ] || packages+=(cups-ipp-utils)
 command -v ipptool >/dev/null 2>&1 || packages+=(cups-ipp-utils)
 command -v dbus-daemon >/dev/null 2>&1 || packages+=(dbus)
+# The mobile web app: Node builds it and checks its API client against the spec.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq
@@ -72,6 +74,9 @@ if [ "${CI:-}" = "true" ]; then
   cargo fmt --all --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
+
+log "mobile app: API client up to date with openapi/openapi.json, type check, build"
+(cd mobile && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
 
 log "pass 1/2: SQLite (embedded default) + in-process cache and events"
 YUNYIN_TEST_BACKEND=sqlite YUNYIN_TEST_REDIS_URL= cargo test --workspace --locked

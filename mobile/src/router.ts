@@ -1,0 +1,24 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { session, signedIn } from './session'
+
+export const router = createRouter({
+  history: createWebHistory('/m/'),
+  routes: [
+    { path: '/', redirect: '/jobs' },
+    { path: '/enterprise', component: () => import('./pages/EnterprisePage.vue') },
+    { path: '/signin', component: () => import('./pages/SignInPage.vue') },
+    { path: '/jobs', component: () => import('./pages/JobsPage.vue'), meta: { auth: true } },
+    { path: '/jobs/:id', component: () => import('./pages/JobOptionsPage.vue'), meta: { auth: true } },
+    { path: '/release', component: () => import('./pages/ScanPage.vue'), meta: { auth: true } },
+    // The QR link /p/{code} lands here (through the server's redirect).
+    { path: '/release/:code', component: () => import('./pages/ReleasePage.vue'), meta: { auth: true } },
+    { path: '/wallet', component: () => import('./pages/WalletPage.vue'), meta: { auth: true } },
+  ],
+})
+
+// Never lose the user's place: signing in comes back to where they were going.
+router.beforeEach((to) => {
+  if (!to.meta.auth || signedIn()) return true
+  const next = to.fullPath
+  return session.enterpriseCode ? { path: '/signin', query: { next } } : { path: '/enterprise', query: { next } }
+})
