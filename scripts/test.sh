@@ -35,6 +35,8 @@ command -v ipptool >/dev/null 2>&1 || packages+=(cups-ipp-utils)
 command -v dbus-daemon >/dev/null 2>&1 || packages+=(dbus)
 # The mobile web app: Node builds it and checks its API client against the spec.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# …and a real browser walks it (Playwright drives Debian's Chromium; no browser download).
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq

@@ -266,7 +266,7 @@ impl Agent {
             lock(&self.state).set_stage(&command_id, Stage::Sending);
             self.save();
             let ipp_job =
-                printer::print_job(&p.device_uri, &info, &file, &options).await.map_err(|e| fail(e.to_string()))?;
+                self.send_when_free(&p.device_uri, &info, &file, &options).await.map_err(|e| fail(e.to_string()))?;
             lock(&self.state).set_stage(&command_id, Stage::Printing { ipp_job_id: ipp_job });
             self.save();
             self.report(update(JobProgress::Accepted, Some(ipp_job), None, None, None));
@@ -277,6 +277,29 @@ impl Agent {
         self.report(result.unwrap_or_else(|failed| failed));
         lock(&self.state).set_stage(&command_id, Stage::Done);
         self.save();
+    }
+
+    /// Sends a job by Print-Job; while the printer says it is busy (it prints another job),
+    /// tries again with growing pauses, for as long as a print may take.
+    async fn send_when_free(
+        &self,
+        uri: &str,
+        info: &PrinterInfo,
+        file: &std::path::Path,
+        options: &PrintOptions,
+    ) -> Result<i32, printer::PrinterError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(500);
+        loop {
+            match printer::print_job(uri, info, file, options).await {
+                Err(e) if e.is_busy() && started.elapsed() + pause < PRINT_LIMIT => {
+                    tracing::info!(%uri, wait_ms = pause.as_millis() as u64, "printer busy; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(15));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Waits for the printer to finish job `ipp_job` and says how it ended.

@@ -65,6 +65,20 @@ pub enum PrinterError {
     Timeout,
 }
 
+impl PrinterError {
+    /// Whether the printer said "not now" (server-error-service-unavailable, -temporary-error,
+    /// -not-accepting-jobs, -busy): RFC 8011 asks the client to try again later. Printers that
+    /// take one job at a time answer busy while they print the previous one.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            PrinterError::Refused { status, .. } => {
+                ["0x0502", "0x0505", "0x0506", "0x0507"].iter().any(|code| status.starts_with(code))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The printer's overall state (`printer-state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -481,6 +495,15 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_printers_are_told_apart_from_refusals() {
+        let refused = |status: &str| PrinterError::Refused { status: status.into(), message: String::new() };
+        assert!(refused("0x0507 ServerErrorBusy").is_busy());
+        assert!(refused("0x0502 ServerErrorServiceUnavailable").is_busy());
+        assert!(!refused("0x040a ClientErrorDocumentFormatNotSupported").is_busy());
+        assert!(!PrinterError::Unreachable("refused".into()).is_busy());
+    }
 
     fn info() -> PrinterInfo {
         PrinterInfo {

@@ -2454,7 +2454,10 @@ export interface components {
          * @description Something about one of the user's jobs changed.
          */
         UserEvent: {
-            /** @description `job`. */
+            /**
+             * @description `job` (its state or progress changed) or `refund` (it failed after payment and was
+             *     refunded).
+             */
             type: string;
             /** @description The job. */
             job_id: string;
@@ -2467,6 +2470,13 @@ export interface components {
             progress: number;
             /** @description Why it failed, if it did. */
             error_code?: string;
+            /**
+             * Format: int64
+             * @description For `refund`: how much came back, fen.
+             */
+            refund_fen?: number;
+            /** @description For `refund`: `wallet` or `original` (back through WeChat Pay / Alipay). */
+            channel?: string;
         };
         /**
          * UserSession

@@ -14,7 +14,8 @@ pub struct EventsApi {
 /// Something about one of the user's jobs changed.
 #[derive(Debug, Object, serde::Deserialize)]
 pub struct UserEvent {
-    /// `job`.
+    /// `job` (its state or progress changed) or `refund` (it failed after payment and was
+    /// refunded).
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     pub kind: String,
@@ -26,6 +27,12 @@ pub struct UserEvent {
     pub progress: i64,
     /// Why it failed, if it did.
     pub error_code: Option<String>,
+    /// For `refund`: how much came back, fen.
+    #[serde(default)]
+    pub refund_fen: Option<i64>,
+    /// For `refund`: `wallet` or `original` (back through WeChat Pay / Alipay).
+    #[serde(default)]
+    pub channel: Option<String>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Events")]

@@ -1,0 +1,129 @@
+//! The mobile app in a real browser: headless Chromium, driven by Playwright
+//! (`mobile/e2e/walk.mjs`), against the real server, the gateway agent and `ippeveprinter`.
+//! The walk: choose the enterprise, register, upload a PDF and a photo, set options and see the
+//! price change, scan the print point's QR code with the camera (Chromium's fake camera plays a
+//! video of it), pay from the wallet and see the job printed, then release at a print point
+//! whose printer cannot be reached and see the failure and its refund. A screenshot of every
+//! screen at phone size goes to `tests/artifacts/mobile/`.
+
+// Tests: an unmet expectation should panic, so unwrap/expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{path::PathBuf, time::Duration};
+
+use serde_json::json;
+use yunyin_e2e::{fixtures, peers::printer::TestPrinter, raw_gateway, site::GatewaySite, TestApp};
+use yunyin_gateway::state::StateFile;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Whether Chromium, Node, Playwright and the built app are here. The test command builds the
+/// app first; in CI (`CI=true`) anything missing fails the run.
+fn browser_available() -> bool {
+    let missing: Vec<&str> = [
+        ("chromium (apt-get install chromium)", PathBuf::from("/usr/bin/chromium").exists()),
+        ("node", std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())),
+        ("mobile/node_modules (npm ci in mobile/)", repo().join("mobile/node_modules/playwright-core").exists()),
+        ("mobile/dist (npm run build in mobile/)", repo().join("mobile/dist/index.html").exists()),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(what, _)| what)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "browser test needs: {missing:?}");
+    eprintln!("browser test skipped outside CI: missing {missing:?}");
+    false
+}
+
+/// A Y4M video for Chromium's fake camera: the QR code on white, 640×480, a few frames (it loops).
+fn y4m(png: &[u8]) -> Vec<u8> {
+    let qr = image::load_from_memory(png).unwrap().to_luma8();
+    let (w, h) = (640u32, 480u32);
+    let mut luma = vec![255u8; (w * h) as usize];
+    let (dx, dy) = ((w - qr.width()) / 2, (h - qr.height()) / 2);
+    for (x, y, p) in qr.enumerate_pixels() {
+        luma[((y + dy) * w + x + dx) as usize] = p.0[0];
+    }
+    let chroma = vec![128u8; (w * h / 2) as usize];
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..10 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&luma);
+        out.extend_from_slice(&chroma);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_user_walks_the_mobile_app_in_a_real_browser() {
+    if std::env::var("YY_TRACE").is_ok() {
+        yunyin_server::telemetry::init_with_writer(yunyin_server::config::LogFormat::Pretty, "info", std::io::stderr);
+    }
+    if !yunyin_e2e::peers::printer::available_or_skip("a_user_walks_the_mobile_app") || !browser_available() {
+        return;
+    }
+    let printer = TestPrinter::start("yunyin-browser").await;
+    let dist = repo().join("mobile/dist");
+    let app = TestApp::spawn_with(move |c| c.mobile_dir = dist).await;
+    let site = GatewaySite::set_up(&app, &printer, &app.base, "BROWSER").await;
+    let plan = json!({ "duplex_pricing": "per_side", "minimum_fen": 0, "prices": [
+        { "paper_size": "A4", "colour": false, "fen_per_side": 10 },
+        { "paper_size": "A4", "colour": true, "fen_per_side": 50 } ] });
+    app.put(&format!("/api/v1/enterprises/{}/rate-plan", site.enterprise_id), Some(&site.admin), plan)
+        .await
+        .expect(200);
+    // A second print point on the same gateway, whose printer cannot be reached.
+    let credential = StateFile::new(site.state.path()).load().unwrap().credential;
+    let printers = json!([{ "key": "dead", "mac": "00:AA:BB:CC:DD:09", "device_uri": "ipp://127.0.0.1:9/ipp/print", "name": "坏打印机" }]);
+    let bad = raw_gateway::report(&app, &credential, printers, false).await;
+    let bad_code = raw_gateway::code_of(bad[0]["qr_url"].as_str().unwrap());
+    let agent = site.start_agent().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (status, png) =
+        app.get_bytes(&format!("/api/v1/print-points/{}/qr.png?size=400", site.print_point_id), &site.admin).await;
+    assert_eq!(status, 200);
+    let video = dir.path().join("qr.y4m");
+    std::fs::write(&video, y4m(&png)).unwrap();
+    let pdf = dir.path().join("合同.pdf");
+    std::fs::write(&pdf, fixtures::mono_pdf(2)).unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, fixtures::colour_jpeg()).unwrap();
+    let shots = repo().join("tests/artifacts/mobile");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let walk = tokio::process::Command::new("node")
+        .arg(repo().join("mobile/e2e/walk.mjs"))
+        .current_dir(repo().join("mobile"))
+        .env("YY_BASE", &app.base)
+        .env("YY_ENTERPRISE", "BROWSER")
+        .env("YY_ENTERPRISE_ID", &site.enterprise_id)
+        .env("YY_ADMIN_TOKEN", &site.admin)
+        .env("YY_BAD_POINT", &bad_code)
+        .env("YY_QR_VIDEO", &video)
+        .env("YY_PDF", &pdf)
+        .env("YY_PHOTO", &photo)
+        .env("YY_SHOTS", &shots)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), walk).await.expect("the walk ends in time").unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    // Exactly one job failed: the one released at the unreachable printer.
+    let jobs =
+        app.get(&format!("/api/v1/enterprises/{}/jobs", site.enterprise_id), Some(&site.admin)).await.expect(200);
+    let failed: Vec<String> =
+        jobs.as_array().unwrap().iter().filter(|j| j["state"] == "failed").map(|j| j.to_string()).collect();
+    assert!(output.status.success() && stdout.contains("WALK OK"), "{stdout}\n{stderr}\n{}", printer.log_text());
+    assert_eq!(failed.len(), 1, "only the unreachable printer's job fails: {failed:?}\n{}", printer.log_text());
+    assert!(!printer.spooled_files().is_empty(), "the print arrived at the printer");
+    let screens = std::fs::read_dir(&shots).unwrap().count();
+    assert!(screens >= 8, "a screenshot of every screen: {screens}");
+    agent.stop().await;
+    app.stop().await;
+}
