@@ -59,6 +59,9 @@ pub struct Config {
     pub log: String,
     /// WeChat API base URL (tests point it at a fake server).
     pub wechat_api_base: String,
+    /// Where WeChat's web authorisation page is (`/connect/oauth2/authorize`); tests point it
+    /// at the fake WeChat server.
+    pub wechat_oauth_base: String,
     /// WeChat Pay API v3 base URL.
     pub wechat_pay_api_base: String,
     /// Alipay open-platform gateway URL.
@@ -109,6 +112,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log: "info".into(),
             wechat_api_base: "https://api.weixin.qq.com".into(),
+            wechat_oauth_base: "https://open.weixin.qq.com".into(),
             wechat_pay_api_base: "https://api.mch.weixin.qq.com".into(),
             alipay_gateway_url: "https://openapi.alipay.com/gateway.do".into(),
             payment_reconcile_ms: 10_000,
@@ -207,6 +211,9 @@ impl Config {
         }
         if let Some(v) = get("YUNYIN_WECHAT_API_BASE") {
             self.wechat_api_base = v;
+        }
+        if let Some(v) = get("YUNYIN_WECHAT_OAUTH_BASE") {
+            self.wechat_oauth_base = v;
         }
         if let Some(v) = get("YUNYIN_WECHAT_PAY_API_BASE") {
             self.wechat_pay_api_base = v;

@@ -164,8 +164,12 @@ impl AppState {
             cache.clone(),
             limits,
         );
-        let wechat_js_sdk =
-            JsSdkService::new(tenants.clone(), WechatClient::new(&config.wechat_api_base), cache.clone());
+        let wechat_js_sdk = JsSdkService::new(
+            tenants.clone(),
+            WechatClient::new(&config.wechat_api_base),
+            cache.clone(),
+            &config.wechat_oauth_base,
+        );
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
         let payment_accounts =
             PaymentAccountService::new(PaymentRepo::new(pool.clone()), tenants_repo.clone(), SecretBox::new(master));

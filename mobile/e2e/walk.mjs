@@ -95,6 +95,7 @@ try {
   await page.getByRole('button', { name: '余额支付' }).click()
   await page.locator('.watch [data-state="failed"]').first().waitFor({ timeout: 90_000 })
   await page.getByText('已退款').first().waitFor({ timeout: 30_000 })
+  await page.getByText('打印机未能完成打印').first().waitFor()
   await shot('failed-and-refunded')
 
   step('wallet')

@@ -8,6 +8,9 @@ const zh = {
   search: '搜索企业名称',
   next: '下一步',
   signIn: '登录',
+  wechatSignIn: '微信登录',
+  wechatWelcome: '欢迎！取个昵称就可以开始打印了',
+  wechatScan: '微信扫一扫',
   register: '注册',
   login: '用户名或手机号',
   username: '用户名',
@@ -49,6 +52,9 @@ const zh = {
   nothing: '暂无文档',
   signOut: '退出登录',
   language: 'English',
+  reasons: {
+    printer_failed: '打印机未能完成打印',
+  } as Record<string, string>,
   states: {
     uploaded: '已上传', processing: '处理中', ready: '待打印', released: '已发送', printing: '打印中',
     completed: '已完成', failed: '失败', cancelled: '已取消', expired: '已过期',
@@ -64,6 +70,9 @@ const en: Messages = {
   search: 'Search by name',
   next: 'Next',
   signIn: 'Sign in',
+  wechatSignIn: 'Sign in with WeChat',
+  wechatWelcome: 'Welcome! Pick a display name to start printing',
+  wechatScan: 'Scan with WeChat',
   register: 'Register',
   login: 'User name or phone',
   username: 'User name',
@@ -105,6 +114,9 @@ const en: Messages = {
   nothing: 'No documents yet',
   signOut: 'Sign out',
   language: '中文',
+  reasons: {
+    printer_failed: 'The printer could not finish it',
+  },
   states: {
     uploaded: 'Uploaded', processing: 'Processing', ready: 'Ready', released: 'Sent', printing: 'Printing',
     completed: 'Done', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired',

@@ -4,7 +4,7 @@
 //! price change, scan the print point's QR code with the camera (Chromium's fake camera plays a
 //! video of it), pay from the wallet and see the job printed, then release at a print point
 //! whose printer cannot be reached and see the failure and its refund. A screenshot of every
-//! screen at phone size goes to `tests/artifacts/mobile/`.
+//! screen at phone size goes to `tests/artifacts/mobile/{walk,wechat}/`.
 
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +12,9 @@
 use std::{path::PathBuf, time::Duration};
 
 use serde_json::json;
-use yunyin_e2e::{fixtures, peers::printer::TestPrinter, raw_gateway, site::GatewaySite, TestApp};
+use yunyin_e2e::{
+    fakes::wechat::FakeWechat, fixtures, peers::printer::TestPrinter, raw_gateway, site::GatewaySite, TestApp,
+};
 use yunyin_gateway::state::StateFile;
 
 fn repo() -> PathBuf {
@@ -94,7 +96,7 @@ async fn a_user_walks_the_mobile_app_in_a_real_browser() {
     std::fs::write(&pdf, fixtures::mono_pdf(2)).unwrap();
     let photo = dir.path().join("photo.jpg");
     std::fs::write(&photo, fixtures::colour_jpeg()).unwrap();
-    let shots = repo().join("tests/artifacts/mobile");
+    let shots = repo().join("tests/artifacts/mobile/walk");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -125,5 +127,63 @@ async fn a_user_walks_the_mobile_app_in_a_real_browser() {
     let screens = std::fs::read_dir(&shots).unwrap().count();
     assert!(screens >= 8, "a screenshot of every screen: {screens}");
     agent.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn inside_wechat_the_user_signs_in_with_wechat_and_scans_with_its_scanner() {
+    if !browser_available() {
+        return;
+    }
+    const OA_APP: &str = "wx1234567890abcdef";
+    let wechat = FakeWechat::start().await;
+    wechat.register_app(OA_APP, "0123456789abcdef0123456789abcdef");
+    wechat.set_oauth_user("openid-in-wechat");
+    let (base, dist) = (wechat.base_url(), repo().join("mobile/dist"));
+    let app = TestApp::spawn_with(move |c| {
+        c.mobile_dir = dist;
+        c.wechat_api_base = base.clone();
+        c.wechat_oauth_base = base;
+    })
+    .await;
+    let admin = app.platform_token().await;
+    let enterprise = app.create_enterprise(&admin, "INWX", None).await;
+    app.put(
+        &format!("/api/v1/enterprises/{}/wechat-apps/official_account", enterprise["id"].as_str().unwrap()),
+        Some(&admin),
+        json!({"app_id": OA_APP, "app_secret": "0123456789abcdef0123456789abcdef"}),
+    )
+    .await
+    .expect(200);
+    let (_, credential) = raw_gateway::enrol(&app, &admin, &enterprise, "front-desk").await;
+    let printers = json!([{ "key": "k", "mac": "00:AA:BB:CC:DD:21", "device_uri": "ipp://127.0.0.1:1/ipp/print" }]);
+    let r = raw_gateway::report(&app, &credential, printers, false).await;
+    let qr_text = r[0]["qr_url"].as_str().unwrap().to_string();
+    let shots = repo().join("tests/artifacts/mobile/wechat");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let walk = tokio::process::Command::new("node")
+        .arg(repo().join("mobile/e2e/wechat.mjs"))
+        .current_dir(repo().join("mobile"))
+        .env("YY_BASE", &app.base)
+        .env("YY_ENTERPRISE", "INWX")
+        .env("YY_APP_ID", OA_APP)
+        .env("YY_QR_TEXT", &qr_text)
+        .env("YY_SHOTS", &shots)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), walk).await.expect("the walk ends in time").unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && stdout.contains("WECHAT OK"), "{stdout}\n{stderr}");
+    // The WeChat identity is bound: signing in through WeChat again needs no registration.
+    let code =
+        wechat.issue_code(OA_APP, yunyin_e2e::fakes::wechat::CodeKind::OfficialAccount, "openid-in-wechat", None);
+    let again = app
+        .post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "INWX", "code": code}))
+        .await
+        .expect(200);
+    assert_eq!(again["status"], "signed_in", "{again}");
+    assert_eq!(again["user"]["display_name"], "微信用户");
     app.stop().await;
 }

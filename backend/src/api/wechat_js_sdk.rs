@@ -1,7 +1,8 @@
-//! The WeChat JS-SDK configuration for a page of the app opened inside WeChat (`wx.config`),
-//! so it can scan QR codes and pay. Public: the page asks before anyone signs in.
+//! WeChat for the app's pages opened inside WeChat: the web authorisation URL to sign in with
+//! (网页授权), and the JS-SDK configuration (`wx.config`) so a page can scan QR codes and pay.
+//! Public: the page asks before anyone signs in.
 
-use poem_openapi::{payload::Json, Object, OpenApi};
+use poem_openapi::{param::Query, payload::Json, Object, OpenApi};
 
 use super::{
     error::{ApiError, ErrorCode},
@@ -34,6 +35,12 @@ pub struct JsSdkConfigObject {
     pub signature: String,
 }
 
+/// Where to send the browser to sign in with WeChat.
+#[derive(Debug, Object)]
+pub struct OauthUrlObject {
+    pub url: String,
+}
+
 impl From<JsSdkError> for ApiError {
     fn from(e: JsSdkError) -> Self {
         match e {
@@ -47,6 +54,19 @@ impl From<JsSdkError> for ApiError {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::WechatApps")]
 impl WechatJsSdkApi {
+    /// WeChat's web authorisation URL for the enterprise's official account; WeChat returns to
+    /// `redirect_uri` with `code` for `POST /api/v1/sessions/wechat-official-account`.
+    #[oai(path = "/wechat/oauth-url", method = "get", operation_id = "wechat_oauth_url")]
+    async fn oauth_url(
+        &self,
+        /// The enterprise's code.
+        enterprise_code: Query<String>,
+        /// The app page WeChat returns to.
+        redirect_uri: Query<String>,
+    ) -> Result<Json<OauthUrlObject>, ApiError> {
+        Ok(Json(OauthUrlObject { url: self.js_sdk.oauth_url(&enterprise_code, &redirect_uri).await? }))
+    }
+
     /// Sign the WeChat JS-SDK configuration for a page of the app.
     #[oai(path = "/wechat/js-sdk-config", method = "post", operation_id = "wechat_js_sdk_config")]
     async fn config(&self, body: Json<JsSdkConfigRequest>) -> Result<Json<JsSdkConfigObject>, ApiError> {

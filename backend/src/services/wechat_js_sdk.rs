@@ -51,35 +51,64 @@ pub fn signature(ticket: &str, nonce_str: &str, timestamp: i64, url: &str) -> St
     Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A page URL as given: absolute http(s), of reasonable length.
+fn page_url(url: &str) -> Result<&str, JsSdkError> {
+    let url = url.trim();
+    if url.len() > 2048 || !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(JsSdkError::InvalidUrl);
+    }
+    Ok(url)
+}
+
 #[derive(Clone)]
 pub struct JsSdkService {
     tenants: TenantService,
     wechat: WechatClient,
     cache: Arc<dyn Cache>,
+    oauth_base: String,
 }
 
 impl JsSdkService {
-    pub fn new(tenants: TenantService, wechat: WechatClient, cache: Arc<dyn Cache>) -> Self {
-        Self { tenants, wechat, cache }
+    pub fn new(tenants: TenantService, wechat: WechatClient, cache: Arc<dyn Cache>, oauth_base: &str) -> Self {
+        Self { tenants, wechat, cache, oauth_base: oauth_base.trim_end_matches('/').to_string() }
+    }
+
+    /// WeChat's web authorisation URL (网页授权, `snsapi_base`) for the enterprise's official
+    /// account, returning to `redirect_uri` with a code for `POST /sessions/wechat-official-account`.
+    pub async fn oauth_url(&self, enterprise_code: &str, redirect_uri: &str) -> Result<String, JsSdkError> {
+        let redirect_uri = page_url(redirect_uri)?;
+        let (app_id, _) = self.official_account(enterprise_code).await?;
+        let mut url = reqwest::Url::parse(&format!("{}/connect/oauth2/authorize", self.oauth_base))
+            .map_err(|_| JsSdkError::InvalidUrl)?;
+        url.query_pairs_mut()
+            .append_pair("appid", &app_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "snsapi_base")
+            .append_pair("state", "yunyin");
+        // WeChat wants this fragment on the authorisation URL.
+        url.set_fragment(Some("wechat_redirect"));
+        Ok(url.to_string())
     }
 
     /// The signed configuration for `url` in the enterprise named by `enterprise_code`.
     pub async fn config(&self, enterprise_code: &str, url: &str) -> Result<JsSdkConfig, JsSdkError> {
-        let url = url.trim();
-        if url.len() > 2048 || !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(JsSdkError::InvalidUrl);
-        }
-        let enterprise = self.tenants.lookup_by_code(enterprise_code).await?;
-        let (app_id, secret) = self
-            .tenants
-            .wechat_credentials(&enterprise.id, WechatAppKind::OfficialAccount)
-            .await?
-            .ok_or(JsSdkError::NotConfigured)?;
+        let url = page_url(url)?;
+        let (app_id, secret) = self.official_account(enterprise_code).await?;
         let ticket = self.ticket(&app_id, &secret).await?;
         let nonce_str: String = rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
         let timestamp = now_ms() / 1000;
         let signature = signature(&ticket, &nonce_str, timestamp, url);
         Ok(JsSdkConfig { app_id, timestamp, nonce_str, signature })
+    }
+
+    /// The AppID and AppSecret of the official account of the enterprise named by its code.
+    async fn official_account(&self, enterprise_code: &str) -> Result<(String, String), JsSdkError> {
+        let enterprise = self.tenants.lookup_by_code(enterprise_code).await?;
+        self.tenants
+            .wechat_credentials(&enterprise.id, WechatAppKind::OfficialAccount)
+            .await?
+            .ok_or(JsSdkError::NotConfigured)
     }
 
     async fn ticket(&self, app_id: &str, secret: &str) -> Result<String, JsSdkError> {

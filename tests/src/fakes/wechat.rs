@@ -51,6 +51,8 @@ struct State {
     access_tokens: HashMap<String, String>,
     /// Tickets issued: ticket → app id.
     tickets: HashMap<String, String>,
+    /// Who is signed in to WeChat in "the phone's" WeChat, for the authorisation page.
+    oauth_user: Option<String>,
 }
 
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
@@ -71,6 +73,7 @@ impl FakeWechat {
             .at("/sns/oauth2/access_token", get(oauth2_access_token))
             .at("/sns/jscode2session", get(jscode2session))
             .at("/cgi-bin/token", get(cgi_token))
+            .at("/connect/oauth2/authorize", get(authorize))
             .at("/cgi-bin/ticket/getticket", get(cgi_ticket))
             .data(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,6 +125,12 @@ impl FakeWechat {
     /// While busy, every call answers -1 (system busy).
     pub fn set_busy(&self, busy: bool) {
         self.lock().busy = busy;
+    }
+
+    /// The WeChat user (openid) the authorisation page answers for, as if they opened the
+    /// page in their WeChat.
+    pub fn set_oauth_user(&self, openid: &str) {
+        self.lock().oauth_user = Some(openid.into());
     }
 
     /// The app a JS-SDK ticket was issued to, if it was.
@@ -300,4 +309,52 @@ fn cgi_ticket(Query(q): Query<TicketQuery>, Data(state): Data<&Arc<Mutex<State>>
         rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(86).map(char::from).collect();
     s.tickets.insert(ticket.clone(), app);
     Json(json!({ "errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": 7200 }))
+}
+
+#[derive(Deserialize)]
+struct AuthorizeQuery {
+    appid: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+}
+
+/// WeChat's web authorisation page (snsapi_base asks nothing): back to `redirect_uri` with a
+/// code for the current WeChat user, bound to the app.
+#[handler]
+fn authorize(Query(q): Query<AuthorizeQuery>, Data(state): Data<&Arc<Mutex<State>>>) -> poem::Response {
+    let fail = |msg: &str| poem::Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body(msg.to_string());
+    let (Some(appid), Some(redirect)) = (q.appid, q.redirect_uri) else {
+        return fail("appid and redirect_uri required");
+    };
+    if q.response_type.as_deref() != Some("code")
+        || !matches!(q.scope.as_deref(), Some("snsapi_base" | "snsapi_userinfo"))
+    {
+        return fail("invalid response_type or scope");
+    }
+    let mut s = state.lock().expect("fake wechat state");
+    if !s.apps.contains_key(&appid) {
+        return fail("10003 redirect_uri domain or appid invalid");
+    }
+    let Some(openid) = s.oauth_user.clone() else { return fail("nobody is signed in to WeChat") };
+    let code: String =
+        rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect();
+    s.codes.insert(
+        code.clone(),
+        Issued {
+            app_id: appid,
+            kind: CodeKind::OfficialAccount,
+            openid,
+            unionid: None,
+            used: false,
+            issued_at: Instant::now(),
+        },
+    );
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    let state_param = q.state.unwrap_or_default();
+    poem::Response::builder()
+        .status(poem::http::StatusCode::FOUND)
+        .header("location", format!("{redirect}{sep}code={code}&state={state_param}"))
+        .finish()
 }
