@@ -260,6 +260,7 @@ impl Agent {
                 colour: p.colour,
                 media: p.media.clone(),
                 job_name: p.job_name.clone(),
+                tag: command_id.clone(),
                 user_name: p.user_name.clone(),
             };
             // From here until the printer answers, a restart cannot tell whether it has the job.
@@ -333,9 +334,11 @@ impl Agent {
     }
 
     /// After a restart: a command taken on but not yet sent to the printer is printed now; one
-    /// already at the printer is followed to its end. One interrupted while being sent is not
-    /// sent again (the printer may have it, and a second copy would print twice): it is
-    /// reported failed, so the user is refunded.
+    /// already at the printer is followed to its end. For one interrupted while being sent, the
+    /// printer's job list is asked for the job by its tag: found, it is followed to its end;
+    /// not found (or the printer cannot say), it is not sent again, since a printer that
+    /// already forgot a finished job would print a second copy, and is reported failed, so
+    /// the user is refunded.
     fn resume_unfinished(self: Arc<Self>) {
         let unfinished = lock(&self.state).unfinished();
         for c in unfinished {
@@ -356,7 +359,31 @@ impl Agent {
                         return me.print(c.command_id.clone(), print.clone()).await;
                     }
                     (Stage::Printing { ipp_job_id }, _) => me.finish(&c.device_uri, &c.job_id, *ipp_job_id).await,
-                    (Stage::Sending, _) => failed("the gateway restarted while sending the job to the printer", None),
+                    (Stage::Sending, _) => match printer::find_job(&c.device_uri, &c.command_id).await {
+                        Ok(Some(ipp_job_id)) => {
+                            tracing::info!(job = %c.job_id, ipp_job_id, "the printer has the job sent before the restart");
+                            lock(&me.state).set_stage(&c.command_id, Stage::Printing { ipp_job_id });
+                            me.save();
+                            me.report(JobUpdate {
+                                report_id: String::new(),
+                                job_id: c.job_id.clone(),
+                                progress: JobProgress::Accepted,
+                                ipp_job_id: Some(ipp_job_id),
+                                ipp_state: None,
+                                pages_printed: None,
+                                reason: None,
+                            });
+                            me.finish(&c.device_uri, &c.job_id, ipp_job_id).await
+                        }
+                        Ok(None) => failed(
+                            "the gateway restarted while sending the job, and the printer does not have it",
+                            Some(0),
+                        ),
+                        Err(e) => {
+                            tracing::warn!(job = %c.job_id, error = %e, "cannot ask the printer for the job sent before the restart");
+                            failed("the gateway restarted while sending the job to the printer", None)
+                        }
+                    },
                     _ => failed("the gateway restarted before printing", Some(0)),
                 };
                 me.report(update);

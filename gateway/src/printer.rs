@@ -1,5 +1,6 @@
 //! Talking IPP to a printer: what it supports (Get-Printer-Attributes), printing a PDF
-//! (Print-Job) and following the job (Get-Job-Attributes).
+//! (Print-Job), following the job (Get-Job-Attributes) and finding it again by its tag
+//! (Get-Jobs).
 //!
 //! The `ipp` crate builds and parses the messages; they travel over the workspace's reqwest
 //! 0.12 client rather than the crate's own client, which would pull in a second reqwest.
@@ -131,6 +132,9 @@ pub struct PrintOptions {
     pub media: String,
     /// Job name shown on the printer.
     pub job_name: String,
+    /// Unique to this print; appended to the job name (`name [tag]`) so that [`find_job`] can
+    /// recognise the job on the printer after the gateway restarted mid-send.
+    pub tag: String,
     /// Name of the user printing (`requesting-user-name`).
     pub user_name: String,
 }
@@ -243,7 +247,7 @@ pub async fn print_job(uri: &str, info: &PrinterInfo, pdf: &Path, opts: &PrintOp
 
     let mut builder = IppOperationBuilder::print_job(target.uri.clone(), IppPayload::empty())
         .document_format("application/pdf")
-        .job_title(truncate_name(&opts.job_name));
+        .job_title(tagged_name(&opts.job_name, &opts.tag));
     if !opts.user_name.is_empty() {
         builder = builder.user_name(truncate_name(&opts.user_name));
     }
@@ -286,6 +290,32 @@ pub async fn job_state(uri: &str, job_id: i32) -> Result<JobStatus, PrinterError
         impressions_completed: int("job-impressions-completed"),
         pages_completed: int("job-media-sheets-completed").or_else(|| int("job-pages-completed")),
     })
+}
+
+/// Looks among the printer's jobs, finished ones included (Get-Jobs, `which-jobs=all`), for the
+/// one whose name carries `tag`; its job id, or `None` when the printer has no such job.
+pub async fn find_job(uri: &str, tag: &str) -> Result<Option<i32>, PrinterError> {
+    let target = Target::parse(uri)?;
+    let mut request: IppRequestResponse =
+        IppOperationBuilder::get_jobs(target.uri.clone()).build().map_err(protocol)?.into();
+    let keyword = |s: &str| IppValue::Keyword(ipp::value::IppKeyword::new_truncated(s));
+    let operation = request.attributes_mut();
+    operation.add(
+        DelimiterTag::OperationAttributes,
+        IppAttribute::with_name("which-jobs", keyword("all")).map_err(protocol)?,
+    );
+    operation.add(
+        DelimiterTag::OperationAttributes,
+        IppAttribute::with_name("requested-attributes", IppValue::Array(vec![keyword("job-id"), keyword("job-name")]))
+            .map_err(protocol)?,
+    );
+    let response = target.query(request).await?;
+    let suffix = tag_suffix(tag);
+    let found = response.attributes().groups_of(DelimiterTag::JobAttributes).find_map(|job| {
+        let name = job.get("job-name")?.value().to_string();
+        name.ends_with(&suffix).then(|| job.get("job-id")?.value().as_integer().copied()).flatten()
+    });
+    Ok(found)
 }
 
 /// Polls job `job_id` every `poll` until it is canceled, aborted or completed, and returns that
@@ -389,14 +419,31 @@ fn reasons(value: Option<&IppValue>) -> Vec<String> {
 
 /// Cuts a name to the 255 octets IPP allows, on a character boundary (names are often Chinese).
 fn truncate_name(name: &str) -> &str {
-    if name.len() <= MAX_NAME_BYTES {
+    truncate_to(name, MAX_NAME_BYTES)
+}
+
+fn truncate_to(name: &str, max: usize) -> &str {
+    if name.len() <= max {
         return name;
     }
-    let mut end = MAX_NAME_BYTES;
+    let mut end = max;
     while !name.is_char_boundary(end) {
         end -= 1;
     }
     &name[..end]
+}
+
+fn tag_suffix(tag: &str) -> String {
+    format!(" [{tag}]")
+}
+
+/// The job name with its tag at the end; the name, not the tag, is cut to fit 255 octets.
+fn tagged_name(name: &str, tag: &str) -> String {
+    if tag.is_empty() {
+        return truncate_name(name).to_string();
+    }
+    let suffix = tag_suffix(truncate_to(tag, MAX_NAME_BYTES / 2));
+    format!("{}{suffix}", truncate_to(name, MAX_NAME_BYTES - suffix.len()))
 }
 
 fn protocol(e: impl std::fmt::Display) -> PrinterError {
@@ -528,6 +575,7 @@ mod tests {
             colour: true,
             media: "B5".into(),
             job_name: "doc".into(),
+            tag: "t".into(),
             user_name: "u".into(),
         }
     }
@@ -559,6 +607,16 @@ mod tests {
         let long = "打".repeat(100);
         let cut = truncate_name(&long);
         assert!(cut.len() <= MAX_NAME_BYTES && long.starts_with(cut));
+    }
+
+    #[test]
+    fn the_tag_survives_cutting_the_name() {
+        let long = "打".repeat(100);
+        let named = tagged_name(&long, "0193-abcd");
+        assert!(named.len() <= MAX_NAME_BYTES && named.ends_with(&tag_suffix("0193-abcd")), "{named}");
+        assert!(named.starts_with("打打"));
+        assert_eq!(tagged_name("报告.pdf", "c1"), "报告.pdf [c1]");
+        assert_eq!(tagged_name("报告.pdf", ""), "报告.pdf");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! the printer receives the print-ready PDF with the chosen copies and sides, the job ends
 //! completed and the wallet is debited once. Then the printer dies, and the next paid job
 //! fails and is refunded at once. And the link drops while jobs are being dispatched: each
-//! is delivered on reconnect and printed exactly once.
+//! is delivered on reconnect and printed exactly once. A gateway that stops after taking a
+//! command, or while sending it, finishes it once when back.
 
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -188,8 +189,14 @@ async fn a_job_dispatched_while_the_link_drops_is_delivered_on_reconnect_and_pri
     a.stop().await;
 }
 
-#[tokio::test]
-async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back() {
+/// Plays the gateway's last run up to the moment it stopped: it got the print command for
+/// release `release_id` over the link and wrote it down (as the agent does before
+/// acknowledging), and no more. The state is left in memory for the test to finish.
+async fn take_command_and_stop(
+    a: &TestApp,
+    site: &GatewaySite,
+    release_id: &str,
+) -> (yunyin_gateway::state::GatewayState, yunyin_gateway::protocol::Command) {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
     use yunyin_gateway::{
@@ -197,38 +204,20 @@ async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back(
         state::{Stage, TakenCommand},
     };
 
-    if !yunyin_e2e::peers::printer::available_or_skip("a_gateway_that_stopped_after_taking_a_command") {
-        return;
-    }
-    let printer = TestPrinter::start("yunyin-restart").await;
-    let a = TestApp::spawn().await;
-    let site = GatewaySite::set_up(&a, &printer, &a.base, "RESTART").await;
-    site.credit(&a, 100).await;
-    let job = site.ready_job(&a, "restart.pdf", 1).await;
-
-    // The gateway's last run: it got the command and wrote it down (as the agent does before
-    // acknowledging), then stopped before acknowledging or printing it.
-    let file = StateFile::new(site.state.path());
-    let mut state = file.load().unwrap();
+    let mut state = StateFile::new(site.state.path()).load().unwrap();
     let url = a.url("/api/v1/gateway/link").replacen("http://", "ws://", 1);
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {}", state.credential).parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     socket.send(Message::Text(json!({ "type": "hello", "version": "test" }).to_string().into())).await.unwrap();
-    let mut released = None;
+    let mut released = false;
     let command = loop {
-        if released.is_none() {
+        if !released {
             // Released once the link counts as up.
             let r = a
-                .post(
-                    &format!("/api/v1/release/{}", site.code),
-                    Some(&site.user),
-                    json!({ "release_id": "restart-0001" }),
-                )
+                .post(&format!("/api/v1/release/{}", site.code), Some(&site.user), json!({ "release_id": release_id }))
                 .await;
-            if r.status == 200 {
-                released = Some(r.body);
-            }
+            released = r.status == 200;
         }
         let frame = tokio::time::timeout(Duration::from_millis(200), socket.next()).await;
         if let Ok(Some(Ok(Message::Text(text)))) = frame {
@@ -238,7 +227,6 @@ async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back(
         }
     };
     let CommandBody::Print(print) = command.body.clone();
-    assert_eq!(print.job_id, job);
     assert!(state.take(TakenCommand {
         command_id: command.id.clone(),
         job_id: print.job_id.clone(),
@@ -246,8 +234,23 @@ async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back(
         stage: Stage::Received,
         print: Some(print),
     }));
-    file.save(&state).unwrap();
-    drop(socket);
+    (state, command)
+}
+
+#[tokio::test]
+async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back() {
+    if !yunyin_e2e::peers::printer::available_or_skip("a_gateway_that_stopped_after_taking_a_command") {
+        return;
+    }
+    let printer = TestPrinter::start("yunyin-restart").await;
+    let a = TestApp::spawn().await;
+    let site = GatewaySite::set_up(&a, &printer, &a.base, "RESTART").await;
+    site.credit(&a, 100).await;
+    let job = site.ready_job(&a, "restart.pdf", 1).await;
+    let (state, command) = take_command_and_stop(&a, &site, "restart-0001").await;
+    let yunyin_gateway::protocol::CommandBody::Print(print) = &command.body;
+    assert_eq!(print.job_id, job);
+    StateFile::new(site.state.path()).save(&state).unwrap();
 
     // Back again: the agent prints what it had taken on, and the server's repeat of the
     // unacknowledged command is acknowledged without printing a second copy.
@@ -258,6 +261,74 @@ async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back(
     assert_eq!(printer.spooled_files().len(), 1, "printed once");
     let wallet = a.get("/api/v1/wallet", Some(&site.user)).await.expect(200);
     assert_eq!(wallet["balance_fen"], 90, "charged once");
+    agent.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_that_stopped_while_sending_asks_the_printer_before_anything_else() {
+    use yunyin_gateway::{
+        printer::{self, PrintOptions},
+        protocol::CommandBody,
+        state::Stage,
+    };
+
+    if !yunyin_e2e::peers::printer::available_or_skip("a_gateway_that_stopped_while_sending") {
+        return;
+    }
+    let printer = TestPrinter::start("yunyin-sending").await;
+    let a = TestApp::spawn().await;
+    let site = GatewaySite::set_up(&a, &printer, &a.base, "SENDING").await;
+    site.credit(&a, 100).await;
+    let file = StateFile::new(site.state.path());
+
+    // 1. It stopped before the printer had the job: the printer's list says so, the job is
+    //    not sent a second time (the gateway cannot tell a lost send from a forgotten print)
+    //    and the user is refunded in full.
+    let lost = site.ready_job(&a, "lost.pdf", 1).await;
+    let (mut state, command) = take_command_and_stop(&a, &site, "sending-0001").await;
+    state.set_stage(&command.id, Stage::Sending);
+    file.save(&state).unwrap();
+    let agent = site.start_agent().await;
+    let done = until_job(&a, &site.user, &lost, |j| j["state"] == "completed" || j["state"] == "failed").await;
+    assert_eq!(done["state"], "failed", "{done}");
+    site.until_gateway_idle().await;
+    agent.stop().await;
+    assert!(printer.spooled_files().is_empty(), "nothing printed");
+    let wallet = a.get("/api/v1/wallet", Some(&site.user)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 100, "refunded in full: {wallet}");
+
+    // 2. It stopped after the printer took the job but before hearing back: the job is found
+    //    on the printer by its tag and followed to its end, printed once and charged once.
+    let sent = site.ready_job(&a, "sent.pdf", 1).await;
+    let (mut state, command) = take_command_and_stop(&a, &site, "sending-0002").await;
+    let CommandBody::Print(print) = &command.body;
+    assert_eq!(print.job_id, sent);
+    let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(pdf.path(), fixtures::mono_pdf(1)).unwrap();
+    let info = printer::get_printer_attributes(&print.device_uri).await.unwrap();
+    let options = PrintOptions {
+        copies: print.copies,
+        sides: print.sides.clone(),
+        colour: print.colour,
+        media: print.media.clone(),
+        job_name: print.job_name.clone(),
+        tag: command.id.clone(),
+        user_name: print.user_name.clone(),
+    };
+    let ipp_job = printer::print_job(&print.device_uri, &info, pdf.path(), &options).await.unwrap();
+    state.set_stage(&command.id, Stage::Sending);
+    file.save(&state).unwrap();
+    let agent = site.start_agent().await;
+    let done = until_job(&a, &site.user, &sent, |j| j["state"] == "completed" || j["state"] == "failed").await;
+    assert_eq!(done["state"], "completed", "{done}\n{}", printer.log_text());
+    site.until_gateway_idle().await;
+    let after = file.load().unwrap();
+    let taken = after.taken(&command.id).unwrap();
+    assert_eq!(taken.stage, Stage::Done);
+    assert_eq!(printer.spooled_files().len(), 1, "printed once, as job {ipp_job}");
+    let wallet = a.get("/api/v1/wallet", Some(&site.user)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 100 - yunyin_e2e::site::FEN_PER_SIDE, "charged once: {wallet}");
     agent.stop().await;
     a.stop().await;
 }

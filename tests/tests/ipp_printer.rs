@@ -18,6 +18,7 @@ fn options(copies: u32, sides: &str) -> PrintOptions {
         colour: false,
         media: "A4".into(),
         job_name: "yunyin-e2e".into(),
+        tag: "cmd-1".into(),
         user_name: "alice".into(),
     }
 }
@@ -60,6 +61,10 @@ async fn reads_attributes_and_prints_a_pdf_duplex_with_copies() {
     assert!(status.reasons.iter().any(|r| r == "job-completed-successfully"), "{status:?}");
     assert!(status.impressions_completed.is_some(), "{status:?}");
 
+    // A finished job is found again by its tag, as a restarted gateway does; no other tag matches.
+    assert_eq!(printer::find_job(&p.uri, "cmd-1").await.unwrap(), Some(job_id));
+    assert_eq!(printer::find_job(&p.uri, "cmd-2").await.unwrap(), None);
+
     // The options reached the printer as IPP job attributes.
     let attrs = p.job_attributes_text(job_id);
     for expected in [
@@ -67,7 +72,8 @@ async fn reads_attributes_and_prints_a_pdf_duplex_with_copies() {
         "sides (keyword) = two-sided-long-edge",
         "print-color-mode (keyword) = monochrome",
         "media (keyword) = iso_a4_210x297mm",
-        "job-name (nameWithoutLanguage) = yunyin-e2e",
+        // ipptool prints `[` escaped.
+        r"job-name (nameWithoutLanguage) = yunyin-e2e \[cmd-1]",
         "job-originating-user-name (nameWithoutLanguage) = alice",
         "document-format-supplied (mimeMediaType) = application/pdf",
     ] {
