@@ -2,8 +2,11 @@
 //   YY_BASE, YY_CODE (a print point), YY_SESSION (the signed-in user's session JSON),
 //   YY_ROUNDS (default 20).
 // Each round opens a fresh browser context (empty cache) and times, from navigation start,
-// until the release page is interactive (its pay button enabled); beside it, the same for a
-// blank page from the same server (`/healthz`). Prints one JSON line.
+// until the release page is interactive (its pay button enabled); beside it, round by round,
+// the same page asking for uncompressed files (`Accept-Encoding: identity`, so the server's
+// Brotli/gzip copies are not used) and a blank page from the same server (`/healthz`).
+// Then both again on an emulated phone network (Chrome DevTools' "Fast 3G": 150 ms latency,
+// 1.6 Mbit/s down, 750 kbit/s up), where the bytes matter. Prints one JSON line.
 import { chromium } from 'playwright-core'
 
 const env = process.env
@@ -13,10 +16,17 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 })
 
-async function once(url, ready) {
-  const context = await browser.newContext({ viewport: { width: 360, height: 640 } })
+const FAST_3G = { offline: false, latency: 150, downloadThroughput: 1_600_000 / 8, uploadThroughput: 750_000 / 8 }
+
+async function once(url, ready, headers = {}, network = null) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, extraHTTPHeaders: headers })
   await context.addInitScript((s) => localStorage.setItem('yunyin.session', s), env.YY_SESSION)
   const page = await context.newPage()
+  if (network) {
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', network)
+  }
   const started = Date.now()
   await page.goto(url)
   await ready(page)
@@ -30,11 +40,20 @@ async function once(url, ready) {
 }
 
 const release = []
+const identity = []
 const blank = []
+const interactive = (p) => p.locator('.pay button:not([disabled])').first().waitFor({ timeout: 30_000 })
 for (let i = 0; i < rounds; i++) {
-  release.push(await once(`${env.YY_BASE}/m/release/${env.YY_CODE}`, (p) =>
-    p.locator('.pay button:not([disabled])').first().waitFor({ timeout: 30_000 })))
+  release.push(await once(`${env.YY_BASE}/m/release/${env.YY_CODE}`, interactive))
+  identity.push(await once(`${env.YY_BASE}/m/release/${env.YY_CODE}`, interactive, { 'accept-encoding': 'identity' }))
   blank.push(await once(`${env.YY_BASE}/healthz`, (p) => p.waitForLoadState('load')))
+}
+const phone = []
+const phoneIdentity = []
+for (let i = 0; i < Math.max(1, Math.floor(rounds / 2)); i++) {
+  phone.push(await once(`${env.YY_BASE}/m/release/${env.YY_CODE}`, interactive, {}, FAST_3G))
+  phoneIdentity.push(
+    await once(`${env.YY_BASE}/m/release/${env.YY_CODE}`, interactive, { 'accept-encoding': 'identity' }, FAST_3G))
 }
 await browser.close()
 const pct = (xs, p) => {
@@ -45,7 +64,12 @@ console.log(JSON.stringify({
   rounds,
   release_p50_ms: pct(release, 0.5),
   release_p95_ms: pct(release, 0.95),
+  identity_p50_ms: pct(identity, 0.5),
+  identity_p95_ms: pct(identity, 0.95),
+  phone_p50_ms: pct(phone, 0.5),
+  phone_identity_p50_ms: pct(phoneIdentity, 0.5),
   blank_p50_ms: pct(blank, 0.5),
   blank_p95_ms: pct(blank, 0.95),
   release_transfer_bytes: release[0].bytes,
+  identity_transfer_bytes: identity[0].bytes,
 }))

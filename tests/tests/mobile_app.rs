@@ -31,6 +31,10 @@ async fn the_app_is_served_at_m_and_qr_links_open_its_release_page() {
     let js = get("/m/assets/app.js").await.unwrap();
     assert_eq!(js.status(), 200);
     assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    // Content-hashed files are cached for good; a chunk of another build is a 404, not the app.
+    assert_eq!(js.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(get("/m/assets/gone-1a2b3c.js").await.unwrap().status(), 404);
+    assert_eq!(get("/m/release/abc234").await.unwrap().headers()["cache-control"], "no-cache");
     let link = get("/p/abc234defg").await.unwrap();
     assert_eq!((link.status().as_u16(), link.headers()["location"].to_str().unwrap()), (302, "/m/release/abc234defg"));
     assert_eq!(get("/p/not%20a%20code").await.unwrap().status(), 404);
@@ -98,5 +102,74 @@ async fn the_js_sdk_configuration_is_signed_with_a_cached_ticket() {
         .await;
     r.expect_error(400, "invalid_value");
     assert_eq!(r.body["field"], "url");
+    app.stop().await;
+}
+
+/// The build's Brotli and gzip copies go to browsers that take them, as they are; others get
+/// the plain file. Revalidation answers 304 without a body.
+#[tokio::test]
+async fn pre_compressed_copies_are_sent_to_browsers_that_take_them() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let page = format!("<!doctype html><title>云印</title>{}", "<p>release</p>".repeat(200));
+    let script = "console.log('yunyin');\n".repeat(200);
+    let gzip = |text: &str| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    std::fs::write(dir.path().join("index.html"), &page).unwrap();
+    std::fs::write(dir.path().join("index.html.gz"), gzip(&page)).unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/index-9f8e.js"), &script).unwrap();
+    std::fs::write(dir.path().join("assets/index-9f8e.js.gz"), gzip(&script)).unwrap();
+    // The server never decodes a copy, so a marker stands in for Brotli output here.
+    std::fs::write(dir.path().join("assets/index-9f8e.js.br"), b"brotli copy").unwrap();
+    let mobile_dir = dir.path().to_path_buf();
+    let app = TestApp::spawn_with(move |c| c.mobile_dir = mobile_dir).await;
+    let get = |path: &str, accept: &str| {
+        let mut r = app.client.get(app.url(path));
+        if !accept.is_empty() {
+            r = r.header("accept-encoding", accept);
+        }
+        r.send()
+    };
+
+    let br = get("/m/assets/index-9f8e.js", "gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["vary"], "accept-encoding");
+    assert!(br.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli copy");
+
+    let gz = get("/m/assets/index-9f8e.js", "gzip").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gz.bytes().await.unwrap().as_ref()).read_to_string(&mut text).unwrap();
+    assert_eq!(text, script, "the copy decodes to the file");
+
+    let plain = get("/m/assets/index-9f8e.js", "br;q=0, identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.text().await.unwrap(), script);
+
+    // An app route gets index.html's copy, revalidated each time: 304 when unchanged.
+    let route = get("/m/release/abc234", "gzip").await.unwrap();
+    assert_eq!(
+        (route.headers()["content-encoding"].to_str().unwrap(), route.headers()["cache-control"].to_str().unwrap()),
+        ("gzip", "no-cache")
+    );
+    let etag = route.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url("/m/release/abc234"))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
     app.stop().await;
 }

@@ -1,11 +1,14 @@
 //! The mobile app's size and the release page's cold load (issue 6).
 //!
 //! 1. **Bundle**: what the release page loads from `mobile/dist` (the entry script and style,
-//!    the API chunk and the page's chunk), raw and gzip-compressed, and the whole build.
+//!    the API chunk and the page's chunk), raw, gzip-compressed, and as served (the build's
+//!    Brotli copies), and the whole build.
 //! 2. **Cold load**: headless Chromium (`mobile/e2e/coldload.mjs`) opens the release page in a
 //!    fresh context (empty cache) and times until it is interactive (its pay button enabled,
-//!    after the page's data came back), over BENCH_ROUNDS rounds (default 20); beside it, a
-//!    blank page (`/healthz`) from the same server, round by round.
+//!    after the page's data came back), over BENCH_ROUNDS rounds (default 20); beside it, round
+//!    by round, the same page fetched uncompressed (`Accept-Encoding: identity`) and a blank
+//!    page (`/healthz`) from the same server; then compressed and uncompressed again on an
+//!    emulated phone network (DevTools' Fast 3G), BENCH_ROUNDS / 2 rounds.
 //!
 //! ```text
 //! (cd mobile && npm ci && npm run build)
@@ -40,36 +43,43 @@ async fn main() {
     assert!(dist.join("index.html").exists(), "build the app first: (cd mobile && npm ci && npm run build)");
 
     // 1. What the release page loads.
-    let assets: Vec<PathBuf> = std::fs::read_dir(dist.join("assets")).unwrap().map(|e| e.unwrap().path()).collect();
+    // The build's own files, without the compressed copies written beside them.
+    let assets: Vec<PathBuf> = std::fs::read_dir(dist.join("assets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !matches!(p.extension().and_then(|e| e.to_str()), Some("br" | "gz")))
+        .collect();
+    // What the server sends a browser that takes Brotli: the build's .br copy, else the file.
+    let brotli_len = |p: &PathBuf| {
+        let copy = PathBuf::from(format!("{}.br", p.display()));
+        std::fs::metadata(&copy).or_else(|_| std::fs::metadata(p)).unwrap().len() as usize
+    };
     // The chunks the release page needs: the entry, the API module and the page itself.
     let needed = |p: &&PathBuf| {
         let n = p.file_name().unwrap().to_string_lossy().to_string();
         ["index-", "api-", "ReleasePage-", "_plugin-vue"].iter().any(|prefix| n.starts_with(prefix))
     };
     let release: Vec<&PathBuf> = assets.iter().filter(needed).collect();
-    let (mut raw, mut gz) = (0, 0);
-    for p in &release {
-        let bytes = std::fs::read(p).unwrap();
-        raw += bytes.len();
-        gz += gzip_len(&bytes);
-    }
-    let (mut all_raw, mut all_gz) = (0, 0);
-    for p in &assets {
-        let bytes = std::fs::read(p).unwrap();
-        all_raw += bytes.len();
-        all_gz += gzip_len(&bytes);
-    }
+    let sizes = |files: &[&PathBuf]| {
+        let (mut raw, mut gz, mut br) = (0, 0, 0);
+        for p in files {
+            let bytes = std::fs::read(p).unwrap();
+            raw += bytes.len();
+            gz += gzip_len(&bytes);
+            br += brotli_len(p);
+        }
+        (raw as f64 / 1000.0, gz as f64 / 1000.0, br as f64 / 1000.0)
+    };
+    let (raw, gz, br) = sizes(&release);
     println!(
-        "release page assets: {} files, {:.1} KB raw, {:.1} KB gzip",
-        release.len(),
-        raw as f64 / 1000.0,
-        gz as f64 / 1000.0
+        "release page assets: {} files, {raw:.1} KB raw, {gz:.1} KB gzip, {br:.1} KB as served (brotli)",
+        release.len()
     );
+    let all: Vec<&PathBuf> = assets.iter().collect();
+    let (raw, gz, br) = sizes(&all);
     println!(
-        "whole build:         {} files, {:.1} KB raw, {:.1} KB gzip",
-        assets.len(),
-        all_raw as f64 / 1000.0,
-        all_gz as f64 / 1000.0
+        "whole build:         {} files, {raw:.1} KB raw, {gz:.1} KB gzip, {br:.1} KB as served (brotli)",
+        all.len()
     );
 
     // 2. Cold load.
@@ -81,7 +91,17 @@ async fn main() {
     let printers = json!([{ "key": "k", "mac": "00:AA:BB:CC:DD:11", "device_uri": "ipp://127.0.0.1:1/ipp/print" }]);
     let r = raw_gateway::report(&app, &credential, printers, false).await;
     let code = raw_gateway::code_of(r[0]["qr_url"].as_str().unwrap());
-    let _link = raw_gateway::connect(&app, &credential).await;
+    let mut link = raw_gateway::connect(&app, &credential).await;
+    // The gateway's side of the link for the whole run (minutes): heartbeats, and the
+    // server's frames read meanwhile, so the print point stays online.
+    let keep_alive = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        loop {
+            raw_gateway::send(&mut link, json!({ "type": "heartbeat" })).await;
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            while let Ok(Some(_)) = tokio::time::timeout_at(until, link.next()).await {}
+        }
+    });
     let user = session["tokens"]["access_token"].as_str().unwrap().to_string();
     raw_gateway::wait_online(&app, &user, &code).await;
     // A ready job, so the page has something to pay for.
@@ -108,9 +128,24 @@ async fn main() {
     println!("{result}");
     let (p50, blank) = (result["release_p50_ms"].as_f64().unwrap(), result["blank_p50_ms"].as_f64().unwrap());
     println!(
-        "release page interactive p50 {p50} ms (p95 {}), blank page p50 {blank} ms, ratio {:.1}",
+        "release page interactive p50 {p50} ms (p95 {}), blank page p50 {blank} ms, ratio {:.1}; {:.1} KB transferred",
         result["release_p95_ms"],
-        p50 / blank
+        p50 / blank,
+        result["release_transfer_bytes"].as_f64().unwrap_or(0.0) / 1000.0
     );
+    let identity = result["identity_p50_ms"].as_f64().unwrap();
+    println!(
+        "same page uncompressed p50 {identity} ms (p95 {}), {:.1} KB transferred; compressed : uncompressed {:.2}",
+        result["identity_p95_ms"],
+        result["identity_transfer_bytes"].as_f64().unwrap_or(0.0) / 1000.0,
+        p50 / identity
+    );
+    let (phone, phone_identity) =
+        (result["phone_p50_ms"].as_f64().unwrap(), result["phone_identity_p50_ms"].as_f64().unwrap());
+    println!(
+        "emulated Fast 3G: compressed p50 {phone} ms, uncompressed p50 {phone_identity} ms; ratio {:.2}",
+        phone / phone_identity
+    );
+    keep_alive.abort();
     app.stop().await;
 }
