@@ -13,7 +13,7 @@ use yunyin_e2e::{
     fakes::{
         alipay::{FakeAlipay, NotifyMode as AlipayMode},
         wechat::{CodeKind, FakeWechat},
-        wechat_pay::{FakeWechatPay, NotifyMode as WechatMode},
+        wechat_pay::{FakeWechatPay, NotifyMode as WechatMode, RefundOutcome},
     },
     fixtures, TestApp,
 };
@@ -427,6 +427,20 @@ impl World {
     }
 }
 
+/// The gateway's side of a paid release that fails at the printer: the command is taken and
+/// acknowledged, then reported failed after `pages_printed` sides; waits for the job to fail.
+async fn fail_at_the_printer(w: &World, link: &mut yunyin_e2e::raw_gateway::Socket, job: &str, pages_printed: i64) {
+    use yunyin_e2e::raw_gateway::{next_frame, send, until_state};
+    let command = next_frame(link).await;
+    send(link, json!({"type": "ack", "id": command["id"]})).await;
+    send(
+        link,
+        json!({"type": "job_update", "job_id": job, "progress": "failed", "pages_printed": pages_printed, "reason": "paper jam"}),
+    )
+    .await;
+    until_state(&w.app, &w.user, job, "failed").await;
+}
+
 #[tokio::test]
 async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_channel() {
     use yunyin_e2e::raw_gateway::{next_frame, send, until_state};
@@ -481,14 +495,7 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     // Failures: refunded to the wallet by default…
     let job = w.ready_job(1).await;
     w.pay_release(&code, "direct-wx-0002", "wechat_pay", "native").await;
-    let command = next_frame(&mut link).await;
-    send(&mut link, json!({"type": "ack", "id": command["id"]})).await;
-    send(
-        &mut link,
-        json!({"type": "job_update", "job_id": job, "progress": "failed", "pages_printed": 0, "reason": "paper jam"}),
-    )
-    .await;
-    until_state(&w.app, &w.user, &job, "failed").await;
+    fail_at_the_printer(&w, &mut link, &job, 0).await;
     for _ in 0..100 {
         if w.balance().await == 10 {
             break;
@@ -511,15 +518,8 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     {
         let job = w.ready_job(3).await;
         let order = w.pay_release(&code, release_id, provider, method).await;
-        let command = next_frame(&mut link).await;
-        send(&mut link, json!({"type": "ack", "id": command["id"]})).await;
         // One of three sides printed: two thirds come back.
-        send(
-            &mut link,
-            json!({"type": "job_update", "job_id": job, "progress": "failed", "pages_printed": 1, "reason": "jam"}),
-        )
-        .await;
-        until_state(&w.app, &w.user, &job, "failed").await;
+        fail_at_the_printer(&w, &mut link, &job, 1).await;
         let no = order["out_trade_no"].as_str().unwrap().to_string();
         let mut refunded = 0;
         for _ in 0..200 {
@@ -541,6 +541,33 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     tokio::time::sleep(Duration::from_millis(200)).await;
     let deliveries = w.wechat_pay.deliveries();
     assert!(deliveries.iter().all(|(_, s)| *s == 204), "{deliveries:?}");
+
+    // The channel cannot refund (the payer's card was closed: PROCESSING, then REFUND.ABNORMAL):
+    // the money goes to the wallet at once instead, once, with its own ledger entry.
+    w.wechat_pay.set_refund_outcome(RefundOutcome::Abnormal);
+    let job = w.ready_job(2).await;
+    let order = w.pay_release(&code, "direct-wx-0004", "wechat_pay", "jsapi").await;
+    fail_at_the_printer(&w, &mut link, &job, 0).await;
+    for _ in 0..200 {
+        if w.balance().await == 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.balance().await, 30, "the refused refund reached the wallet");
+    let no = order["out_trade_no"].as_str().unwrap();
+    let asked: Vec<_> = w.wechat_pay.refunds().into_iter().filter(|r| r.out_trade_no == no).collect();
+    assert_eq!(asked.len(), 1, "asked once: {asked:?}");
+    assert_eq!((asked[0].status.as_str(), asked[0].refund_fen), ("ABNORMAL", 20));
+    // The REFUND.ABNORMAL notification was accepted, and the reconciliation passing twice
+    // more (every 300 ms here) credits nothing again.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let deliveries = w.wechat_pay.deliveries();
+    assert!(deliveries.iter().all(|(_, s)| *s == 204), "{deliveries:?}");
+    assert_eq!(w.balance().await, 30, "credited once");
+    let kinds = w.ledger_kinds().await;
+    assert_eq!(kinds.iter().filter(|(k, a)| k == "refund" && *a == 20).count(), 1, "{kinds:?}");
+    w.wechat_pay.set_refund_outcome(RefundOutcome::Success);
     drop(link);
 
     // The printer goes offline: told before paying.

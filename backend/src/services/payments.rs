@@ -549,17 +549,60 @@ impl PaymentService {
         if r.refund_fen != refund.amount_fen {
             return Err(mismatch("amount"));
         }
-        let state = match r.status {
-            wechat_pay::RefundStatus::Success => "succeeded",
-            wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => "failed",
+        let succeeded = match r.status {
+            wechat_pay::RefundStatus::Success => true,
+            wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => false,
             wechat_pay::RefundStatus::Processing => return Ok(()),
         };
-        if self.orders.settle_refund(&refund.id, state, now_ms()).await? {
-            tracing::info!(refund = %refund.id, state, "refund settled by notification");
-            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": state, "refund_fen": refund.amount_fen, "channel": "original" });
+        self.settle_refund(&refund, &order, succeeded, now_ms()).await?;
+        Ok(())
+    }
+
+    /// Settles a channel refund once. One the channel could not carry out (the payer's card
+    /// closed, the refund closed) goes to the user's wallet instead, in the same transaction,
+    /// so the user still gets the money at once and nobody has to step in; the ledger entry
+    /// says why. True when this call settled it.
+    async fn settle_refund(
+        &self,
+        refund: &PaymentRefundRow,
+        order: &PaymentOrderRow,
+        succeeded: bool,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let settled = if succeeded {
+            self.orders.settle_refund(&refund.id, "succeeded", now).await?
+        } else {
+            let wallet =
+                WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
+            let mut tx = self.orders.pool().begin().await?;
+            let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, "to_wallet", now).await?;
+            if settled {
+                let change = Change {
+                    kind: "refund",
+                    amount_fen: refund.amount_fen,
+                    reference: &format!("payment-refund:{}", refund.id),
+                    actor_kind: "system",
+                    actor_id: "refund_fallback",
+                    idempotency_key: &format!("payment-refund:{}", refund.id),
+                };
+                if let Applied::Insufficient { .. } = WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
+                    return Err(sqlx::Error::Protocol("a credit cannot be short".into()));
+                }
+            }
+            tx.commit().await?;
+            settled
+        };
+        if settled {
+            let channel = if succeeded { "original" } else { "wallet" };
+            if succeeded {
+                tracing::info!(refund = %refund.id, amount_fen = refund.amount_fen, "refund through the original channel settled");
+            } else {
+                tracing::warn!(refund = %refund.id, amount_fen = refund.amount_fen, "the original channel could not refund; refunded to the wallet");
+            }
+            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": "succeeded", "refund_fen": refund.amount_fen, "channel": channel });
             let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
         }
-        Ok(())
+        Ok(settled)
     }
 
     /// An Alipay notification for an order paid to `owner`.
@@ -734,16 +777,7 @@ impl PaymentService {
             None => Some(false),
         };
         let Some(succeeded) = succeeded else { return Ok(false) };
-        let state = if succeeded { "succeeded" } else { "failed" };
-        if self.orders.settle_refund(&refund.id, state, now).await? {
-            if succeeded {
-                tracing::info!(refund = %refund.id, amount_fen = refund.amount_fen, "refund through the original channel settled");
-            } else {
-                tracing::error!(refund = %refund.id, "refund through the original channel failed; needs an operator");
-            }
-            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": state, "refund_fen": refund.amount_fen, "channel": "original" });
-            let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
-        }
+        self.settle_refund(refund, &order, succeeded, now).await?;
         Ok(true)
     }
 

@@ -377,16 +377,30 @@ impl PaymentOrderRepo {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Settles a pending refund as `succeeded` or `failed`.
-    #[tracing::instrument(skip_all)]
-    pub async fn settle_refund(&self, id: &str, state: &str, now: i64) -> Result<bool, sqlx::Error> {
+    /// Settles a pending refund inside the caller's transaction (with its wallet credit).
+    pub async fn settle_refund_in(
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        state: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
         let done =
             sqlx::query("UPDATE payment_refunds SET state = $2, settled_at = $3 WHERE id = $1 AND state = 'pending'")
                 .bind(id)
                 .bind(state)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut **tx)
                 .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Settles a pending refund: `succeeded` through the channel, or `to_wallet` when the
+    /// channel could not carry it out and the wallet took it instead.
+    #[tracing::instrument(skip_all)]
+    pub async fn settle_refund(&self, id: &str, state: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let settled = Self::settle_refund_in(&mut tx, id, state, now).await?;
+        tx.commit().await?;
+        Ok(settled)
     }
 }

@@ -71,6 +71,16 @@ pub enum NotifyMode {
     WrongMchId(String),
 }
 
+/// How the next refunds end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// At once: `SUCCESS`, then REFUND.SUCCESS.
+    Success,
+    /// As when the payer's bank card was closed: the API answers `PROCESSING`, then
+    /// REFUND.ABNORMAL comes, and a repeat of the request answers `ABNORMAL`.
+    Abnormal,
+}
+
 /// An order as the fake keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeOrder {
@@ -119,7 +129,7 @@ pub struct FakeRefund {
     pub refund_fen: i64,
     /// `amount.total`.
     pub total_fen: i64,
-    /// Always `SUCCESS` here.
+    /// `SUCCESS` or `ABNORMAL` (see [`RefundOutcome`]).
     pub status: String,
     /// The reason given.
     pub reason: Option<String>,
@@ -146,6 +156,7 @@ struct State {
     orders: HashMap<(String, String), FakeOrder>,
     refunds: Vec<FakeRefund>,
     mode: NotifyMode,
+    refund_outcome: RefundOutcome,
     deliveries: Vec<(String, u16)>,
 }
 
@@ -179,6 +190,7 @@ impl FakeWechatPay {
                 orders: HashMap::new(),
                 refunds: Vec::new(),
                 mode: NotifyMode::Deliver,
+                refund_outcome: RefundOutcome::Success,
                 deliveries: Vec::new(),
             }),
             platform: key(PLATFORM_KEY),
@@ -301,6 +313,11 @@ impl FakeWechatPay {
     /// How the next notifications are delivered.
     pub fn set_notify_mode(&self, mode: NotifyMode) {
         self.shared.lock().mode = mode;
+    }
+
+    /// Sets how the next refunds end.
+    pub fn set_refund_outcome(&self, outcome: RefundOutcome) {
+        self.shared.lock().refund_outcome = outcome;
     }
 
     /// The order with this number (any merchant).
@@ -649,7 +666,7 @@ fn refund_json(r: &FakeRefund, orders: &HashMap<(String, String), FakeOrder>) ->
         .get(&(r.mch_id.clone(), r.out_trade_no.clone()))
         .and_then(|o| o.transaction_id.clone())
         .unwrap_or_default();
-    json!({
+    let mut v = json!({
         "refund_id": r.refund_id,
         "out_refund_no": r.out_refund_no,
         "transaction_id": tid,
@@ -665,7 +682,14 @@ fn refund_json(r: &FakeRefund, orders: &HashMap<(String, String), FakeOrder>) ->
             "settlement_refund": r.refund_fen, "settlement_total": r.total_fen, "discount_refund": 0,
             "currency": "CNY", "refund_fee": 0,
         },
-    })
+    });
+    if r.status != "SUCCESS" {
+        // Only a refund that reached the payer has a success time.
+        if let Some(o) = v.as_object_mut() {
+            o.remove("success_time");
+        }
+    }
+    v
 }
 
 fn refund(shared: &Arc<Shared>, mchid: &str, v: &Value) -> Reply {
@@ -713,8 +737,11 @@ fn refund(shared: &Arc<Shared>, mchid: &str, v: &Value) -> Reply {
     if refund > order.amount_fen - order.refunded_fen {
         return Err(err(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额"));
     }
+    let abnormal = s.refund_outcome == RefundOutcome::Abnormal;
     let merchant = s.merchants.get_mut(mchid).ok_or_else(|| err(400, "MCH_NOT_EXISTS", "商户号不存在"))?;
-    if let Some(balance) = merchant.balance_fen.as_mut() {
+    if abnormal {
+        // The money never leaves: the payer's bank sends it back.
+    } else if let Some(balance) = merchant.balance_fen.as_mut() {
         if *balance < refund {
             return Err(err(403, "NOT_ENOUGH", "基本账户余额不足，请充值后重新发起"));
         }
@@ -729,22 +756,26 @@ fn refund(shared: &Arc<Shared>, mchid: &str, v: &Value) -> Reply {
         refund_id: format!("50000{}", digits(24)),
         refund_fen: refund,
         total_fen: total,
-        status: "SUCCESS".into(),
+        status: if abnormal { "ABNORMAL" } else { "SUCCESS" }.into(),
         reason,
         notify_url: notify_url.clone(),
         success_time: t.clone(),
         create_time: t,
     };
-    if let Some(o) = s.orders.get_mut(&key) {
+    if let Some(o) = s.orders.get_mut(&key).filter(|_| !abnormal) {
         o.refunded_fen += refund;
         o.state = "REFUND".into();
     }
     s.refunds.push(r.clone());
-    let reply = refund_json(&r, &s.orders);
+    let mut reply = refund_json(&r, &s.orders);
+    if abnormal {
+        // The bank's answer comes later, by notification.
+        reply["status"] = json!("PROCESSING");
+    }
     let mode = s.mode.clone();
     drop(s);
     if let Some(url) = notify_url {
-        let resource = json!({
+        let mut resource = json!({
             "mchid": r.mch_id,
             "out_trade_no": r.out_trade_no,
             "transaction_id": reply["transaction_id"],
@@ -759,7 +790,16 @@ fn refund(shared: &Arc<Shared>, mchid: &str, v: &Value) -> Reply {
         tokio::spawn(async move {
             // After the answer, as WeChat Pay does.
             tokio::time::sleep(Duration::from_millis(20)).await;
-            notify(&shared, &url, &api_v3_key, "REFUND.SUCCESS", "退款成功", "refund", resource, mode).await;
+            let (event, summary) = if abnormal {
+                // Only a refund that reached the payer has a success time.
+                if let Some(o) = resource.as_object_mut() {
+                    o.remove("success_time");
+                }
+                ("REFUND.ABNORMAL", "退款异常")
+            } else {
+                ("REFUND.SUCCESS", "退款成功")
+            };
+            notify(&shared, &url, &api_v3_key, event, summary, "refund", resource, mode).await;
         });
     }
     Ok((200, reply))
