@@ -18,6 +18,7 @@ function* files(dir) {
 
 let count = 0
 for (const path of files(new URL('../dist', import.meta.url).pathname)) {
+  if (path.includes('/.vite/')) continue // the build manifest, for tools, not served
   const raw = readFileSync(path)
   if (raw.length < MIN_BYTES) continue
   const br = brotliCompressSync(raw, {

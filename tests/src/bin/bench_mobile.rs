@@ -1,8 +1,8 @@
 //! The mobile app's size and the release page's cold load (issue 6).
 //!
-//! 1. **Bundle**: what the release page loads from `mobile/dist` (the entry script and style,
-//!    the API chunk and the page's chunk), raw, gzip-compressed, and as served (the build's
-//!    Brotli copies), and the whole build.
+//! 1. **Bundle**: what the release page loads from `mobile/dist` (the entry and the page's own
+//!    chunk with the chunks they import and their styles, from Vite's manifest), raw,
+//!    gzip-compressed, and as served (the build's Brotli copies), and the whole build.
 //! 2. **Cold load**: headless Chromium (`mobile/e2e/coldload.mjs`) opens the release page in a
 //!    fresh context (empty cache) and times until it is interactive (its pay button enabled,
 //!    after the page's data came back), over BENCH_ROUNDS rounds (default 20); beside it, round
@@ -54,12 +54,22 @@ async fn main() {
         let copy = PathBuf::from(format!("{}.br", p.display()));
         std::fs::metadata(&copy).or_else(|_| std::fs::metadata(p)).unwrap().len() as usize
     };
-    // The chunks the release page needs: the entry, the API module and the page itself.
-    let needed = |p: &&PathBuf| {
-        let n = p.file_name().unwrap().to_string_lossy().to_string();
-        ["index-", "api-", "ReleasePage-", "_plugin-vue"].iter().any(|prefix| n.starts_with(prefix))
-    };
-    let release: Vec<&PathBuf> = assets.iter().filter(needed).collect();
+    // The files the release page loads: from Vite's manifest, the entry (index.html) and the
+    // page's own chunk, each with the chunks it imports and their styles.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dist.join(".vite/manifest.json")).expect("Vite manifest")).unwrap();
+    let mut needed = std::collections::BTreeSet::new();
+    let mut todo = vec!["index.html".to_string(), "src/pages/ReleasePage.vue".to_string()];
+    while let Some(key) = todo.pop() {
+        let chunk = &manifest[&key];
+        assert!(chunk.is_object(), "{key} not in the manifest");
+        needed.insert(dist.join(chunk["file"].as_str().unwrap()));
+        for css in chunk["css"].as_array().into_iter().flatten() {
+            needed.insert(dist.join(css.as_str().unwrap()));
+        }
+        todo.extend(chunk["imports"].as_array().into_iter().flatten().map(|k| k.as_str().unwrap().to_string()));
+    }
+    let release: Vec<&PathBuf> = needed.iter().collect();
     let sizes = |files: &[&PathBuf]| {
         let (mut raw, mut gz, mut br) = (0, 0, 0);
         for p in files {
