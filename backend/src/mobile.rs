@@ -135,15 +135,14 @@ fn is_asset(path: &str) -> bool {
 
 impl MobileApp {
     /// The pre-compressed copy of the requested file in the best coding the browser takes.
-    async fn precompressed(&self, req: &Request) -> Option<Response> {
+    async fn precompressed(&self, req: &Request, file: &Path) -> Option<Response> {
         if req.method() != poem::http::Method::GET && req.method() != poem::http::Method::HEAD {
             return None;
         }
-        let file = target(&self.dir, req.uri().path())?;
-        let content_type = content_type(&file)?;
+        let content_type = content_type(file)?;
         let accept = req.headers().get(header::ACCEPT_ENCODING)?.to_str().ok()?;
         for coding in accepted(accept) {
-            let mut copy = file.clone().into_os_string();
+            let mut copy = file.as_os_str().to_os_string();
             copy.push(".");
             copy.push(coding.extension());
             let copy = PathBuf::from(copy);
@@ -174,18 +173,22 @@ impl Endpoint for MobileApp {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let asset = is_asset(req.uri().path());
-        if asset && target(&self.dir, req.uri().path()).is_none_or(|f| f.ends_with("index.html")) {
+        let file = target(&self.dir, req.uri().path());
+        if asset && file.as_ref().is_none_or(|f| f.ends_with("index.html")) {
             // A chunk of another build: answering with the app's page would be cached as
             // JavaScript for a year and fail as a MIME-type error.
             return Ok(StatusCode::NOT_FOUND.into_response());
         }
-        let immutable = asset;
-        let mut response = match self.precompressed(&req).await {
+        let precompressed = match &file {
+            Some(file) => self.precompressed(&req, file).await,
+            None => None,
+        };
+        let mut response = match precompressed {
             Some(r) => r,
             None => self.files.call(req).await?,
         };
         let headers = response.headers_mut();
-        let cache = if immutable { IMMUTABLE } else { REVALIDATE };
+        let cache = if asset { IMMUTABLE } else { REVALIDATE };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         Ok(response)

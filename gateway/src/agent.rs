@@ -236,18 +236,17 @@ impl Agent {
     }
 
     async fn print(self: Arc<Self>, command_id: String, p: PrintCommand) {
-        let update = |progress, ipp_job_id, ipp_state: Option<String>, pages, reason: Option<String>| JobUpdate {
-            report_id: String::new(),
-            job_id: p.job_id.clone(),
-            progress,
-            ipp_job_id,
-            ipp_state,
-            pages_printed: pages,
-            reason,
-        };
         let fail = |reason: String| {
             tracing::warn!(job = %p.job_id, %reason, "print failed");
-            update(JobProgress::Failed, None, None, None, Some(reason))
+            JobUpdate {
+                report_id: String::new(),
+                job_id: p.job_id.clone(),
+                progress: JobProgress::Failed,
+                ipp_job_id: None,
+                ipp_state: None,
+                pages_printed: None,
+                reason: Some(reason),
+            }
         };
         let _ = tokio::fs::create_dir_all(&self.spool).await;
         let file = self.spool.join(format!("{}.pdf", p.job_id));
@@ -268,10 +267,7 @@ impl Agent {
             self.save();
             let ipp_job =
                 self.send_when_free(&p.device_uri, &info, &file, &options).await.map_err(|e| fail(e.to_string()))?;
-            lock(&self.state).set_stage(&command_id, Stage::Printing { ipp_job_id: ipp_job });
-            self.save();
-            self.report(update(JobProgress::Accepted, Some(ipp_job), None, None, None));
-            Ok(self.finish(&p.device_uri, &p.job_id, ipp_job).await)
+            Ok(self.follow(&command_id, &p.device_uri, &p.job_id, ipp_job).await)
         }
         .await;
         let _ = tokio::fs::remove_file(&file).await;
@@ -301,6 +297,23 @@ impl Agent {
                 other => return other,
             }
         }
+    }
+
+    /// The printer has the job as `ipp_job`: written down (a restart follows it rather than
+    /// sending it again), reported accepted, and followed to its end.
+    async fn follow(&self, command_id: &str, uri: &str, job_id: &str, ipp_job: i32) -> JobUpdate {
+        lock(&self.state).set_stage(command_id, Stage::Printing { ipp_job_id: ipp_job });
+        self.save();
+        self.report(JobUpdate {
+            report_id: String::new(),
+            job_id: job_id.to_string(),
+            progress: JobProgress::Accepted,
+            ipp_job_id: Some(ipp_job),
+            ipp_state: None,
+            pages_printed: None,
+            reason: None,
+        });
+        self.finish(uri, job_id, ipp_job).await
     }
 
     /// Waits for the printer to finish job `ipp_job` and says how it ended.
@@ -362,18 +375,7 @@ impl Agent {
                     (Stage::Sending, _) => match printer::find_job(&c.device_uri, &c.command_id).await {
                         Ok(Some(ipp_job_id)) => {
                             tracing::info!(job = %c.job_id, ipp_job_id, "the printer has the job sent before the restart");
-                            lock(&me.state).set_stage(&c.command_id, Stage::Printing { ipp_job_id });
-                            me.save();
-                            me.report(JobUpdate {
-                                report_id: String::new(),
-                                job_id: c.job_id.clone(),
-                                progress: JobProgress::Accepted,
-                                ipp_job_id: Some(ipp_job_id),
-                                ipp_state: None,
-                                pages_printed: None,
-                                reason: None,
-                            });
-                            me.finish(&c.device_uri, &c.job_id, ipp_job_id).await
+                            me.follow(&c.command_id, &c.device_uri, &c.job_id, ipp_job_id).await
                         }
                         Ok(None) => failed(
                             "the gateway restarted while sending the job, and the printer does not have it",

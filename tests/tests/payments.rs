@@ -170,6 +170,17 @@ impl World {
         balance
     }
 
+    /// Waits (10 s at most) until the balance is `fen`; the balance then.
+    async fn until_balance(&self, fen: i64) -> i64 {
+        for _ in 0..200 {
+            if self.balance().await == fen {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.balance().await
+    }
+
     async fn top_ups(&self) -> usize {
         let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
         w["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "top_up").count()
@@ -496,13 +507,7 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     let job = w.ready_job(1).await;
     w.pay_release(&code, "direct-wx-0002", "wechat_pay", "native").await;
     fail_at_the_printer(&w, &mut link, &job, 0).await;
-    for _ in 0..100 {
-        if w.balance().await == 10 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(w.balance().await, 10, "refunded to the wallet at once");
+    assert_eq!(w.until_balance(10).await, 10, "refunded to the wallet at once");
 
     // …or back through WeChat Pay / Alipay when the enterprise chooses so.
     w.app
@@ -548,13 +553,7 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     let job = w.ready_job(2).await;
     let order = w.pay_release(&code, "direct-wx-0004", "wechat_pay", "jsapi").await;
     fail_at_the_printer(&w, &mut link, &job, 0).await;
-    for _ in 0..200 {
-        if w.balance().await == 30 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(w.balance().await, 30, "the refused refund reached the wallet");
+    assert_eq!(w.until_balance(30).await, 30, "the refused refund reached the wallet");
     let no = order["out_trade_no"].as_str().unwrap();
     let asked: Vec<_> = w.wechat_pay.refunds().into_iter().filter(|r| r.out_trade_no == no).collect();
     assert_eq!(asked.len(), 1, "asked once: {asked:?}");

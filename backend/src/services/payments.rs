@@ -593,12 +593,13 @@ impl PaymentService {
             settled
         };
         if settled {
-            let channel = if succeeded { "original" } else { "wallet" };
-            if succeeded {
+            let channel = if succeeded {
                 tracing::info!(refund = %refund.id, amount_fen = refund.amount_fen, "refund through the original channel settled");
+                "original"
             } else {
                 tracing::warn!(refund = %refund.id, amount_fen = refund.amount_fen, "the original channel could not refund; refunded to the wallet");
-            }
+                "wallet"
+            };
             let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": "succeeded", "refund_fen": refund.amount_fen, "channel": channel });
             let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
         }

@@ -739,9 +739,8 @@ fn refund(shared: &Arc<Shared>, mchid: &str, v: &Value) -> Reply {
     }
     let abnormal = s.refund_outcome == RefundOutcome::Abnormal;
     let merchant = s.merchants.get_mut(mchid).ok_or_else(|| err(400, "MCH_NOT_EXISTS", "商户号不存在"))?;
-    if abnormal {
-        // The money never leaves: the payer's bank sends it back.
-    } else if let Some(balance) = merchant.balance_fen.as_mut() {
+    // An abnormal refund's money never leaves: the payer's bank sends it back.
+    if let Some(balance) = merchant.balance_fen.as_mut().filter(|_| !abnormal) {
         if *balance < refund {
             return Err(err(403, "NOT_ENOUGH", "基本账户余额不足，请充值后重新发起"));
         }
