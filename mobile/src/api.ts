@@ -89,7 +89,7 @@ export async function imageUrl(path: string): Promise<string | undefined> {
 }
 
 /** The user's live events (server-sent events over fetch, so the token can go in a header). */
-export function events(onEvent: (e: Schemas['UserEvent'] & Record<string, unknown>) => void): () => void {
+export function events(onEvent: (e: Schemas['UserEvent']) => void): () => void {
   const controller = new AbortController()
   ;(async () => {
     while (!controller.signal.aborted) {

@@ -384,3 +384,86 @@ pub fn access(session: &Value) -> String {
 pub fn refresh(session: &Value) -> String {
     session["tokens"]["refresh_token"].as_str().expect("refresh token").to_string()
 }
+
+/// Polls `check` until it holds or `within` passes; says whether it held. For waiting on the
+/// thing itself (a balance, a state, a message) instead of sleeping for a guessed time.
+pub async fn wait_until<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A user's open event stream (`GET /api/v1/events`), read in the background.
+pub struct EventStreamReader {
+    events: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    seen: Vec<Value>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EventStreamReader {
+    /// Opens the stream and waits until the server has answered with its headers (so events
+    /// published from now on reach it).
+    pub async fn open(app: &TestApp, token: &str) -> Self {
+        use futures_util::StreamExt;
+        let resp = app
+            .client
+            .get(app.url("/api/v1/events"))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await
+            .expect("event stream opens");
+        assert_eq!(resp.status(), 200);
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let mut bytes = resp.bytes_stream();
+            let mut buf = String::new();
+            while let Some(Ok(chunk)) = bytes.next().await {
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let event: String = buf.drain(..end + 2).collect();
+                    for data in event.lines().filter_map(|l| l.strip_prefix("data: ")) {
+                        let value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{data}: {e}"));
+                        if tx.send(value).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self { events, seen: Vec::new(), task }
+    }
+
+    /// The first event (seen before or arriving within `within`) that `matches`; panics with
+    /// everything seen when none arrives.
+    pub async fn wait_for(&mut self, within: Duration, matches: impl Fn(&Value) -> bool) -> Value {
+        if let Some(found) = self.seen.iter().find(|e| matches(e)) {
+            return found.clone();
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            self.seen.push(event.clone());
+            if matches(&event) {
+                return event;
+            }
+        }
+        panic!("no matching event within {within:?}; seen: {:?}", self.seen);
+    }
+}
+
+impl Drop for EventStreamReader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -587,3 +587,77 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
         .expect_error(409, "print_point_offline");
     w.app.stop().await;
 }
+
+/// Every kind of user event that is published reaches the user's event stream: `job`,
+/// `payment`, `refund` (wallet and original channel), `refund_settled` and `payment_held`.
+#[tokio::test]
+async fn every_user_event_kind_reaches_the_event_stream() {
+    use yunyin_e2e::harness::EventStreamReader;
+    let w = world(Some(Duration::from_millis(300))).await;
+    let mut stream = EventStreamReader::open(&w.app, &w.user).await;
+    let within = Duration::from_secs(30);
+    let (code, mut link) = print_point(&w).await;
+
+    // `payment`: a top-up paid at WeChat Pay.
+    let top_up = w.top_up(100, "wechat_pay", "native").await;
+    let order_id = top_up["order"]["id"].as_str().unwrap().to_string();
+    w.wechat_pay.pay(top_up["order"]["out_trade_no"].as_str().unwrap(), &w.openid).await;
+    let paid = stream.wait_for(within, |e| e["type"] == "payment" && e["order_id"] == order_id.as_str()).await;
+    assert_eq!((paid["state"].as_str(), paid["amount_fen"].as_i64()), (Some("paid"), Some(100)));
+
+    // `job`: processing progress of an upload, up to ready.
+    let job = w.ready_job(1).await;
+    let ready =
+        stream.wait_for(within, |e| e["type"] == "job" && e["job_id"] == job.as_str() && e["state"] == "ready").await;
+    assert_eq!(ready["progress"], 100);
+
+    // `refund` to the wallet: a paid job failing at the printer.
+    w.pay_release(&code, "events-wx-0001", "wechat_pay", "native").await;
+    fail_at_the_printer(&w, &mut link, &job, 0).await;
+    let refund = stream.wait_for(within, |e| e["type"] == "refund" && e["job_id"] == job.as_str()).await;
+    assert_eq!(
+        (refund["refund_fen"].as_i64(), refund["channel"].as_str(), refund["state"].as_str()),
+        (Some(10), Some("wallet"), Some("failed"))
+    );
+
+    // `refund` through the original channel, then `refund_settled` when WeChat Pay has paid it.
+    w.app
+        .put(
+            &format!("/api/v1/enterprises/{}/payment-settings", id(&w.enterprise)),
+            Some(&w.admin),
+            json!({"payee": "enterprise", "refund_to": "original"}),
+        )
+        .await
+        .expect(200);
+    let job = w.ready_job(2).await;
+    w.pay_release(&code, "events-wx-0002", "wechat_pay", "native").await;
+    fail_at_the_printer(&w, &mut link, &job, 0).await;
+    let refund = stream.wait_for(within, |e| e["type"] == "refund" && e["job_id"] == job.as_str()).await;
+    assert_eq!((refund["refund_fen"].as_i64(), refund["channel"].as_str()), (Some(20), Some("original")));
+    let settled = stream.wait_for(within, |e| e["type"] == "refund_settled" && e["job_id"] == job.as_str()).await;
+    assert_eq!(
+        (settled["refund_fen"].as_i64(), settled["channel"].as_str(), settled["state"].as_str()),
+        (Some(20), Some("original"), Some("succeeded"))
+    );
+
+    // `payment_held`: the job was cancelled between opening the order and paying it.
+    let job = w.ready_job(1).await;
+    let started = w
+        .app
+        .post(
+            &format!("/api/v1/release/{code}/payments"),
+            Some(&w.user),
+            json!({"release_id": "events-ali-0003", "provider": "alipay", "method": "precreate"}),
+        )
+        .await
+        .expect(201);
+    w.app.post(&format!("/api/v1/jobs/{job}/cancel"), Some(&w.user), json!({})).await.expect(200);
+    let held_order = started["order"]["id"].as_str().unwrap().to_string();
+    w.alipay.pay(started["order"]["out_trade_no"].as_str().unwrap(), "2088102177846880").await;
+    let held = stream.wait_for(within, |e| e["type"] == "payment_held" && e["order_id"] == held_order.as_str()).await;
+    assert_eq!(held["amount_fen"], 10);
+    // Closed before stopping: an open stream would hold the graceful shutdown to its limit.
+    drop(stream);
+    drop(link);
+    w.app.stop().await;
+}

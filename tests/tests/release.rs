@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use yunyin_e2e::{
     fixtures,
+    harness::wait_until,
     raw_gateway::{code_of, connect, enrol, next_frame, report, send, until_state, wait_online},
     TestApp,
 };
@@ -346,4 +347,41 @@ async fn print_points_that_cannot_cloud_print_refuse_before_payment() {
     // A wallet's balance always equals its ledger.
     s.credit(500, "credit-check").await;
     assert_eq!(s.balance().await, 500);
+}
+
+/// A queued print command that can no longer be read (empty or from a broken writer) must not
+/// leave its paid job hanging: the link fails the job, refunds it in full and stops offering
+/// the command, while the gateway's other commands go on.
+#[tokio::test]
+async fn an_unreadable_print_command_fails_its_job_and_refunds_it() {
+    let s = scene().await;
+    let app = &s.app;
+    let broken = ready_job(app, &s.user, "broken.pdf", fixtures::mono_pdf(2)).await; // 20
+    let mut link = connect(app, &s.credential).await;
+    wait_online(app, &s.user, &s.code).await;
+    s.credit(100, "credit-unreadable").await;
+    let body = json!({ "release_id": "release-unreadable-1", "job_ids": [id(&broken)] });
+    app.post(&format!("/api/v1/release/{}", s.code), Some(&s.user), body).await.expect(200);
+    assert_eq!(s.balance().await, 80);
+    let sent = next_frame(&mut link).await;
+    assert_eq!(sent["job_id"], id(&broken));
+    // The gateway goes away without acknowledging; meanwhile the stored command is damaged.
+    link.close(None).await.unwrap();
+    drop(link);
+    wait_gateways_offline(app, &s.admin, &s.enterprise).await;
+    app.sql(&format!("UPDATE gateway_commands SET payload = '' WHERE id = '{}'", sent["id"].as_str().unwrap())).await;
+
+    let mut link = connect(app, &s.credential).await;
+    let failed = until_state(app, &s.user, &id(&broken), "failed").await;
+    assert_eq!(failed["error_code"], "printer_failed");
+    assert!(wait_until(Duration::from_secs(10), || async { s.balance().await == 100 }).await, "refunded in full");
+    assert_eq!(s.balance().await, 100, "refunded once");
+
+    // The damaged command is retired: the next command the gateway sees is the next job's.
+    let next = ready_job(app, &s.user, "next.pdf", fixtures::mono_pdf(1)).await;
+    let body = json!({ "release_id": "release-unreadable-2", "job_ids": [id(&next)] });
+    app.post(&format!("/api/v1/release/{}", s.code), Some(&s.user), body).await.expect(200);
+    let frame = next_frame(&mut link).await;
+    assert_eq!((frame["type"].as_str(), frame["job_id"].as_str()), (Some("command"), Some(id(&next).as_str())));
+    assert_eq!(s.balance().await, 90);
 }

@@ -98,7 +98,10 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, socket: poem::web::websocket
             match ctx.gateways.pending(&gateway.id, sent_up_to).await {
                 Ok(commands) => {
                     for c in commands {
-                        let Some(text) = frame(&ctx, &c) else { continue };
+                        let Some(text) = frame(&ctx, &c) else {
+                            ctx.release.retire_unreadable_command(&gateway.id, &c).await;
+                            continue;
+                        };
                         if sink.send(Message::Text(text)).await.is_err() {
                             ok = false;
                             break;

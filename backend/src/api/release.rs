@@ -117,7 +117,7 @@ impl From<ReleaseError> for ApiError {
             ReleaseError::InvalidReleaseId => ApiError::field(ErrorCode::InvalidReleaseId, "release_id"),
             ReleaseError::Pricing(_) => ApiError::field(ErrorCode::InvalidPageRanges, "job_ids"),
             ReleaseError::PrintPoint(p) => p.into(),
-            e @ ReleaseError::Storage(_) => ApiError::internal(&e),
+            e @ (ReleaseError::Storage(_) | ReleaseError::CommandEncoding(_)) => ApiError::internal(&e),
         }
     }
 }

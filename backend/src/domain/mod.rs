@@ -10,6 +10,7 @@ mod org;
 mod password;
 mod payment;
 mod phone;
+mod user_event;
 mod username;
 mod wechat;
 
@@ -22,6 +23,9 @@ pub use org::{AdminRole, AdminScope, OrgStatus, WechatAppKind};
 pub use password::Password;
 pub use payment::{Payee, PaymentProvider, RefundTo};
 pub use phone::Phone;
+pub use user_event::{
+    user_topic, JobEvent, PaymentEvent, PaymentHeldEvent, RefundEvent, RefundSettledEvent, UserEvent,
+};
 pub use username::Username;
 pub use wechat::{WechatAppId, WechatAppSecret};
 

@@ -14,7 +14,9 @@ use crate::{
         store::{FileKey, FileStore, StoreError},
         DocumentError,
     },
-    domain::{ColourMode, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides, ValueError},
+    domain::{
+        ColourMode, JobEvent, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides, UserEvent, ValueError,
+    },
     infra::{events::EventBus, new_id, now_ms},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
@@ -124,16 +126,13 @@ pub fn pages_of(j: &JobRow) -> Option<Vec<PageFacts>> {
 
 /// Tells the job's owner (on any instance) that it changed.
 pub async fn announce(events: &dyn EventBus, j: &JobRow) {
-    let payload = serde_json::json!({
-        "type": "job",
-        "job_id": j.id,
-        "state": j.state,
-        "progress": j.progress,
-        "error_code": j.error_code,
+    let event = UserEvent::Job(JobEvent {
+        job_id: j.id.clone(),
+        state: j.state.clone(),
+        progress: j.progress,
+        error_code: j.error_code.clone(),
     });
-    if let Err(e) = events.publish(&format!("user:{}", j.user_id), &payload.to_string()).await {
-        tracing::warn!(error = %e, "cannot publish job event");
-    }
+    event.publish(events, &j.user_id).await;
 }
 
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::{
-    domain::Fen,
+    domain::{Fen, RefundEvent, UserEvent},
     infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
     services::{
         authz::UserPrincipal,
@@ -67,6 +67,10 @@ pub enum ReleaseError {
     PrintPoint(#[from] PrintPointError),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
+    /// A print command could not be encoded: the release is undone (nothing is charged)
+    /// rather than a paid job queued with an empty command that no gateway can carry out.
+    #[error("the print command cannot be encoded: {0}")]
+    CommandEncoding(#[from] serde_json::Error),
 }
 
 /// A ready job priced at a print point.
@@ -376,13 +380,22 @@ impl ReleaseService {
                 job_name: p.job.file_name.clone(),
                 user_name: who.user_id.clone(),
             };
+            let payload = match serde_json::to_string(&CommandBody::Print(command)) {
+                Ok(payload) => payload,
+                Err(e) => {
+                    // Dropping the transaction undoes the debit and the releases before it.
+                    tx.rollback().await?;
+                    return Err(e.into());
+                }
+            };
             let row = CommandRow {
                 id: new_id(),
                 gateway_id: gateway_id.clone(),
                 seq: 0,
                 kind: "print".into(),
-                payload: serde_json::to_string(&CommandBody::Print(command)).unwrap_or_default(),
+                payload,
                 created_at: now,
+                job_id: Some(p.job.id.clone()),
             };
             GatewayRepo::enqueue(&mut tx, &row).await?;
         }
@@ -394,6 +407,32 @@ impl ReleaseService {
         }
         let balance = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?.balance_fen;
         Ok(Released { release_id: release_id.into(), jobs, charged: total, balance: Fen(balance) })
+    }
+
+    /// Retires a queued command whose payload cannot be read (an older or broken writer):
+    /// it can never be printed, so its job fails and is refunded in full like any failed
+    /// print, and the command is acknowledged so the link stops offering it. If the job
+    /// cannot be failed now (storage), the command stays and the next look tries again.
+    pub async fn retire_unreadable_command(&self, gateway_id: &str, command: &CommandRow) {
+        tracing::error!(command = %command.id, job = ?command.job_id, "a queued print command cannot be read; its job fails and is refunded");
+        if let Some(job_id) = &command.job_id {
+            let failed = JobUpdate {
+                report_id: String::new(),
+                job_id: job_id.clone(),
+                progress: JobProgress::Failed,
+                ipp_job_id: None,
+                ipp_state: None,
+                pages_printed: None,
+                reason: Some("the print command could not be read".into()),
+            };
+            if let Err(e) = self.on_job_update(gateway_id, &failed).await {
+                tracing::warn!(error = %e, job = %job_id, "cannot fail the job of an unreadable command yet; will retry");
+                return;
+            }
+        }
+        if let Err(e) = self.gateways.ack(gateway_id, &command.id).await {
+            tracing::warn!(error = %e, command = %command.id, "cannot retire an unreadable command yet; will retry");
+        }
     }
 
     /// Applies a gateway's report on a job it was sent. A failure after payment refunds at
@@ -493,11 +532,15 @@ impl ReleaseService {
         if let Some(now) = self.jobs_repo.get(&job.id).await? {
             announce(self.events.as_ref(), &now).await;
             if refunded > 0 {
-                let payload = serde_json::json!({
-                    "type": "refund", "job_id": now.id, "state": now.state, "progress": now.progress,
-                    "error_code": now.error_code, "refund_fen": refunded, "channel": channel,
+                let event = UserEvent::Refund(RefundEvent {
+                    job_id: now.id.clone(),
+                    state: now.state.clone(),
+                    progress: now.progress,
+                    error_code: now.error_code.clone(),
+                    refund_fen: refunded,
+                    channel: channel.into(),
                 });
-                let _ = self.events.publish(&format!("user:{}", now.user_id), &payload.to_string()).await;
+                event.publish(self.events.as_ref(), &now.user_id).await;
             }
         }
         Ok(())

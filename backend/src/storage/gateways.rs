@@ -23,6 +23,9 @@ pub struct CommandRow {
     pub kind: String,
     pub payload: String,
     pub created_at: i64,
+    /// The job a print command is for (named here too, so an unreadable payload still
+    /// leads to its job).
+    pub job_id: Option<String>,
 }
 
 const COLS: &str = "id, enterprise_id, name, credential_hash, version, created_at, last_seen_at, revoked";
@@ -133,7 +136,7 @@ impl GatewayRepo {
                 .fetch_one(&mut **tx)
                 .await?;
         sqlx::query(
-            "INSERT INTO gateway_commands (id, gateway_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO gateway_commands (id, gateway_id, seq, kind, payload, created_at, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&c.id)
         .bind(&c.gateway_id)
@@ -141,6 +144,7 @@ impl GatewayRepo {
         .bind(&c.kind)
         .bind(&c.payload)
         .bind(c.created_at)
+        .bind(&c.job_id)
         .execute(&mut **tx)
         .await?;
         Ok(seq)
@@ -149,7 +153,7 @@ impl GatewayRepo {
     /// Unacknowledged commands after `after_seq`, oldest first.
     pub async fn pending(&self, gateway_id: &str, after_seq: i64) -> Result<Vec<CommandRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, gateway_id, seq, kind, payload, created_at FROM gateway_commands \
+            "SELECT id, gateway_id, seq, kind, payload, created_at, job_id FROM gateway_commands \
              WHERE gateway_id = $1 AND acked_at IS NULL AND seq > $2 ORDER BY seq LIMIT 500",
         )
         .bind(gateway_id)
