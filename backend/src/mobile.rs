@@ -17,7 +17,7 @@ use std::{
 use poem::{
     endpoint::{make_sync, BoxEndpoint, StaticFilesEndpoint},
     handler,
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderValue, Method, StatusCode},
     web::Path as PathParam,
     Endpoint, EndpointExt, IntoResponse, Request, Response,
 };
@@ -34,15 +34,43 @@ pub fn app(dir: &Path) -> BoxEndpoint<'static> {
             StaticFilesEndpoint::new(dir).index_file("index.html").fallback_to_index().map_to_response().boxed();
         MobileApp { dir: dir.to_path_buf(), files }.boxed()
     } else {
-        let message = format!("the mobile app is not built in {}: run `npm run build` in mobile/", dir.display());
+        tracing::warn!(dir = %dir.display(), "the mobile app is not built; /m/ answers with how to build it");
+        let page = not_built_page(dir);
         make_sync(move |_| {
             Response::builder()
-                .status(StatusCode::NOT_FOUND)
-                .content_type("text/plain; charset=utf-8")
-                .body(message.clone())
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .content_type("text/html; charset=utf-8")
+                .header(header::CACHE_CONTROL, REVALIDATE)
+                .body(page.clone())
         })
         .boxed()
     }
+}
+
+/// What a person sees at `/m/` when the app has not been built: what to install and run, and
+/// where the API documentation is meanwhile.
+fn not_built_page(dir: &Path) -> String {
+    let dir = dir.display().to_string().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>云印 yunyin</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em\">\
+         <h1>云印 yunyin</h1>\
+         <p>移动应用尚未构建（{dir} 中没有 index.html）。The mobile app is not built: there is no index.html in {dir}.</p>\
+         <p>Install Node.js 18 or later (Debian: <code>apt-get install nodejs npm</code>), then run \
+         <code>cargo run</code> again (it builds the app), or build it yourself: \
+         <code>cd mobile &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>\
+         <p>The API works meanwhile: <a href=\"/docs\">API documentation (/docs)</a>.</p></body></html>"
+    )
+}
+
+/// The server's home page, `/`: people who open the address in a browser get the app.
+/// Everything else passes through.
+pub async fn home<E: Endpoint>(next: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
+    if req.uri().path() == "/" && matches!(req.method(), &Method::GET | &Method::HEAD) {
+        return Ok(Response::builder().status(StatusCode::FOUND).header(header::LOCATION, "/m/").finish());
+    }
+    Ok(next.call(req).await?.into_response())
 }
 
 /// A print point's QR link: to the app's release page for that code.

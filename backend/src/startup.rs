@@ -366,6 +366,8 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         })
         .data(Readiness { db: state.db.clone(), redis: state.redis.then(|| state.cache.clone()) })
         .data(metrics)
+        // "/" itself: the API's nest at the root answers it before any `at("/")` would.
+        .around(crate::mobile::home)
         .around(move |ep, req| crate::telemetry::observe(ep, req, observed.clone()))
 }
 

@@ -38,13 +38,21 @@ async fn the_app_is_served_at_m_and_qr_links_open_its_release_page() {
     let link = get("/p/abc234defg").await.unwrap();
     assert_eq!((link.status().as_u16(), link.headers()["location"].to_str().unwrap()), (302, "/m/release/abc234defg"));
     assert_eq!(get("/p/not%20a%20code").await.unwrap().status(), 404);
+    // A person opening the server's address in a browser gets the app.
+    let home = get("/").await.unwrap();
+    assert_eq!((home.status().as_u16(), home.headers()["location"].to_str().unwrap()), (302, "/m/"));
     app.stop().await;
 
-    // Not built: a clear 404, the API unaffected.
+    // Not built: a page saying what to install and run, with the API docs linked; the API
+    // unaffected.
     let app = TestApp::spawn_with(|c| c.mobile_dir = "/nonexistent/yunyin-mobile".into()).await;
     let r = reqwest::get(app.url("/m/")).await.unwrap();
-    assert_eq!(r.status(), 404);
-    assert!(r.text().await.unwrap().contains("npm run build"));
+    assert_eq!(r.status(), 503);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = r.text().await.unwrap();
+    for needed in ["apt-get install nodejs npm", "npm ci &amp;&amp; npm run build", "cargo run", "href=\"/docs\""] {
+        assert!(page.contains(needed), "the page says {needed}: {page}");
+    }
     assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), 200);
     app.stop().await;
 }
