@@ -16,5 +16,6 @@ pub mod harness;
 pub mod peers;
 pub mod raw_gateway;
 pub mod site;
+pub mod skip;
 
 pub use harness::{Backend, Reply, TestApp};

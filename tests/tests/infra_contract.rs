@@ -131,7 +131,7 @@ async fn memory_event_bus_meets_the_contract() {
 #[tokio::test]
 async fn redis_cache_meets_the_contract() {
     let Some(url) = contract_redis() else {
-        eprintln!("redis contract not run: no YUNYIN_TEST_REDIS_URL outside CI");
+        yunyin_e2e::skip::skipped("redis_cache_meets_the_contract", "no YUNYIN_TEST_REDIS_URL");
         return;
     };
     cache_contract(Arc::new(RedisCache::new(redis_pool(&url), &prefix()))).await;
@@ -140,7 +140,7 @@ async fn redis_cache_meets_the_contract() {
 #[tokio::test]
 async fn redis_event_bus_meets_the_contract_across_instances() {
     let Some(url) = contract_redis() else {
-        eprintln!("redis contract not run: no YUNYIN_TEST_REDIS_URL outside CI");
+        yunyin_e2e::skip::skipped("redis_event_bus_meets_the_contract_across_instances", "no YUNYIN_TEST_REDIS_URL");
         return;
     };
     let shared = prefix();
@@ -160,7 +160,7 @@ async fn redis_event_bus_meets_the_contract_across_instances() {
 #[tokio::test]
 async fn instances_sharing_redis_act_as_one() {
     let Some(url) = contract_redis() else {
-        eprintln!("several-instance test not run: no YUNYIN_TEST_REDIS_URL outside CI");
+        yunyin_e2e::skip::skipped("instances_sharing_redis_act_as_one", "no YUNYIN_TEST_REDIS_URL");
         return;
     };
     let a = TestApp::spawn_with(|c| c.redis_url = Some(yunyin_server::config::Secret::new(url))).await;
