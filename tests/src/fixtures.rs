@@ -174,3 +174,106 @@ pub fn pdf_with_payload(mb: usize) -> Vec<u8> {
     doc.save_to(&mut out).expect("pdf");
     out
 }
+
+// PDFs whose cross-reference data is damaged but whose objects are intact (issue 10): each is
+// made here from a valid PDF of `mono_text` pages and damaged in one way, so page i of the
+// repaired file must still carry `mono_text(i)`. lopdf alone refuses each of them (or, for the
+// broken update, misses pages).
+
+/// `n` A4 pages of black text with a classic cross-reference table (`xref` … `trailer`), the
+/// form old tools write (lopdf itself writes a cross-reference stream).
+pub fn mono_pdf_classic(n: usize) -> Vec<u8> {
+    let mut doc = Document::load_mem(&mono_pdf(n)).expect("pdf");
+    doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("pdf");
+    out
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).rposition(|w| w == needle).expect("marker in the fixture")
+}
+
+fn with_startxref(bytes: &[u8], value: usize) -> Vec<u8> {
+    let at = rfind(bytes, b"startxref");
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(format!("startxref\n{value}\n%%EOF\n").as_bytes());
+    out
+}
+
+/// 3 pages; `startxref` points 17 bytes past the `xref` keyword (into the table).
+pub fn pdf_wrong_startxref() -> Vec<u8> {
+    let good = mono_pdf_classic(3);
+    let xref = rfind(&good, b"\nxref") + 1;
+    with_startxref(&good, xref + 17)
+}
+
+/// 3 pages; the cross-reference table is cut out (its trailer and `startxref` remain).
+pub fn pdf_missing_xref_table() -> Vec<u8> {
+    let good = mono_pdf_classic(3);
+    let (xref, trailer) = (rfind(&good, b"\nxref") + 1, rfind(&good, b"trailer"));
+    [&good[..xref], &good[trailer..]].concat()
+}
+
+/// 3 pages; the file ends inside the trailer dictionary (`trailer <<`): no /Root, no
+/// `startxref`, no `%%EOF`.
+pub fn pdf_truncated_trailer() -> Vec<u8> {
+    let good = mono_pdf_classic(3);
+    good[..rfind(&good, b"trailer") + b"trailer\n<<".len()].to_vec()
+}
+
+/// 2 pages, then an incremental update (written by lopdf) adding a third page: a new page and
+/// content stream, and the page tree node rewritten under its old number. The update's
+/// cross-reference section then has every offset 7 bytes off, so its objects are missed.
+pub fn pdf_broken_incremental_update() -> Vec<u8> {
+    let base = mono_pdf_classic(2);
+    let prev = Document::load_mem(&base).expect("pdf");
+    let pages_id = prev.catalog().and_then(|c| c.get(b"Pages")).and_then(Object::as_reference).expect("page tree");
+    let mut page = prev.get_dictionary(prev.get_pages()[&1]).expect("page 1").clone();
+    let mut update = lopdf::IncrementalDocument::create_from(base, prev);
+    let new = &mut update.new_document;
+    page.set("Contents", new.add_object(Stream::new(dictionary! {}, mono_text(3).into_bytes())));
+    let page_id = new.add_object(page);
+    update.opt_clone_object_to_new_document(pages_id).expect("page tree");
+    let tree = update.new_document.get_dictionary_mut(pages_id).expect("page tree");
+    tree.get_mut(b"Kids").and_then(Object::as_array_mut).expect("kids").push(page_id.into());
+    tree.set("Count", 3);
+    let mut out = Vec::new();
+    update.save_to(&mut out).expect("pdf");
+
+    // Every in-use entry of the last table (`oooooooooo ggggg n`) moved by 7 bytes.
+    let start = rfind(&out, b"\nxref") + 1;
+    let end = rfind(&out, b"trailer");
+    let mut broken = out.clone();
+    let mut i = start;
+    while i + 18 <= end {
+        let line = &out[i..i + 18];
+        if line[..10].iter().all(u8::is_ascii_digit) && line[10] == b' ' && &line[16..] == b" n" {
+            let offset: usize = std::str::from_utf8(&line[..10]).expect("digits").parse().expect("offset");
+            broken[i..i + 10].copy_from_slice(format!("{:010}", offset + 7).as_bytes());
+            i += 18;
+        } else {
+            i += 1;
+        }
+    }
+    assert_ne!(broken, out, "the update's section was found and broken");
+    broken
+}
+
+/// PDF 1.5, 3 pages: objects packed in object streams, a cross-reference stream, and a
+/// `startxref` that points at the wrong place.
+pub fn pdf15_wrong_xref_stream_offset() -> Vec<u8> {
+    let mut doc = Document::load_mem(&mono_pdf(3)).expect("pdf");
+    let mut good = Vec::new();
+    let options = lopdf::SaveOptions::builder().use_object_streams(true).use_xref_streams(true).build();
+    doc.save_with_options(&mut good, options).expect("pdf");
+    assert!(good.windows(7).any(|w| w == b"/ObjStm"), "objects are packed");
+    with_startxref(&good, 9)
+}
+
+/// Not repairable: objects there, but no catalog and no page tree to find pages through.
+pub fn pdf_without_catalog() -> Vec<u8> {
+    b"%PDF-1.7\n1 0 obj\n<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>\nendobj\n\
+      2 0 obj\n<</Length 5>>\nstream\nBT ET\nendstream\nendobj\nstartxref\n0\n%%EOF\n"
+        .to_vec()
+}

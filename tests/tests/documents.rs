@@ -212,3 +212,117 @@ async fn multipart_uploads_record_the_content_hash_and_a_safe_name() {
     let stored = app.dir.path().join("files/jobs").join(created["id"].as_str().unwrap()).join("source");
     assert_eq!(std::fs::read(stored).unwrap(), bytes);
 }
+
+/// What poppler (the renderer here, and what many printers' interpreters resemble) says about a
+/// PDF: its page count, and whatever it complained about on stderr (it reports every repair).
+async fn poppler_view(app: &TestApp, name: &str, pdf: &[u8]) -> (Option<usize>, String) {
+    let path = app.dir.path().join(name);
+    std::fs::write(&path, pdf).unwrap();
+    let out = tokio::process::Command::new("pdfinfo").arg(&path).output().await.expect("pdfinfo (poppler-utils)");
+    assert!(out.status.success(), "pdfinfo {name}: {}", String::from_utf8_lossy(&out.stderr));
+    let pages = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()));
+    (pages, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Issue 10: a PDF whose cross-reference data is damaged but whose objects are intact is
+/// repaired, and the rebuilt file is the print-ready one: it reads cleanly (lopdf without
+/// repair, and poppler without complaint) and has the same pages, page by page.
+async fn repaired_for_printing(code: &str, name: &str, bytes: Vec<u8>, pages: usize) {
+    let as_is = lopdf::Document::load_mem(&bytes).map(|d| d.get_pages().len());
+    assert!(as_is.as_ref().map_or(true, |n| *n != pages), "{name}: damaged as intended, lopdf alone reads {as_is:?}");
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, code, "alice").await;
+
+    let job = processed(&app, &token, name, bytes.clone()).await;
+    assert_eq!(job["document_kind"], "pdf");
+    assert_eq!(job["page_count"].as_u64(), Some(pages as u64), "{job}");
+    assert_eq!(papers(&job), vec!["A4"; pages]);
+    assert_eq!(colours(&job), vec![false; pages]);
+    check_thumbnail(&app, &token, &job).await;
+
+    let (status, pdf) = app.get_bytes(&format!("/api/v1/jobs/{}/document", job["id"].as_str().unwrap()), &token).await;
+    assert_eq!(status, 200);
+    assert_ne!(pdf, bytes, "the rebuilt file is printed, not the damaged upload");
+    // Whole by its own cross-reference table: `startxref` points at it and lopdf needs no help.
+    let tail = String::from_utf8_lossy(&pdf[pdf.len().saturating_sub(64)..]).into_owned();
+    let startxref: usize = tail.rsplit("startxref").next().unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!(pdf[startxref..].starts_with(b"xref"), "startxref {startxref} points at the table");
+    let doc = lopdf::Document::load_mem(&pdf).expect("the print-ready file loads");
+    let contents: Vec<String> = doc
+        .get_pages()
+        .values()
+        .map(|id| String::from_utf8_lossy(&doc.get_page_content(*id).unwrap()).into_owned())
+        .collect();
+    let expected: Vec<String> = (1..=pages).map(fixtures::mono_text).collect();
+    assert_eq!(contents, expected, "the same pages, in order");
+    let (poppler_pages, complaints) = poppler_view(&app, name, &pdf).await;
+    assert_eq!(poppler_pages, Some(pages));
+    assert_eq!(complaints, "", "poppler reads the print-ready file without repairing it");
+}
+
+#[tokio::test]
+async fn a_wrong_startxref_is_repaired() {
+    repaired_for_printing("REPAIR1", "wrong-startxref.pdf", fixtures::pdf_wrong_startxref(), 3).await;
+}
+
+#[tokio::test]
+async fn a_missing_xref_table_is_repaired() {
+    repaired_for_printing("REPAIR2", "missing-xref.pdf", fixtures::pdf_missing_xref_table(), 3).await;
+}
+
+#[tokio::test]
+async fn a_truncated_trailer_is_repaired() {
+    repaired_for_printing("REPAIR3", "truncated-trailer.pdf", fixtures::pdf_truncated_trailer(), 3).await;
+}
+
+/// The update's third page is there: later definitions win, as in any incremental update.
+#[tokio::test]
+async fn an_incremental_update_with_a_broken_section_is_repaired() {
+    repaired_for_printing("REPAIR4", "broken-update.pdf", fixtures::pdf_broken_incremental_update(), 3).await;
+}
+
+#[tokio::test]
+async fn a_pdf15_with_a_wrong_xref_stream_offset_is_repaired() {
+    repaired_for_printing("REPAIR5", "pdf15.pdf", fixtures::pdf15_wrong_xref_stream_offset(), 3).await;
+}
+
+/// A whole PDF is printed as uploaded, byte for byte (repair never touches it).
+#[tokio::test]
+async fn whole_pdfs_are_printed_as_uploaded() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "WHOLE", "alice").await;
+    for (name, whole) in [("classic.pdf", fixtures::mono_pdf_classic(2)), ("xref-stream.pdf", fixtures::mono_pdf(2))] {
+        let job = processed(&app, &token, name, whole.clone()).await;
+        assert_eq!(job["page_count"], 2);
+        let (status, pdf) =
+            app.get_bytes(&format!("/api/v1/jobs/{}/document", job["id"].as_str().unwrap()), &token).await;
+        assert_eq!(status, 200);
+        assert_eq!(pdf, whole, "{name}");
+    }
+}
+
+/// What no repair can save is still refused as corrupt, and leaves nothing behind.
+#[tokio::test]
+async fn unrepairable_pdfs_are_still_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "NOREPAIR", "alice").await;
+
+    let good = fixtures::mono_pdf_classic(2);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec()),
+        ("no-objects.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nnothing but words\n%%EOF\n".to_vec()),
+        ("no-catalog.pdf", fixtures::pdf_without_catalog()),
+        // Cut a third of the way in: the catalog (written last) never arrives.
+        ("cut-short.pdf", good[..good.len() / 3].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        app.upload(&token, name, bytes).await.expect_error(400, "file_corrupt");
+    }
+    assert_eq!(app.get("/api/v1/jobs", Some(&token)).await.expect(200).as_array().unwrap().len(), 0);
+    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(400, "pdf_encrypted");
+}

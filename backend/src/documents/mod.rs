@@ -1,7 +1,9 @@
 //! The document pipeline: deciding what a file is from its bytes ([`sniff`]), storing it
 //! ([`store`]), turning it into a print-ready PDF (images placed on paper in [`pdf`], text and
 //! Office documents through LibreOffice in [`convert`]), and deriving the facts printing and
-//! pricing need: pages, page sizes, colour per page and a thumbnail ([`pdf`], [`render`]).
+//! pricing need: pages, page sizes, colour per page and a thumbnail ([`pdf`], [`render`]). A PDF
+//! whose cross-reference data is damaged but whose objects are intact is rebuilt
+//! ([`pdf_repair`]) and the rebuilt file is the one printed.
 //!
 //! External tools (poppler's `pdftoppm`, LibreOffice's `soffice`) run with time limits and are
 //! killed, with their children, when they overrun.
@@ -9,6 +11,7 @@
 pub mod convert;
 pub mod office;
 pub mod pdf;
+pub mod pdf_repair;
 pub mod render;
 pub mod sniff;
 pub mod store;

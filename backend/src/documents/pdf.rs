@@ -1,11 +1,12 @@
-//! PDF facts (pages, sizes, encryption) with lopdf, and placing an image on a page.
+//! PDF facts (pages, sizes, encryption) with lopdf, and placing an image on a page. PDFs with
+//! damaged cross-reference data are read through [`pdf_repair`](super::pdf_repair).
 
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use lopdf::{dictionary, Document, Object, ObjectId, Stream};
 
-use super::{sniff::ImageKind, DocumentError};
+use super::{pdf_repair, sniff::ImageKind, DocumentError};
 use crate::domain::{Orientation, PaperSize};
 
 /// One page's size as it prints, in points, after /Rotate.
@@ -30,16 +31,31 @@ impl PageSize {
 #[derive(Debug, Clone)]
 pub struct PdfFacts {
     pub pages: Vec<PageSize>,
+    /// The file could only be read by rebuilding its cross-reference data.
+    pub repaired: bool,
 }
 
-/// Reads page count and sizes; refuses encrypted and unreadable PDFs. Blocking.
+/// Reads page count and sizes; refuses encrypted and unreadable PDFs, and repairs (in memory)
+/// those whose cross-reference data is damaged but whose objects are intact. Blocking.
 pub fn inspect(path: &Path, page_limit: u32) -> Result<PdfFacts, DocumentError> {
+    examine(path, page_limit, None)
+}
+
+/// [`inspect`], and when the PDF needed repair, writes the repaired file to `repaired_out`
+/// (the file to print instead of the upload; `repaired` in the facts says so). Blocking.
+pub fn inspect_and_repair(path: &Path, page_limit: u32, repaired_out: &Path) -> Result<PdfFacts, DocumentError> {
+    examine(path, page_limit, Some(repaired_out))
+}
+
+fn examine(path: &Path, page_limit: u32, repaired_out: Option<&Path>) -> Result<PdfFacts, DocumentError> {
     let bytes = std::fs::read(path)?;
     // Any encryption dictionary means a password or restrictions we will not bypass.
     if memchr::memmem::find(&bytes, b"/Encrypt").is_some() {
         return Err(DocumentError::Encrypted);
     }
-    let doc = Document::load_mem(&bytes).map_err(|e| DocumentError::Corrupt(e.to_string()))?;
+    let opened = pdf_repair::open(&bytes)?;
+    drop(bytes);
+    let doc = opened.doc;
     if doc.is_encrypted() {
         return Err(DocumentError::Encrypted);
     }
@@ -52,7 +68,11 @@ pub fn inspect(path: &Path, page_limit: u32) -> Result<PdfFacts, DocumentError> 
         return Err(DocumentError::TooManyPages { pages: count, limit: page_limit });
     }
     let pages = page_ids.values().map(|id| page_size(&doc, *id)).collect::<Result<Vec<_>, _>>()?;
-    Ok(PdfFacts { pages })
+    let repaired = opened.repaired.is_some();
+    if let (Some(file), Some(out)) = (opened.repaired, repaired_out) {
+        std::fs::write(out, file)?;
+    }
+    Ok(PdfFacts { pages, repaired })
 }
 
 /// A page attribute, looked up through the /Parent chain (MediaBox and Rotate inherit).

@@ -205,9 +205,20 @@ impl Processor {
         let scratch = self.store.scratch().map_err(|e| DocumentError::Io(e.to_string()))?;
         let dir = scratch.path().to_path_buf();
 
-        // 1. A print-ready PDF.
+        // 1. A print-ready PDF: an uploaded PDF as it is, or rebuilt when it needed repair
+        //    (read once here, for its facts too).
+        let mut pdf_facts = None;
         let ready = match kind {
-            DocumentKind::Pdf => source.clone(),
+            DocumentKind::Pdf => {
+                let repaired = dir.join("repaired.pdf");
+                let (src, out, limit) = (source.clone(), repaired.clone(), self.config.page_limit);
+                let facts = tokio::task::spawn_blocking(move || pdf::inspect_and_repair(&src, limit, &out))
+                    .await
+                    .map_err(|e| DocumentError::Io(e.to_string()))??;
+                let ready = if facts.repaired { repaired } else { source.clone() };
+                pdf_facts = Some(facts);
+                ready
+            }
             DocumentKind::Image(image_kind) => {
                 let out = dir.join("print.pdf");
                 let (src, dst) = (source.clone(), out.clone());
@@ -235,10 +246,15 @@ impl Processor {
         set(30);
 
         // 2. Pages and sizes.
-        let (path, limit) = (ready.clone(), self.config.page_limit);
-        let facts = tokio::task::spawn_blocking(move || pdf::inspect(&path, limit))
-            .await
-            .map_err(|e| DocumentError::Io(e.to_string()))??;
+        let facts = match pdf_facts {
+            Some(facts) => facts,
+            None => {
+                let (path, limit) = (ready.clone(), self.config.page_limit);
+                tokio::task::spawn_blocking(move || pdf::inspect(&path, limit))
+                    .await
+                    .map_err(|e| DocumentError::Io(e.to_string()))??
+            }
+        };
         set(40);
 
         // 3. Colour per page, in parallel ranges.
