@@ -171,8 +171,12 @@ impl AppState {
             &config.wechat_oauth_base,
         );
         let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
-        let payment_accounts =
-            PaymentAccountService::new(PaymentRepo::new(pool.clone()), tenants_repo.clone(), SecretBox::new(master));
+        let payment_accounts = PaymentAccountService::new(
+            PaymentRepo::new(pool.clone()),
+            tenants_repo.clone(),
+            SecretBox::new(master),
+            &config.public_base_url,
+        );
         let admins = AdminService::new(
             admins_repo,
             tenants_repo,
@@ -281,6 +285,7 @@ impl Application {
             config.public_base_url = format!("http://{addr}");
         }
         let state = AppState::connect(config).await?;
+        state.services.payment_accounts.warn_if_notify_urls_unreachable();
         let bootstrap_admin = state.services.admins.bootstrap().await.context("creating the first admin")?;
         Ok(Self { acceptor, addr, state, bootstrap_admin })
     }

@@ -680,7 +680,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A `text/event-stream` of the user's job events, kept alive with comments every 15 s. */
+        /**
+         * A `text/event-stream` of the user's events (`job`, `refund`, `refund_settled`,
+         *     `payment`, `payment_held`, told apart by `type`), kept alive with comments every 15 s.
+         */
         get: operations["user_events"];
         put?: never;
         post?: never;
@@ -1078,7 +1081,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A payee's merchant accounts, secrets masked. */
+        /**
+         * A payee's merchant accounts, secrets masked. Each shows its `notify_url`,
+         *     `{public_base_url}/api/v1/payment-notifications/{provider}/{owner_kind}/{owner_id or -}`,
+         *     and `warnings` when the provider cannot reach it (`public_base_url` on loopback or a
+         *     private network; plain HTTP, which WeChat Pay does not call). An enterprise's payment
+         *     settings (`PUT /enterprises/{id}/payment-settings`) choose which payee its money goes to.
+         */
         get: operations["payment_account_list"];
         put?: never;
         post?: never;
@@ -1096,7 +1105,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set (or replace) a payee's WeChat Pay account; the keys are checked first. */
+        /**
+         * Set (or replace) a payee's WeChat Pay account; the keys are checked first (formats,
+         *     RSA ≥ 2048, the merchant certificate against the private key and serial, and WeChat
+         *     Pay's key is not the merchant's own). A refusal is `invalid_payment_key` with the field
+         *     and the reason. The answer shows the account's `notify_url` and any `warnings`.
+         */
         put: operations["payment_account_set_wechat_pay"];
         post?: never;
         /** Remove a payee's WeChat Pay account. */
@@ -1114,7 +1128,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set (or replace) a payee's Alipay account; the keys are checked first. */
+        /**
+         * Set (or replace) a payee's Alipay account; the keys are checked first (formats, RSA ≥
+         *     2048, the application public key against the private key, and Alipay's public key is
+         *     not the application's own). A refusal is `invalid_payment_key` with the field and the
+         *     reason. The answer shows the account's `notify_url` and any `warnings`.
+         */
         put: operations["payment_account_set_alipay"];
         post?: never;
         /** Remove a payee's Alipay account. */
@@ -1559,6 +1578,23 @@ export interface components {
             created_at: number;
         };
         /**
+         * JobEvent
+         * @description A job's state or progress changed.
+         */
+        JobEvent: {
+            /** @description The job. */
+            job_id: string;
+            /** @description Its state now. */
+            state: string;
+            /**
+             * Format: int64
+             * @description Processing progress, 0-100.
+             */
+            progress: number;
+            /** @description Why it failed, if it did. */
+            error_code?: string;
+        };
+        /**
          * JobOptionsView
          * @description How a job prints.
          */
@@ -1784,6 +1820,44 @@ export interface components {
              * @description Last change, epoch ms.
              */
             updated_at: number;
+            /**
+             * @description Where the provider notifies this payee's payments (and WeChat Pay its refunds):
+             *     `{public_base_url}/api/v1/payment-notifications/{provider}/{owner_kind}/{owner_id or -}`.
+             *     The server sends it with every order (and WeChat Pay refund), so no provider console
+             *     setting is needed; what the deployment must ensure is that the providers reach it from
+             *     the internet (through any proxy or firewall), and over HTTPS for WeChat Pay.
+             */
+            notify_url: string;
+            /** @description Why the provider may not reach `notify_url` (empty when nothing is known to be wrong). */
+            warnings: components["schemas"]["PaymentSetupWarning"][];
+        };
+        /**
+         * PaymentEvent
+         * @description A payment order was paid.
+         */
+        PaymentEvent: {
+            /** @description The order. */
+            order_id: string;
+            /** @description `paid`. */
+            state: string;
+            /**
+             * Format: int64
+             * @description The amount paid, fen.
+             */
+            amount_fen: number;
+        };
+        /**
+         * PaymentHeldEvent
+         * @description A paid release could not be carried out; the money is in the wallet.
+         */
+        PaymentHeldEvent: {
+            /** @description The order. */
+            order_id: string;
+            /**
+             * Format: int64
+             * @description The amount now in the wallet, fen.
+             */
+            amount_fen: number;
         };
         /**
          * PaymentOrderObject
@@ -1834,6 +1908,20 @@ export interface components {
              * @description When they were last changed (epoch ms); 0 while they are the defaults.
              */
             updated_at: number;
+        };
+        /**
+         * PaymentSetupWarning
+         * @description Why the provider may not reach an account's notify URL.
+         */
+        PaymentSetupWarning: {
+            /**
+             * @description `notify_url_loopback` (`public_base_url` is this machine, e.g. the default
+             *     `http://127.0.0.1:8080`), `notify_url_private_network` (a private address or a host name
+             *     without a domain) or `notify_url_not_https` (WeChat Pay calls HTTPS URLs only).
+             */
+            code: string;
+            /** @description What is wrong and what to do, in the request's language. */
+            message: string;
         };
         /**
          * PricedJobView
@@ -2079,6 +2167,50 @@ export interface components {
         RefreshRequest: {
             /** @description The current refresh token. */
             refresh_token: string;
+        };
+        /**
+         * RefundEvent
+         * @description A failed paid job was refunded.
+         */
+        RefundEvent: {
+            /** @description The job. */
+            job_id: string;
+            /** @description Its state now (`failed`). */
+            state: string;
+            /**
+             * Format: int64
+             * @description Processing progress, 0-100.
+             */
+            progress: number;
+            /** @description Why it failed. */
+            error_code?: string;
+            /**
+             * Format: int64
+             * @description How much comes back, fen.
+             */
+            refund_fen: number;
+            /** @description `wallet` (credited now) or `original` (back through WeChat Pay / Alipay). */
+            channel: string;
+        };
+        /**
+         * RefundSettledEvent
+         * @description A refund through the original channel settled.
+         */
+        RefundSettledEvent: {
+            /** @description The refunded job, when the refund was for a job. */
+            job_id?: string;
+            /** @description `succeeded`. */
+            state: string;
+            /**
+             * Format: int64
+             * @description How much came back, fen.
+             */
+            refund_fen: number;
+            /**
+             * @description `original` (the provider paid it back) or `wallet` (the provider could not, so the
+             *     wallet was credited instead).
+             */
+            channel: string;
         };
         /**
          * RegionView
@@ -2476,34 +2608,77 @@ export interface components {
              */
             meter_interval_minutes?: number;
         };
-        /**
-         * UserEvent
-         * @description Something about one of the user's jobs changed.
-         */
-        UserEvent: {
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent: components["schemas"]["UserEvent_JobEvent"] | components["schemas"]["UserEvent_RefundEvent"] | components["schemas"]["UserEvent_RefundSettledEvent"] | components["schemas"]["UserEvent_PaymentEvent"] | components["schemas"]["UserEvent_PaymentHeldEvent"];
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent_JobEvent: {
             /**
-             * @description `job` (its state or progress changed) or `refund` (it failed after payment and was
-             *     refunded).
+             * @example job
+             * @enum {string}
              */
-            type: string;
-            /** @description The job. */
-            job_id: string;
-            /** @description Its state now. */
-            state: string;
+            type: "job";
+        } & components["schemas"]["JobEvent"] & {
             /**
-             * Format: int64
-             * @description Processing progress, 0-100.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            progress: number;
-            /** @description Why it failed, if it did. */
-            error_code?: string;
+            type: "job";
+        };
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent_PaymentEvent: {
             /**
-             * Format: int64
-             * @description For `refund`: how much came back, fen.
+             * @example payment
+             * @enum {string}
              */
-            refund_fen?: number;
-            /** @description For `refund`: `wallet` or `original` (back through WeChat Pay / Alipay). */
-            channel?: string;
+            type: "payment";
+        } & components["schemas"]["PaymentEvent"] & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "payment";
+        };
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent_PaymentHeldEvent: {
+            /**
+             * @example payment_held
+             * @enum {string}
+             */
+            type: "payment_held";
+        } & components["schemas"]["PaymentHeldEvent"] & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "payment_held";
+        };
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent_RefundEvent: {
+            /**
+             * @example refund
+             * @enum {string}
+             */
+            type: "refund";
+        } & components["schemas"]["RefundEvent"] & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "refund";
+        };
+        /** @description One event for one user, tagged by `type`. */
+        UserEvent_RefundSettledEvent: {
+            /**
+             * @example refund_settled
+             * @enum {string}
+             */
+            type: "refund_settled";
+        } & components["schemas"]["RefundSettledEvent"] & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "refund_settled";
         };
         /**
          * UserSession

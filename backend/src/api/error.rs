@@ -355,8 +355,15 @@ impl From<PaymentAccountError> for ApiError {
             PaymentAccountError::NotFound => ApiError::new(ErrorCode::NotFound),
             PaymentAccountError::Forbidden => ApiError::new(ErrorCode::Forbidden),
             PaymentAccountError::Invalid { field, source } => (field, source).into(),
-            PaymentAccountError::BadKey { field, .. } => ApiError::field(ErrorCode::InvalidPaymentKey, field),
+            PaymentAccountError::BadKey { field, reason } => {
+                let detail = super::payment_accounts::bad_key_detail(field, &reason, Lang::current());
+                ApiError::detailed(ErrorCode::InvalidPaymentKey, Some(field), &detail)
+            }
             PaymentAccountError::PayeeUnavailable(_) => ApiError::field(ErrorCode::PayeeUnavailable, "payee"),
+            PaymentAccountError::NotConfigured(e) => {
+                let detail = super::payment_accounts::not_configured_detail(&e, Lang::current());
+                ApiError::detailed(ErrorCode::PaymentNotConfigured, Some("provider"), &detail)
+            }
             e @ (PaymentAccountError::Secret(_) | PaymentAccountError::Storage(_)) => ApiError::internal(&e),
         }
     }

@@ -1,7 +1,9 @@
 //! Payees and their merchant accounts (FAQ Q25, Q26): for each enterprise, who is paid (the
 //! platform, its service provider, or itself) and where failed jobs are refunded; for each
 //! payee, its WeChat Pay and Alipay accounts. Keys are checked when saved (formats, and that
-//! the private key is a usable RSA key), stored sealed and shown only as fingerprints.
+//! the private key is a usable RSA key), stored sealed and shown only as fingerprints. Each
+//! account is shown with the notify URL its provider calls, and warnings when that URL cannot
+//! work (`public_base_url` on loopback or a private network; plain HTTP for WeChat Pay).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ use crate::{
         now_ms,
         secrets::{self, SecretBox},
     },
-    payments::{alipay, alipay::AlipayMerchant, wechat_pay, wechat_pay::WechatPayMerchant},
+    payments::{alipay, alipay::AlipayMerchant, keys, wechat_pay, wechat_pay::WechatPayMerchant},
     storage::{
         payments::{PaymentAccountRow, PaymentRepo, PaymentSettingsRow},
         tenants::TenantRepo,
@@ -37,6 +39,9 @@ pub enum PaymentAccountError {
     /// service provider).
     #[error("the enterprise has no {0} to pay")]
     PayeeUnavailable(&'static str),
+    /// The enterprise's payee has no account with the provider asked for.
+    #[error("{0}")]
+    NotConfigured(Box<PayeeNotConfigured>),
     #[error("stored secret cannot be opened: {0}")]
     Secret(#[from] secrets::SecretError),
     #[error("storage: {0}")]
@@ -45,6 +50,107 @@ pub enum PaymentAccountError {
 
 fn invalid(field: &'static str) -> impl Fn(ValueError) -> PaymentAccountError {
     move |source| PaymentAccountError::Invalid { field, source }
+}
+
+/// Why a WeChat Pay account whose "platform" key is the merchant's own is refused (the key
+/// derived from `private_key_pem` cannot verify what WeChat Pay signs, so every payment would
+/// fail at the first answer).
+pub const OWN_KEY_AS_WECHAT_PAY_KEY: &str = "is the merchant's own public key (the public half of private_key_pem); \
+     paste WeChat Pay's public key (微信支付公钥, with its PUB_KEY_ID_…) or its platform certificate instead";
+
+/// An enterprise's payee lacks an account with a provider: who the payee is, so the message
+/// can say whose account to set up and where the payee is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayeeNotConfigured {
+    /// The enterprise whose payment settings chose the payee.
+    pub enterprise_id: String,
+    pub payee: AccountOwner,
+    /// The service provider's or enterprise's name (none for the platform).
+    pub payee_name: Option<String>,
+    pub provider: PaymentProvider,
+}
+
+impl std::fmt::Display for PayeeNotConfigured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "payee {} {:?} of enterprise {} has no {} account",
+            self.payee.kind.as_str(),
+            self.payee.id,
+            self.enterprise_id,
+            self.provider.as_str()
+        )
+    }
+}
+
+/// Why a provider could not reach an account's notify URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyUrlWarning {
+    /// `public_base_url` is a loopback address (the default `http://127.0.0.1:8080`):
+    /// nothing outside this machine reaches it.
+    Loopback,
+    /// `public_base_url` is a private-network, link-local or unspecified address, or a
+    /// single-label host name: not reachable from the internet.
+    PrivateNetwork,
+    /// Plain HTTP: WeChat Pay calls HTTPS notify URLs only.
+    NotHttps,
+}
+
+impl NotifyUrlWarning {
+    /// A stable code for clients.
+    pub fn code(self) -> &'static str {
+        match self {
+            NotifyUrlWarning::Loopback => "notify_url_loopback",
+            NotifyUrlWarning::PrivateNetwork => "notify_url_private_network",
+            NotifyUrlWarning::NotHttps => "notify_url_not_https",
+        }
+    }
+
+    /// What is wrong with the notify URLs for `provider`, given `public_base_url`.
+    pub fn of(public_base_url: &str, provider: PaymentProvider) -> Vec<NotifyUrlWarning> {
+        let mut warnings = Vec::new();
+        let Ok(url) = reqwest::Url::parse(public_base_url) else {
+            warnings.push(NotifyUrlWarning::PrivateNetwork);
+            return warnings;
+        };
+        let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let problem = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_loopback() => Some(NotifyUrlWarning::Loopback),
+            Ok(std::net::IpAddr::V4(ip)) if ip.is_private() || ip.is_link_local() || ip.is_unspecified() => {
+                Some(NotifyUrlWarning::PrivateNetwork)
+            }
+            // Unspecified, unique local (fc00::/7) and link-local (fe80::/10).
+            Ok(std::net::IpAddr::V6(ip))
+                if ip.is_unspecified()
+                    || (ip.segments()[0] & 0xfe00) == 0xfc00
+                    || (ip.segments()[0] & 0xffc0) == 0xfe80 =>
+            {
+                Some(NotifyUrlWarning::PrivateNetwork)
+            }
+            Ok(_) => None,
+            Err(_) if host == "localhost" || host.ends_with(".localhost") => Some(NotifyUrlWarning::Loopback),
+            // A name without a dot resolves on a local network only.
+            Err(_) if !host.trim_end_matches('.').contains('.') => Some(NotifyUrlWarning::PrivateNetwork),
+            Err(_) => None,
+        };
+        warnings.extend(problem);
+        if provider == PaymentProvider::WechatPay && url.scheme() != "https" {
+            warnings.push(NotifyUrlWarning::NotHttps);
+        }
+        warnings
+    }
+}
+
+/// Where `provider` notifies about payments to `owner`:
+/// `{public_base_url}/api/v1/payment-notifications/{provider}/{kind}/{id or -}`.
+pub fn notify_url(public_base_url: &str, provider: PaymentProvider, owner: &AccountOwner) -> String {
+    let id = if owner.id.is_empty() { "-" } else { owner.id.as_str() };
+    format!(
+        "{}/api/v1/payment-notifications/{}/{}/{id}",
+        public_base_url.trim_end_matches('/'),
+        provider.as_str(),
+        owner.kind.as_str()
+    )
 }
 
 /// A WeChat Pay merchant account as an admin enters it.
@@ -88,6 +194,10 @@ pub struct PaymentAccountView {
     /// Each secret field, masked (`****abcd`, or a key's SHA-256 fingerprint).
     pub secrets_mask: BTreeMap<String, String>,
     pub updated_at: i64,
+    /// Where the provider notifies this account's payments (and WeChat Pay its refunds).
+    pub notify_url: String,
+    /// Why the provider may not reach `notify_url`.
+    pub warnings: Vec<NotifyUrlWarning>,
 }
 
 /// An enterprise's payment settings.
@@ -134,11 +244,35 @@ pub struct PaymentAccountService {
     repo: PaymentRepo,
     tenants: TenantRepo,
     secrets: SecretBox,
+    /// The URL providers reach this server at; notify URLs start with it.
+    public_base_url: String,
 }
 
 impl PaymentAccountService {
-    pub fn new(repo: PaymentRepo, tenants: TenantRepo, secrets: SecretBox) -> Self {
-        Self { repo, tenants, secrets }
+    pub fn new(repo: PaymentRepo, tenants: TenantRepo, secrets: SecretBox, public_base_url: &str) -> Self {
+        Self { repo, tenants, secrets, public_base_url: public_base_url.trim_end_matches('/').to_string() }
+    }
+
+    /// Logs, once at start, when the providers cannot reach the notify URLs (a cheap check of
+    /// `public_base_url` alone): payments would then be settled only by reconciliation.
+    pub fn warn_if_notify_urls_unreachable(&self) {
+        let wechat = NotifyUrlWarning::of(&self.public_base_url, PaymentProvider::WechatPay);
+        if wechat.is_empty() {
+            return;
+        }
+        let codes: Vec<&str> = wechat.iter().map(|w| w.code()).collect();
+        tracing::warn!(
+            public_base_url = %self.public_base_url,
+            problems = %codes.join(","),
+            "payment notifications cannot reach this server: WeChat Pay needs an HTTPS public_base_url \
+             (YUNYIN_PUBLIC_BASE_URL) reachable from the internet, and Alipay one reachable from the internet; \
+             until then payments settle only by reconciliation"
+        );
+    }
+
+    /// Where `provider` notifies about payments to `owner`.
+    pub fn notify_url(&self, provider: PaymentProvider, owner: &AccountOwner) -> String {
+        notify_url(&self.public_base_url, provider, owner)
     }
 
     fn context(owner: &AccountOwner, provider: PaymentProvider) -> String {
@@ -197,6 +331,12 @@ impl PaymentAccountService {
             wechat_pay::MerchantKeyError::Invalid { field, reason } => PaymentAccountError::BadKey { field, reason },
         };
         merchant.validate().map_err(bad_key)?;
+        if keys::is_own_public_key(&merchant.private_key_pem, &merchant.platform_public_key_pem) {
+            return Err(PaymentAccountError::BadKey {
+                field: "platform_public_key_pem",
+                reason: OWN_KEY_AS_WECHAT_PAY_KEY.into(),
+            });
+        }
         if let Some(cert) = input.merchant_certificate_pem.as_deref().filter(|c| !c.trim().is_empty()) {
             merchant.check_certificate(cert).map_err(bad_key)?;
         }
@@ -283,7 +423,7 @@ impl PaymentAccountService {
         };
         self.repo.upsert_account(&row).await?;
         tracing::info!(owner = owner.kind.as_str(), owner_id = %owner.id, provider = provider.as_str(), "payment account saved");
-        Ok(view(row))
+        Ok(self.view(row))
     }
 
     /// An owner's accounts, secrets masked.
@@ -294,7 +434,7 @@ impl PaymentAccountService {
         owner_id: &str,
     ) -> Result<Vec<PaymentAccountView>, PaymentAccountError> {
         let owner = self.owner(actor, owner_kind, owner_id, false).await?;
-        Ok(self.repo.accounts_of(owner.kind.as_str(), &owner.id).await?.into_iter().map(view).collect())
+        Ok(self.repo.accounts_of(owner.kind.as_str(), &owner.id).await?.into_iter().map(|row| self.view(row)).collect())
     }
 
     /// Removes an owner's account with `provider`.
@@ -397,6 +537,57 @@ impl PaymentAccountService {
         })
     }
 
+    /// The error for `enterprise_id`'s payee `owner` having no `provider` account: names the
+    /// payee, so the message says whose account is missing.
+    async fn not_configured(
+        &self,
+        enterprise_id: &str,
+        owner: &AccountOwner,
+        provider: PaymentProvider,
+    ) -> PaymentAccountError {
+        let payee_name = match owner.kind {
+            Payee::Platform => Ok(None),
+            Payee::Provider => self.tenants.provider(&owner.id).await.map(|p| p.map(|p| p.name)),
+            Payee::Enterprise => self.tenants.enterprise(&owner.id).await.map(|e| e.map(|e| e.name)),
+        };
+        let payee_name = match payee_name {
+            Ok(name) => name,
+            Err(e) => return e.into(),
+        };
+        PaymentAccountError::NotConfigured(Box::new(PayeeNotConfigured {
+            enterprise_id: enterprise_id.to_string(),
+            payee: owner.clone(),
+            payee_name,
+            provider,
+        }))
+    }
+
+    /// `owner`'s WeChat Pay merchant, keys opened; `owner` is `enterprise_id`'s payee, and
+    /// when it has no such account the error names it.
+    pub async fn wechat_merchant_required(
+        &self,
+        enterprise_id: &str,
+        owner: &AccountOwner,
+    ) -> Result<WechatPayMerchant, PaymentAccountError> {
+        match self.wechat_merchant_of(owner).await? {
+            Some(m) => Ok(m),
+            None => Err(self.not_configured(enterprise_id, owner, PaymentProvider::WechatPay).await),
+        }
+    }
+
+    /// `owner`'s Alipay account, keys opened; `owner` is `enterprise_id`'s payee, and when it
+    /// has no such account the error names it.
+    pub async fn alipay_merchant_required(
+        &self,
+        enterprise_id: &str,
+        owner: &AccountOwner,
+    ) -> Result<AlipayMerchant, PaymentAccountError> {
+        match self.alipay_merchant_of(owner).await? {
+            Some(m) => Ok(m),
+            None => Err(self.not_configured(enterprise_id, owner, PaymentProvider::Alipay).await),
+        }
+    }
+
     /// The WeChat Pay merchant that receives an enterprise's money, if its payee has one.
     pub async fn wechat_merchant_for(
         &self,
@@ -462,22 +653,67 @@ impl PaymentAccountService {
     }
 }
 
-fn view(row: PaymentAccountRow) -> PaymentAccountView {
-    PaymentAccountView {
-        public_config: serde_json::from_str(&row.public_config).unwrap_or_default(),
-        secrets_mask: serde_json::from_str(&row.secrets_mask).unwrap_or_default(),
-        owner_kind: row.owner_kind,
-        owner_id: row.owner_id,
-        provider: row.provider,
-        app_id: row.app_id,
-        merchant_id: row.merchant_id,
-        updated_at: row.updated_at,
+impl PaymentAccountService {
+    fn view(&self, row: PaymentAccountRow) -> PaymentAccountView {
+        let provider = PaymentProvider::parse(&row.provider).ok();
+        let owner = Payee::parse(&row.owner_kind).ok().map(|kind| AccountOwner { kind, id: row.owner_id.clone() });
+        let (notify_url, warnings) = match (provider, owner) {
+            (Some(p), Some(o)) => (self.notify_url(p, &o), NotifyUrlWarning::of(&self.public_base_url, p)),
+            _ => (String::new(), Vec::new()),
+        };
+        PaymentAccountView {
+            public_config: serde_json::from_str(&row.public_config).unwrap_or_default(),
+            secrets_mask: serde_json::from_str(&row.secrets_mask).unwrap_or_default(),
+            owner_kind: row.owner_kind,
+            owner_id: row.owner_id,
+            provider: row.provider,
+            app_id: row.app_id,
+            merchant_id: row.merchant_id,
+            updated_at: row.updated_at,
+            notify_url,
+            warnings,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fingerprint;
+    use super::{fingerprint, notify_url, AccountOwner, NotifyUrlWarning as W};
+    use crate::domain::{Payee, PaymentProvider};
+
+    #[test]
+    fn notify_urls_carry_the_payee_and_say_when_providers_cannot_reach_them() {
+        let platform = AccountOwner { kind: Payee::Platform, id: String::new() };
+        let provider = AccountOwner { kind: Payee::Provider, id: "p1".into() };
+        assert_eq!(
+            notify_url("https://print.example.com/", PaymentProvider::WechatPay, &platform),
+            "https://print.example.com/api/v1/payment-notifications/wechat_pay/platform/-"
+        );
+        assert_eq!(
+            notify_url("https://print.example.com", PaymentProvider::Alipay, &provider),
+            "https://print.example.com/api/v1/payment-notifications/alipay/provider/p1"
+        );
+        let wechat = |base: &str| W::of(base, PaymentProvider::WechatPay);
+        let alipay = |base: &str| W::of(base, PaymentProvider::Alipay);
+        assert_eq!(wechat("https://print.example.com"), vec![]);
+        assert_eq!(alipay("http://print.example.com"), vec![], "Alipay takes plain HTTP");
+        assert_eq!(wechat("http://print.example.com"), vec![W::NotHttps]);
+        assert_eq!(wechat("http://127.0.0.1:8080"), vec![W::Loopback, W::NotHttps]);
+        assert_eq!(alipay("http://127.0.0.1:8080"), vec![W::Loopback]);
+        assert_eq!(alipay("https://localhost"), vec![W::Loopback]);
+        assert_eq!(alipay("http://[::1]:8080"), vec![W::Loopback]);
+        for private in [
+            "http://192.168.1.10",
+            "http://10.0.0.2:8080",
+            "http://172.20.0.1",
+            "http://printserver",
+            "http://[fd00::1]",
+            "http://0.0.0.0:8080",
+        ] {
+            assert_eq!(alipay(private), vec![W::PrivateNetwork], "{private}");
+        }
+        assert_eq!(alipay("not a url"), vec![W::PrivateNetwork]);
+    }
 
     #[test]
     fn fingerprints_ignore_layout_and_tell_keys_apart() {

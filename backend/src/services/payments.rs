@@ -420,8 +420,7 @@ impl PaymentService {
         let description = description.to_string();
         let action = match provider {
             PaymentProvider::WechatPay => {
-                let m =
-                    self.accounts.wechat_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("WeChat Pay"))?;
+                let m = self.accounts.wechat_merchant_required(&user.enterprise_id, &owner).await?;
                 order.app_id = m.app_id.clone();
                 order.merchant_id = m.mch_id.clone();
                 let kind = match method {
@@ -455,7 +454,7 @@ impl PaymentService {
                 }
             }
             PaymentProvider::Alipay => {
-                let m = self.accounts.alipay_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("Alipay"))?;
+                let m = self.accounts.alipay_merchant_required(&user.enterprise_id, &owner).await?;
                 order.app_id = m.app_id.clone();
                 order.merchant_id = m.seller_id.clone().unwrap_or_default();
                 self.orders.insert(&order).await?;
