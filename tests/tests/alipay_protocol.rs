@@ -18,7 +18,10 @@ use poem::{
     web::Data,
     EndpointExt, Route, Server,
 };
-use yunyin_e2e::fakes::alipay::{FakeAlipay, NotifyMode};
+use yunyin_e2e::{
+    fakes::alipay::{FakeAlipay, NotifyMode},
+    harness::wait_until,
+};
 use yunyin_server::payments::alipay::{
     parse_form, verify_notification, AlipayClient, AlipayError, AlipayMerchant, TradeRequest, TradeStatus, NOTIFY_ACK,
 };
@@ -227,8 +230,11 @@ async fn page_and_wap_urls_open_the_cashier() {
         w.fake.pay(no, "2088102000000043").await;
         assert_eq!(w.client.query(&w.a, no).await.unwrap().status, TradeStatus::Success);
     }
-    // Nothing listens at the notify_url: the attempts are recorded as failed.
-    assert!(w.fake.deliveries().iter().all(|(_, status, _)| *status != 200));
+    // Nothing listens at the notify_url: both payments' notifications were attempted, and
+    // the attempts are recorded as failed.
+    let deliveries = w.fake.deliveries();
+    assert_eq!(deliveries.len(), 2, "one attempt per payment: {deliveries:?}");
+    assert!(deliveries.iter().all(|(_, status, _)| *status != 200), "{deliveries:?}");
 }
 
 #[tokio::test]
@@ -451,7 +457,13 @@ async fn notifications_in_every_mode() {
     let started = Instant::now();
     let before = inbox.forms().len();
     let (_, status) = tokio::join!(w.fake.pay(&no, "2088102000000046"), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Once the buyer has paid (the notification is then still 300 ms away)…
+        let paid = wait_until(Duration::from_secs(5), || async {
+            w.fake.trade(&no).is_some_and(|t| t.status == "TRADE_SUCCESS")
+        })
+        .await;
+        assert!(paid, "the buyer paid: {:?}", w.fake.trade(&no));
+        // …a query already says so, and nothing was notified yet.
         let status = w.client.query(&w.a, &no).await.unwrap().status;
         assert_eq!(inbox.forms().len(), before, "not yet notified");
         status

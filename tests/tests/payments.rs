@@ -15,7 +15,9 @@ use yunyin_e2e::{
         wechat::{CodeKind, FakeWechat},
         wechat_pay::{FakeWechatPay, NotifyMode as WechatMode, RefundOutcome},
     },
-    fixtures, TestApp,
+    fixtures,
+    harness::wait_until,
+    TestApp,
 };
 
 const OA_APP: &str = "wx1234567890abcdef";
@@ -212,7 +214,9 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
     w.alipay.pay(started["order"]["out_trade_no"].as_str().unwrap(), "2088102177846880").await;
     w.until_order(&id(&started["order"]), "paid").await;
     assert_eq!(w.balance().await, 1550);
-    assert!(w.alipay.deliveries().iter().all(|(_, status, body)| *status == 200 && body == "success"));
+    let deliveries = w.alipay.deliveries();
+    assert_eq!(deliveries.len(), 1, "Alipay notified the payment once: {deliveries:?}");
+    assert!(deliveries.iter().all(|(_, status, body)| *status == 200 && body == "success"), "{deliveries:?}");
     assert_eq!(w.top_ups().await, 2);
 
     // An admin's gift is a credit of its own kind; the audit agrees with the ledger.
@@ -365,16 +369,12 @@ async fn enterprises_are_paid_to_their_own_payees() {
     assert_eq!(at_wechat(&acme).mch_id, "1900000109");
     assert_eq!(at_wechat(&beta_order).mch_id, "1900000110");
     w.wechat_pay.pay(beta_order["order"]["out_trade_no"].as_str().unwrap(), "openid-bob").await;
-    let paid = w.app.get(&format!("/api/v1/payment-orders/{}", id(&beta_order["order"])), Some(&bob)).await;
-    let _ = paid;
-    for _ in 0..100 {
-        let o =
-            w.app.get(&format!("/api/v1/payment-orders/{}", id(&beta_order["order"])), Some(&bob)).await.expect(200);
-        if o["state"] == "paid" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let beta_order_path = format!("/api/v1/payment-orders/{}", id(&beta_order["order"]));
+    let paid = wait_until(Duration::from_secs(10), || async {
+        w.app.get(&beta_order_path, Some(&bob)).await.expect(200)["state"] == "paid"
+    })
+    .await;
+    assert!(paid, "BETA's order was paid: {}", w.app.get(&beta_order_path, Some(&bob)).await.body);
     let wallet = w.app.get("/api/v1/wallet", Some(&bob)).await.expect(200);
     assert_eq!(wallet["balance_fen"], 100, "{wallet}");
     // Someone else's order is not visible.
@@ -518,6 +518,7 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
         )
         .await
         .expect(200);
+    let notified = w.wechat_pay.deliveries().len();
     for (provider, method, release_id) in
         [("wechat_pay", "native", "direct-wx-0003"), ("alipay", "precreate", "direct-ali-0003")]
     {
@@ -541,16 +542,19 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
         assert_eq!(refunded, 20, "{provider}: the unprinted part back through the channel, once");
     }
     assert_eq!(w.balance().await, 10, "refunds through the channel leave the wallet alone");
-    // WeChat Pay's refund notification came too, and was accepted (it settles a refund the
-    // refund API left processing); every notification of this test was.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // WeChat Pay's refund notification came too, after the payment's, and was accepted (it
+    // settles a refund the refund API left processing); every notification of this test was.
+    let expected = notified + 2;
+    let arrived = wait_until(Duration::from_secs(10), || async { w.wechat_pay.deliveries().len() >= expected }).await;
     let deliveries = w.wechat_pay.deliveries();
+    assert!(arrived && deliveries.len() == expected, "the payment's and the refund's notifications: {deliveries:?}");
     assert!(deliveries.iter().all(|(_, s)| *s == 204), "{deliveries:?}");
 
     // The channel cannot refund (the payer's card was closed: PROCESSING, then REFUND.ABNORMAL):
     // the money goes to the wallet at once instead, once, with its own ledger entry.
     w.wechat_pay.set_refund_outcome(RefundOutcome::Abnormal);
     let job = w.ready_job(2).await;
+    let notified = w.wechat_pay.deliveries().len();
     let order = w.pay_release(&code, "direct-wx-0004", "wechat_pay", "jsapi").await;
     fail_at_the_printer(&w, &mut link, &job, 0).await;
     assert_eq!(w.until_balance(30).await, 30, "the refused refund reached the wallet");
@@ -558,11 +562,16 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
     let asked: Vec<_> = w.wechat_pay.refunds().into_iter().filter(|r| r.out_trade_no == no).collect();
     assert_eq!(asked.len(), 1, "asked once: {asked:?}");
     assert_eq!((asked[0].status.as_str(), asked[0].refund_fen), ("ABNORMAL", 20));
-    // The REFUND.ABNORMAL notification was accepted, and the reconciliation passing twice
-    // more (every 300 ms here) credits nothing again.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The REFUND.ABNORMAL notification came (after the payment's) and was accepted…
+    let expected = notified + 2;
+    let arrived = wait_until(Duration::from_secs(10), || async { w.wechat_pay.deliveries().len() >= expected }).await;
     let deliveries = w.wechat_pay.deliveries();
+    assert!(arrived && deliveries.len() == expected, "the payment's and the refund's notifications: {deliveries:?}");
     assert!(deliveries.iter().all(|(_, s)| *s == 204), "{deliveries:?}");
+    // …and the reconciliation passing twice more (every 300 ms here) credits nothing again. A
+    // round that changes nothing leaves no trace to wait for, so this negative check waits out
+    // two periods: the one place a sleep is the point.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(w.balance().await, 30, "credited once");
     let kinds = w.ledger_kinds().await;
     assert_eq!(kinds.iter().filter(|(k, a)| k == "refund" && *a == 20).count(), 1, "{kinds:?}");
@@ -571,12 +580,12 @@ async fn releases_paid_directly_print_and_failures_are_refunded_by_the_chosen_ch
 
     // The printer goes offline: told before paying.
     let _job = w.ready_job(1).await;
-    for _ in 0..200 {
-        if w.app.get(&format!("/api/v1/release/{code}"), Some(&w.user)).await.expect(200)["available"] == false {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let release_path = format!("/api/v1/release/{code}");
+    let offline = wait_until(Duration::from_secs(10), || async {
+        w.app.get(&release_path, Some(&w.user)).await.expect(200)["available"] == false
+    })
+    .await;
+    assert!(offline, "the print point went offline: {}", w.app.get(&release_path, Some(&w.user)).await.body);
     w.app
         .post(
             &format!("/api/v1/release/{code}/payments"),
