@@ -19,7 +19,7 @@ use poem::{
     EndpointExt, Route, Server,
 };
 use yunyin_e2e::{
-    fakes::alipay::{FakeAlipay, NotifyMode},
+    fakes::alipay::{FakeAlipay, NotifyMode, QueryOverride},
     harness::wait_until,
 };
 use yunyin_server::payments::alipay::{
@@ -71,7 +71,12 @@ fn order(out_trade_no: &str, amount_fen: i64, notify_url: &str) -> TradeRequest 
         amount_fen,
         notify_url: notify_url.into(),
         return_url: Some("https://yunyin.test/pay/done?order=1".into()),
+        time_expire_unix: unix_now() + 15 * 60,
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 fn refused(result: Result<impl std::fmt::Debug, AlipayError>) -> (String, String) {
@@ -471,4 +476,145 @@ async fn notifications_in_every_mode() {
     assert_eq!(status, TradeStatus::Success);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(inbox.forms().len(), before + 1);
+}
+
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time, computed here independently of both sides.
+fn beijing(unix: i64) -> String {
+    let t = unix + 8 * 3600;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[tokio::test]
+async fn time_expire_is_sent_on_every_method_and_enforced() {
+    let w = world().await;
+    let http = reqwest::Client::new();
+    let deadline = unix_now() + 120;
+    let with_deadline =
+        |no: &str| TradeRequest { time_expire_unix: deadline, ..order(no, 300, "https://yunyin.test/n") };
+
+    // Every way of opening a trade carries it, in Alipay's format, and the fake keeps it.
+    w.client.precreate(&w.a, &with_deadline("YY_EXP_PRE")).await.unwrap();
+    let page = w.client.page_pay_url(&w.a, &with_deadline("YY_EXP_PAGE")).unwrap();
+    let wap = w.client.wap_pay_url(&w.a, &with_deadline("YY_EXP_WAP")).unwrap();
+    for url in [&page, &wap] {
+        let form = parse_form(url.split_once('?').unwrap().1).unwrap();
+        let biz: serde_json::Value = serde_json::from_str(field(&form, "biz_content")).unwrap();
+        assert_eq!(biz["time_expire"], beijing(deadline), "{url}");
+        let html = http.get(url).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"cashier\""), "{html}");
+    }
+    let app = w.client.app_pay_order_string(&w.a, &with_deadline("YY_EXP_APP")).unwrap();
+    assert_eq!(w.fake.submit_app_order(&app), Ok("YY_EXP_APP".to_string()));
+    let numbers = ["YY_EXP_PRE", "YY_EXP_PAGE", "YY_EXP_WAP", "YY_EXP_APP"];
+    for no in numbers {
+        let trade = w.fake.trade(no).unwrap();
+        assert_eq!(trade.time_expire.as_deref(), Some(beijing(deadline).as_str()), "{no}");
+        assert_eq!(trade.time_expire_unix(), Some(deadline), "{no}");
+    }
+
+    // Past it: each trade is closed by time, cannot be paid, and the cashier will not reopen.
+    w.fake.advance_clock(Duration::from_secs(180));
+    for no in numbers {
+        assert_eq!(w.fake.try_pay(no, "2088102000000045").await, Err("ACQ.TRADE_HAS_CLOSE".to_string()), "{no}");
+        assert_eq!(w.client.query(&w.a, no).await.unwrap().status, TradeStatus::Closed, "{no}");
+    }
+    let html = http.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("ACQ.TRADE_HAS_CLOSE"), "{html}");
+    // A page URL never opened before its deadline does not open after it either.
+    let unopened =
+        TradeRequest { time_expire_unix: unix_now() + 60, ..order("YY_EXP_LATE", 300, "https://yunyin.test/n") };
+    let url = w.client.page_pay_url(&w.a, &unopened).unwrap();
+    let html = http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("ACQ.TRADE_HAS_CLOSE"), "{html}");
+    assert!(w.fake.trade("YY_EXP_LATE").is_none());
+    assert!(w.fake.deliveries().is_empty(), "nothing was paid");
+}
+
+#[tokio::test]
+async fn without_time_expire_a_page_order_stays_payable_for_days() {
+    // What the fake does with an order string that carries no time_expire (as yunyin sent
+    // before issue 10): Alipay's default window, days.
+    let w = world().await;
+    let url = w.client.page_pay_url(&w.a, &order("YY_NO_EXPIRY", 300, "https://yunyin.test/n")).unwrap();
+    let (base, query) = url.split_once('?').unwrap();
+    let mut form = parse_form(query).unwrap();
+    for (k, v) in form.iter_mut() {
+        if k == "biz_content" {
+            let mut biz: serde_json::Value = serde_json::from_str(v).unwrap();
+            biz.as_object_mut().unwrap().remove("time_expire");
+            *v = biz.to_string();
+        }
+    }
+    // Re-signed by the application, as an old client would have.
+    let resigned = resign(&form, &key("alipay_app_a.pem"));
+    w.fake.advance_clock(Duration::from_secs(3 * 3600));
+    let html = reqwest::get(format!("{base}?{resigned}")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"cashier\""), "{html}");
+    assert_eq!(w.fake.trade("YY_NO_EXPIRY").unwrap().time_expire, None);
+    w.fake.try_pay("YY_NO_EXPIRY", "2088102000000046").await.unwrap();
+
+    // A malformed time_expire is refused outright.
+    for (k, v) in form.iter_mut() {
+        if k == "biz_content" {
+            let mut biz: serde_json::Value = serde_json::from_str(v).unwrap();
+            biz["time_expire"] = serde_json::json!("2030-01-01T00:00:00+08:00");
+            biz["out_trade_no"] = serde_json::json!("YY_BAD_EXPIRY");
+            *v = biz.to_string();
+        }
+    }
+    let resigned = resign(&form, &key("alipay_app_a.pem"));
+    let html = reqwest::get(format!("{base}?{resigned}")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("ACQ.INVALID_PARAMETER"), "{html}");
+    assert!(w.fake.trade("YY_BAD_EXPIRY").is_none());
+}
+
+/// The form re-signed (RSA2 over the sorted non-empty parameters but `sign`) and url-encoded.
+fn resign(form: &[(String, String)], private_pem: &str) -> String {
+    use base64::Engine;
+    use rsa::{
+        pkcs1v15::SigningKey,
+        pkcs8::DecodePrivateKey,
+        signature::{SignatureEncoding, Signer},
+        RsaPrivateKey,
+    };
+    let mut kept: Vec<&(String, String)> = form.iter().filter(|(k, v)| k != "sign" && !v.is_empty()).collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let content = kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let key = SigningKey::<sha2::Sha256>::new(RsaPrivateKey::from_pkcs8_pem(private_pem).unwrap());
+    let sign = base64::engine::general_purpose::STANDARD.encode(key.sign(content.as_bytes()).to_bytes());
+    let mut out: Vec<(String, String)> = form.iter().filter(|(k, _)| k != "sign").cloned().collect();
+    out.push(("sign".into(), sign));
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    out.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+#[tokio::test]
+async fn query_answers_can_state_another_currency() {
+    let w = world().await;
+    w.client.precreate(&w.a, &order("YY_CUR_1", 100, "https://yunyin.test/n")).await.unwrap();
+    assert_eq!(w.client.query(&w.a, "YY_CUR_1").await.unwrap().currency, None, "CNY unless stated");
+    w.fake.set_query_override(Some(QueryOverride::Currency("USD".into())));
+    assert_eq!(w.client.query(&w.a, "YY_CUR_1").await.unwrap().currency.as_deref(), Some("USD"), "still signed");
+    assert_eq!(w.fake.calls_about("alipay.trade.query", "YY_CUR_1"), 2);
+    assert_eq!(w.fake.calls_about("alipay.trade.precreate", "YY_CUR_1"), 1);
 }

@@ -23,7 +23,7 @@ use rsa::{
     RsaPublicKey,
 };
 use sha2::Sha256;
-use yunyin_e2e::fakes::wechat_pay::{FakeWechatPay, NotifyMode};
+use yunyin_e2e::fakes::wechat_pay::{FakeWechatPay, NotifyMode, QueryOverride};
 use yunyin_server::payments::wechat_pay::*;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/keys/");
@@ -121,6 +121,7 @@ impl World {
             description: "云印 打印订单".into(),
             amount_fen: fen,
             notify_url: self.notify_url(),
+            time_expire_unix: now() + 15 * 60,
         }
     }
 
@@ -453,4 +454,55 @@ async fn notification_modes() {
     // Another merchant's APIv3 key cannot read it.
     let other = WechatPayMerchant { api_v3_key: "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ".into(), ..w.merchant.clone() };
     assert!(matches!(decode_notification(&other, &got[0].headers, &got[0].body, now()), Err(WechatPayError::Decrypt)));
+}
+
+#[tokio::test]
+async fn time_expire_is_sent_kept_and_enforced() {
+    let w = World::new().await;
+    let deadline = now() + 120;
+    let req = PrepayRequest { time_expire_unix: deadline, ..w.order(TradeKind::Native, "YY_EXPIRE_0001", 100) };
+    w.client.prepay(&w.merchant, &req).await.unwrap();
+    let o = w.fake.order("YY_EXPIRE_0001").unwrap();
+    let sent = o.time_expire.clone().expect("time_expire sent");
+    assert!(sent.ends_with("+08:00") && sent.len() == 25 && &sent[10..11] == "T", "RFC 3339 in China time: {sent}");
+    assert_eq!(o.time_expire_unix(), Some(deadline));
+    assert_eq!(rfc3339_china(deadline), sent);
+
+    // Within the window it can be paid; past it, the payer is refused and nothing is notified.
+    let late = PrepayRequest { time_expire_unix: now() + 60, ..w.order(TradeKind::Native, "YY_EXPIRE_0002", 100) };
+    w.client.prepay(&w.merchant, &late).await.unwrap();
+    w.fake.advance_clock(Duration::from_secs(90));
+    assert_eq!(w.fake.try_pay("YY_EXPIRE_0002", "oPAYER").await, Err("ORDER_EXPIRED".to_string()));
+    assert_eq!(w.client.query(&w.merchant, "YY_EXPIRE_0002").await.unwrap().trade_state, TradeState::NotPay);
+    w.client.close(&w.merchant, "YY_EXPIRE_0002").await.unwrap();
+    assert_eq!(w.client.query(&w.merchant, "YY_EXPIRE_0002").await.unwrap().trade_state, TradeState::Closed);
+    w.fake.pay("YY_EXPIRE_0001", "oPAYER").await;
+    assert_eq!(w.wait_for(1).await.len(), 1, "only the paid order was notified");
+
+    // A deadline already past is refused at prepay.
+    let past = PrepayRequest { time_expire_unix: now() - 1, ..w.order(TradeKind::Native, "YY_EXPIRE_0003", 100) };
+    assert_eq!(refused(w.client.prepay(&w.merchant, &past).await), (400, "PARAM_ERROR".to_string()));
+    assert!(w.fake.order("YY_EXPIRE_0003").is_none());
+}
+
+#[tokio::test]
+async fn calls_are_logged_and_query_answers_can_be_altered() {
+    let w = World::new().await;
+    w.native_order("YY_ALTER_0001", 100).await;
+    w.fake.set_query_override(Some(QueryOverride::AppId(APP_MOBILE.into())));
+    assert_eq!(w.client.query(&w.merchant, "YY_ALTER_0001").await.unwrap().app_id, APP_MOBILE, "still validly signed");
+    w.fake.set_query_override(Some(QueryOverride::Currency("USD".into())));
+    assert_eq!(w.client.query(&w.merchant, "YY_ALTER_0001").await.unwrap().currency, "USD");
+    w.fake.set_query_override(None);
+    assert_eq!(w.client.query(&w.merchant, "YY_ALTER_0001").await.unwrap().currency, "CNY");
+    assert_eq!(w.fake.calls_about("prepay", "YY_ALTER_0001"), 1);
+    assert_eq!(w.fake.calls_about("query", "YY_ALTER_0001"), 3);
+
+    // Slowed down, concurrent calls overlap at the fake, and it counts them.
+    w.fake.set_latency(Duration::from_millis(100));
+    let queries = (0..4).map(|_| w.client.query(&w.merchant, "YY_ALTER_0001"));
+    for answer in futures_util::future::join_all(queries).await {
+        answer.unwrap();
+    }
+    assert_eq!(w.fake.peak_in_flight("query"), 4);
 }

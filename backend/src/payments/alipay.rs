@@ -278,6 +278,10 @@ pub struct TradeRequest {
     pub notify_url: String,
     /// Where the browser returns after paying (page and wap pay only).
     pub return_url: Option<String>,
+    /// When the trade stops being payable (Unix seconds), sent as `time_expire`
+    /// (`yyyy-MM-dd HH:mm:ss`, Beijing time): without it Alipay keeps a page, wap or app order
+    /// payable for its own default window (days), long after we have given up on it.
+    pub time_expire_unix: i64,
 }
 
 /// The answer to `alipay.trade.query`.
@@ -293,6 +297,8 @@ pub struct AlipayTrade {
     pub total_fen: i64,
     /// The buyer's Alipay user id (`buyer_user_id`, else `buyer_open_id`), once known.
     pub buyer_id: Option<String>,
+    /// `trans_currency`, when the answer states one (absent: CNY).
+    pub currency: Option<String>,
 }
 
 /// The answer to `alipay.trade.refund`.
@@ -328,6 +334,8 @@ pub struct AlipayNotification {
     pub status: TradeStatus,
     /// `total_amount` in fen: the caller must compare it to the order's amount.
     pub total_fen: i64,
+    /// `trans_currency`, when the notification states one (absent: CNY).
+    pub currency: Option<String>,
 }
 
 /// Yuan string → fen: `"12.34"` → 1234, `"12"` → 1200, `"0.5"` → 50. Refuses more than two
@@ -715,6 +723,7 @@ impl AlipayClient {
             "total_amount": fen_to_yuan(req.amount_fen),
             "subject": req.subject,
             "product_code": product_code,
+            "time_expire": beijing_timestamp(req.time_expire_unix),
         }))
     }
 
@@ -798,6 +807,7 @@ impl AlipayClient {
             buyer_id: str_field(&response, "buyer_user_id")
                 .or_else(|| str_field(&response, "buyer_open_id"))
                 .map(str::to_string),
+            currency: str_field(&response, "trans_currency").map(str::to_string),
         })
     }
 
@@ -905,6 +915,7 @@ pub fn verify_notification(m: &AlipayMerchant, form: &[(String, String)]) -> Res
         trade_no: required("trade_no")?.to_string(),
         status,
         total_fen,
+        currency: get("trans_currency").map(str::to_string),
     })
 }
 
@@ -1283,6 +1294,7 @@ mod tests {
             amount_fen: 1234,
             notify_url: "https://yunyin.test/notify".into(),
             return_url: Some("https://yunyin.test/done".into()),
+            time_expire_unix: 1_709_224_205,
         };
         let url = client.page_pay_url(&merchant(), &ok).unwrap();
         assert!(url.starts_with("https://gw.test/gateway.do?"));
@@ -1293,6 +1305,7 @@ mod tests {
         let biz: Value = serde_json::from_str(&get("biz_content")).unwrap();
         assert_eq!(biz["total_amount"], "12.34");
         assert_eq!(biz["product_code"], "FAST_INSTANT_TRADE_PAY");
+        assert_eq!(biz["time_expire"], "2024-03-01 00:30:05", "Beijing time, Alipay's format");
         assert!(rsa2_verify(&parse_public_key(APP_A_PUB).unwrap(), &request_signing_content(&form), &get("sign")));
 
         for bad in [

@@ -263,6 +263,10 @@ pub struct PrepayRequest {
     pub amount_fen: i64,
     /// Where WeChat Pay posts the TRANSACTION.SUCCESS notification.
     pub notify_url: String,
+    /// When the order stops being payable (Unix seconds), sent as `time_expire` (RFC 3339 in
+    /// China time, `2018-06-08T10:34:56+08:00`): WeChat Pay refuses payment after it, so it
+    /// cannot be paid once we have given up on it.
+    pub time_expire_unix: i64,
 }
 
 /// What the payer's side needs to start paying.
@@ -488,6 +492,24 @@ pub enum Notification {
 /// Now, in Unix seconds.
 fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// `unix` (seconds) as RFC 3339 in China time, the way WeChat Pay writes and reads times:
+/// `2018-06-08T10:34:56+08:00`.
+pub fn rfc3339_china(unix: i64) -> String {
+    let t = unix + 8 * 3600;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+08:00", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// A 32-character random string for `nonce_str`.
@@ -821,6 +843,7 @@ impl WechatPayClient {
             "description": req.description,
             "out_trade_no": req.out_trade_no,
             "notify_url": req.notify_url,
+            "time_expire": rfc3339_china(req.time_expire_unix),
             "amount": { "total": req.amount_fen, "currency": "CNY" },
         });
         match &req.kind {
@@ -946,6 +969,14 @@ mod tests {
     fn sign_with(priv_pem: &str, message: &str) -> String {
         let key = SigningKey::<Sha256>::new(RsaPrivateKey::from_pkcs8_pem(priv_pem).unwrap());
         B64.encode(key.sign(message.as_bytes()).to_bytes())
+    }
+
+    #[test]
+    fn times_are_rfc3339_in_china_time() {
+        assert_eq!(rfc3339_china(0), "1970-01-01T08:00:00+08:00");
+        // 2024-02-29 16:30:05 UTC is 2024-03-01 00:30:05 in China.
+        assert_eq!(rfc3339_china(1_709_224_205), "2024-03-01T00:30:05+08:00");
+        assert_eq!(rfc3339_china(1_735_660_800), "2025-01-01T00:00:00+08:00");
     }
 
     #[test]

@@ -6,12 +6,21 @@
 //! UPDATE inside one transaction with its effect (the wallet credit):
 //! - a notification, after its signature, and then its appid/mchid (seller), amount and
 //!   currency, all match the order;
-//! - the reconciliation task, which queries pending orders with backoff and settles what the
-//!   provider says is paid, and closes what expired unpaid.
+//! - the reconciliation task, which queries pending orders with backoff (the answer checked
+//!   by the same function as a notification), settles what the provider says is paid, and
+//!   closes — at the provider first — what its payment window left unpaid.
 //!
 //! Until then the user sees `pending` ("paying"), never a wrong state.
+//!
+//! Every order carries its payment window to the provider (`time_expire`), so the provider
+//! stops taking money when we stop waiting for it. Should money arrive all the same for an
+//! order closed here, it is never dropped: it goes to the user's wallet, once, and is logged
+//! as an error for an operator.
 
 use std::{sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use rand::Rng;
 
 use super::{
     authz::UserPrincipal,
@@ -19,7 +28,7 @@ use super::{
     release::{PricedJob, ReleaseError, ReleaseService},
 };
 use crate::{
-    domain::{Payee, PaymentProvider, ValueError},
+    domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, RefundSettledEvent, UserEvent, ValueError},
     infra::{events::EventBus, new_id, now_ms},
     payments::{
         alipay::{self, AlipayClient, TradeRequest},
@@ -36,8 +45,13 @@ use crate::{
 
 /// The largest single top-up, in fen (50 000 yuan).
 pub const MAX_TOP_UP_FEN: i64 = 5_000_000;
-/// How long an unpaid order stays open.
-const ORDER_TTL_MS: i64 = 2 * 3_600_000;
+/// How long the payer has to pay an order: sent to the provider as its `time_expire`, after
+/// which the provider refuses payment. Paying follows opening at once (a QR code scanned, the
+/// WeChat or Alipay sheet confirmed), so an order unpaid after this was abandoned.
+pub const PAYMENT_WINDOW_MS: i64 = 15 * 60_000;
+/// How long after the provider's expiry an unpaid order is closed (at the provider first, then
+/// here): room for a payment in flight at the deadline and for the two clocks to differ.
+pub const CLOSE_GRACE_MS: i64 = 60_000;
 
 /// How a payment is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +264,55 @@ pub struct ReconcileConfig {
     pub first_check: Duration,
 }
 
+/// How much provider traffic the reconciliation of one instance makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileLimits {
+    /// Provider calls in flight at once (each waits on the provider, not on this machine).
+    pub concurrency: usize,
+    /// Orders taken per round; a full round is followed by the next at once.
+    pub batch: i64,
+    /// Spread each order's next check over ±20 % of its backoff, so orders opened together
+    /// (a class paying at once, a restart) do not come due together.
+    pub jitter: bool,
+}
+
+impl Default for ReconcileLimits {
+    fn default() -> Self {
+        Self { concurrency: 8, batch: 200, jitter: true }
+    }
+}
+
+impl ReconcileLimits {
+    /// How reconciliation ran before issue 10 (one query at a time, 50 orders a round, no
+    /// jitter): the benchmark's baseline.
+    pub fn sequential() -> Self {
+        Self { concurrency: 1, batch: 50, jitter: false }
+    }
+}
+
+/// What one reconciliation round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Due orders found.
+    pub due: usize,
+    /// Orders this instance claimed and asked the provider about.
+    pub checked: usize,
+    /// Orders and refunds settled or closed.
+    pub changed: usize,
+    /// Checks that failed (provider unreachable, an answer that does not match); retried later.
+    pub failed: usize,
+    /// The round took a whole batch: more may be due.
+    pub full: bool,
+}
+
+enum CheckOutcome {
+    /// Another instance had claimed it.
+    Skipped,
+    Unchanged,
+    Changed,
+    Failed,
+}
+
 #[derive(Clone)]
 pub struct PaymentService {
     orders: PaymentOrderRepo,
@@ -260,6 +323,7 @@ pub struct PaymentService {
     events: Arc<dyn EventBus>,
     notify_base: String,
     reconcile: ReconcileConfig,
+    limits: ReconcileLimits,
 }
 
 fn provider_of(order: &PaymentOrderRow) -> Option<PaymentProvider> {
@@ -274,6 +338,101 @@ fn owner_of(order: &PaymentOrderRow) -> AccountOwner {
 fn backoff(first: Duration, attempts: i64) -> i64 {
     let ms = first.as_millis().min(600_000) as i64;
     ms.saturating_mul(1i64 << attempts.clamp(0, 16)).min(600_000)
+}
+
+/// When an order checked at `now` (its `attempts`-th check) is checked next: the backoff
+/// scaled by `spread` (the jitter, 0.8 to 1.2), and never after `close_at`, the moment its
+/// window (and grace) ends and it is closed, so an abandoned order costs no query past it.
+fn next_check_at(first: Duration, attempts: i64, spread: f64, now: i64, close_at: i64) -> i64 {
+    let wait = ((backoff(first, attempts) as f64) * spread.clamp(0.5, 1.5)) as i64;
+    let next = now + wait.max(1);
+    if now < close_at {
+        next.min(close_at)
+    } else {
+        next
+    }
+}
+
+/// How many provider calls an order nobody pays costs, from opening to closing: its queries
+/// within the window (the first after `first_check`, then backing off) and the close.
+pub fn calls_per_abandoned_order(first_check: Duration) -> usize {
+    let close_at = PAYMENT_WINDOW_MS + CLOSE_GRACE_MS;
+    let mut t = next_check_at(first_check, 0, 1.0, 0, close_at);
+    let (mut attempts, mut calls) = (0, 0);
+    while t < close_at {
+        calls += 1;
+        attempts += 1;
+        t = next_check_at(first_check, attempts, 1.0, t, close_at);
+    }
+    calls + 1
+}
+
+/// What WeChat Pay says about an order — in a notification or in a query answer — must be
+/// about this order as it was placed: one check for both paths.
+fn wechat_answer_matches(order: &PaymentOrderRow, t: &wechat_pay::Transaction) -> Result<(), &'static str> {
+    if order.provider != PaymentProvider::WechatPay.as_str() {
+        return Err("provider");
+    }
+    if t.out_trade_no != order.out_trade_no {
+        return Err("out_trade_no");
+    }
+    if t.app_id != order.app_id {
+        return Err("appid");
+    }
+    if t.mch_id != order.merchant_id {
+        return Err("mchid");
+    }
+    if t.total_fen != order.amount_fen {
+        return Err("amount");
+    }
+    if t.currency != "CNY" {
+        return Err("currency");
+    }
+    Ok(())
+}
+
+/// What Alipay says about a trade, from a notification or a query answer.
+#[derive(Clone, Copy)]
+struct AlipayAnswer<'a> {
+    /// The application it is about: a notification's `app_id`, or the application a query
+    /// was signed as (Alipay answers only about that application's trades).
+    app_id: &'a str,
+    /// The seller a notification names; `None` for a query answer, which names none.
+    seller_id: Option<Option<&'a str>>,
+    out_trade_no: &'a str,
+    total_fen: i64,
+    /// `trans_currency` when stated (absent means CNY).
+    currency: Option<&'a str>,
+}
+
+/// The Alipay counterpart of [`wechat_answer_matches`]: one check for notifications and
+/// query answers.
+fn alipay_answer_matches(order: &PaymentOrderRow, a: &AlipayAnswer<'_>) -> Result<(), &'static str> {
+    if order.provider != PaymentProvider::Alipay.as_str() {
+        return Err("provider");
+    }
+    if a.out_trade_no != order.out_trade_no {
+        return Err("out_trade_no");
+    }
+    if a.app_id != order.app_id {
+        return Err("app_id");
+    }
+    if let Some(seller) = a.seller_id {
+        if !order.merchant_id.is_empty() && seller != Some(order.merchant_id.as_str()) {
+            return Err("seller_id");
+        }
+    }
+    if a.total_fen != order.amount_fen {
+        return Err("amount");
+    }
+    if a.currency.unwrap_or("CNY") != "CNY" {
+        return Err("currency");
+    }
+    Ok(())
+}
+
+fn provider_error(e: impl std::fmt::Display) -> PaymentError {
+    PaymentError::Provider(e.to_string())
 }
 
 impl PaymentService {
@@ -296,6 +455,22 @@ impl PaymentService {
             events,
             notify_base: public_base_url.trim_end_matches('/').to_string(),
             reconcile,
+            limits: ReconcileLimits::default(),
+        }
+    }
+
+    /// The same service with other reconciliation limits (the benchmark compares them).
+    pub fn with_limits(mut self, limits: ReconcileLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The jitter factor for the next check.
+    fn spread(&self) -> f64 {
+        if self.limits.jitter {
+            rand::thread_rng().gen_range(0.8..1.2)
+        } else {
+            1.0
         }
     }
 
@@ -389,6 +564,9 @@ impl PaymentService {
         }
         let owner = self.accounts.payee_of(&user.enterprise_id).await?;
         let now = now_ms();
+        // Whole seconds: the provider's `time_expire` and ours are the same instant.
+        let time_expire_unix = (now + PAYMENT_WINDOW_MS) / 1000;
+        let expires_at = time_expire_unix * 1000;
         let release = intent.release.unwrap_or_default();
         let mut order = PaymentOrderRow {
             id: new_id(),
@@ -412,9 +590,15 @@ impl PaymentService {
             job_ids: release.job_ids,
             release_outcome: None,
             created_at: now,
-            expires_at: now + ORDER_TTL_MS,
+            expires_at,
             settled_at: None,
-            next_check_at: now + backoff(self.reconcile.first_check, 0),
+            next_check_at: next_check_at(
+                self.reconcile.first_check,
+                0,
+                self.spread(),
+                now,
+                expires_at + CLOSE_GRACE_MS,
+            ),
             check_attempts: 0,
         };
         let description = description.to_string();
@@ -444,6 +628,7 @@ impl PaymentService {
                     description,
                     amount_fen: order.amount_fen,
                     notify_url: self.notify_url(provider, &owner),
+                    time_expire_unix,
                 };
                 match self.wechat.prepay(&m, &prepay).await {
                     Ok(Prepay::Jsapi(p)) => PayAction::WechatJsapi(p),
@@ -464,6 +649,7 @@ impl PaymentService {
                     amount_fen: order.amount_fen,
                     notify_url: self.notify_url(provider, &owner),
                     return_url: return_url.clone(),
+                    time_expire_unix,
                 };
                 let action = match method {
                     PayMethod::Page => self.alipay.page_pay_url(&m, &trade).map(PayAction::Redirect),
@@ -514,21 +700,10 @@ impl PaymentService {
         };
         let order = self.orders.by_out_trade_no(&t.out_trade_no).await?.ok_or(NotificationError::UnknownOrder)?;
         let mismatch = |what| NotificationError::Mismatch { out_trade_no: t.out_trade_no.clone(), what };
-        if owner_of(&order) != owner || order.provider != PaymentProvider::WechatPay.as_str() {
+        if owner_of(&order) != owner {
             return Err(mismatch("payee"));
         }
-        if t.app_id != order.app_id {
-            return Err(mismatch("appid"));
-        }
-        if t.mch_id != order.merchant_id {
-            return Err(mismatch("mchid"));
-        }
-        if t.total_fen != order.amount_fen {
-            return Err(mismatch("amount"));
-        }
-        if t.currency != "CNY" {
-            return Err(mismatch("currency"));
-        }
+        wechat_answer_matches(&order, &t).map_err(mismatch)?;
         if t.trade_state != TradeState::Success {
             return Ok(());
         }
@@ -599,8 +774,13 @@ impl PaymentService {
                 tracing::warn!(refund = %refund.id, amount_fen = refund.amount_fen, "the original channel could not refund; refunded to the wallet");
                 "wallet"
             };
-            let payload = serde_json::json!({ "type": "refund_settled", "job_id": refund.job_id, "state": "succeeded", "refund_fen": refund.amount_fen, "channel": channel });
-            let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+            let event = UserEvent::RefundSettled(RefundSettledEvent {
+                job_id: refund.job_id.clone(),
+                state: "succeeded".into(),
+                refund_fen: refund.amount_fen,
+                channel: channel.into(),
+            });
+            event.publish(self.events.as_ref(), &order.user_id).await;
         }
         Ok(settled)
     }
@@ -628,18 +808,17 @@ impl PaymentService {
         })?;
         let order = self.orders.by_out_trade_no(&n.out_trade_no).await?.ok_or(NotificationError::UnknownOrder)?;
         let mismatch = |what| NotificationError::Mismatch { out_trade_no: n.out_trade_no.clone(), what };
-        if owner_of(&order) != owner || order.provider != PaymentProvider::Alipay.as_str() {
+        if owner_of(&order) != owner {
             return Err(mismatch("payee"));
         }
-        if n.app_id != order.app_id {
-            return Err(mismatch("app_id"));
-        }
-        if !order.merchant_id.is_empty() && n.seller_id.as_deref() != Some(order.merchant_id.as_str()) {
-            return Err(mismatch("seller_id"));
-        }
-        if n.total_fen != order.amount_fen {
-            return Err(mismatch("amount"));
-        }
+        let answer = AlipayAnswer {
+            app_id: &n.app_id,
+            seller_id: Some(n.seller_id.as_deref()),
+            out_trade_no: &n.out_trade_no,
+            total_fen: n.total_fen,
+            currency: n.currency.as_deref(),
+        };
+        alipay_answer_matches(&order, &answer).map_err(mismatch)?;
         if !matches!(n.status, alipay::TradeStatus::Success | alipay::TradeStatus::Finished) {
             return Ok(());
         }
@@ -649,6 +828,12 @@ impl PaymentService {
 
     /// Moves a pending order to paid and applies its effect, in one transaction; a second
     /// call (a duplicate notification, or the query racing it) changes nothing.
+    ///
+    /// Money for an order already closed here (the provider took it all the same) is never
+    /// dropped: the order moves from `closed` to `paid` by its own conditional UPDATE, the
+    /// user's wallet is credited under the same idempotency key as any payment of the order
+    /// (so once, whichever path comes first or again), a release is not carried out any more
+    /// (its payment stays in the wallet), and an error is logged for an operator.
     async fn settle_paid(
         &self,
         order: &PaymentOrderRow,
@@ -657,9 +842,9 @@ impl PaymentService {
         notification: Option<(&str, &str)>,
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
-        let settled_by = if notification.is_some() { "notification" } else { "query" };
+        let by = if notification.is_some() { "notification" } else { "query" };
         for attempt in 0..5u64 {
-            let result: Result<bool, sqlx::Error> = async {
+            let result: Result<Option<bool>, sqlx::Error> = async {
                 let wallet = WalletRepo::new(self.orders.pool().clone())
                     .ensure(&order.user_id, &order.enterprise_id, now)
                     .await?;
@@ -668,10 +853,18 @@ impl PaymentService {
                     PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now)
                         .await?;
                 }
-                if !PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, settled_by, now).await? {
-                    tx.commit().await?;
-                    return Ok(false);
-                }
+                let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
+                    false
+                } else {
+                    let late_by = format!("{by}_after_close");
+                    if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now)
+                        .await?
+                    {
+                        tx.commit().await?;
+                        return Ok(None);
+                    }
+                    true
+                };
                 // A release paid directly passes through the wallet: credited here, debited by
                 // the release right after, both in the ledger.
                 let kind = if order.purpose == "release" { "payment" } else { "top_up" };
@@ -690,20 +883,53 @@ impl PaymentService {
                     }
                 }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(late))
             }
             .await;
             match result {
-                Ok(true) => {
-                    tracing::info!(order = %order.id, settled_by, "payment settled");
-                    let payload = serde_json::json!({ "type": "payment", "order_id": order.id, "state": "paid", "amount_fen": order.amount_fen });
-                    let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+                Ok(Some(false)) => {
+                    tracing::info!(order = %order.id, settled_by = by, "payment settled");
+                    let event = UserEvent::Payment(PaymentEvent {
+                        order_id: order.id.clone(),
+                        state: "paid".into(),
+                        amount_fen: order.amount_fen,
+                    });
+                    event.publish(self.events.as_ref(), &order.user_id).await;
                     if order.purpose == "release" {
                         self.finish_release(order).await;
                     }
                     return Ok(true);
                 }
-                Ok(false) => return Ok(false),
+                Ok(Some(true)) => {
+                    tracing::error!(
+                        order = %order.id,
+                        out_trade_no = %order.out_trade_no,
+                        provider = %order.provider,
+                        provider_trade_no = %trade_no,
+                        user = %order.user_id,
+                        amount_fen = order.amount_fen,
+                        reported_by = by,
+                        "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
+                         credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
+                        order.id
+                    );
+                    let event = if order.purpose == "release" {
+                        // Paid too late to print: the user may be long gone from the printer.
+                        UserEvent::PaymentHeld(PaymentHeldEvent {
+                            order_id: order.id.clone(),
+                            amount_fen: order.amount_fen,
+                        })
+                    } else {
+                        UserEvent::Payment(PaymentEvent {
+                            order_id: order.id.clone(),
+                            state: "paid".into(),
+                            amount_fen: order.amount_fen,
+                        })
+                    };
+                    event.publish(self.events.as_ref(), &order.user_id).await;
+                    return Ok(true);
+                }
+                Ok(None) => return Ok(false),
                 Err(e) if crate::storage::is_busy(&e) && attempt < 4 => {
                     tokio::time::sleep(Duration::from_millis(5 * (attempt + 1))).await;
                 }
@@ -732,9 +958,11 @@ impl PaymentService {
             }
             Err(e) => {
                 tracing::warn!(order = %order.id, error = %e, "paid release could not be carried out; the payment stays in the wallet");
-                let payload =
-                    serde_json::json!({ "type": "payment_held", "order_id": order.id, "amount_fen": order.amount_fen });
-                let _ = self.events.publish(&format!("user:{}", order.user_id), &payload.to_string()).await;
+                let event = UserEvent::PaymentHeld(PaymentHeldEvent {
+                    order_id: order.id.clone(),
+                    amount_fen: order.amount_fen,
+                });
+                event.publish(self.events.as_ref(), &order.user_id).await;
                 "held"
             }
         };
@@ -781,12 +1009,19 @@ impl PaymentService {
         Ok(true)
     }
 
-    /// Queries the provider about pending orders that are due, settling what is paid and
-    /// closing what expired unpaid; carries out paid releases left undone; issues pending
-    /// refunds. Returns how many orders and refunds it settled or closed.
+    /// One reconciliation round; returns how many orders and refunds it settled or closed.
     pub async fn reconcile_once(&self) -> Result<usize, PaymentError> {
+        Ok(self.reconcile_round().await?.changed)
+    }
+
+    /// One reconciliation round: carries out paid releases left undone, issues pending
+    /// refunds, and checks up to a batch of due pending orders with the provider, a bounded
+    /// number at a time — a query (settling what is paid, closing what the provider closed),
+    /// or, once an order's window and grace are over, a close at the provider (settling it as
+    /// paid if the provider says it was paid meanwhile).
+    pub async fn reconcile_round(&self) -> Result<RoundReport, PaymentError> {
         let now = now_ms();
-        let mut changed = 0;
+        let mut report = RoundReport::default();
         for order in self.orders.unreleased_paid(20).await? {
             self.finish_release(&order).await;
         }
@@ -796,102 +1031,241 @@ impl PaymentService {
                 continue;
             }
             match self.issue_refund(&refund, now).await {
-                Ok(true) => changed += 1,
+                Ok(true) => report.changed += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(refund = %refund.id, error = %e, "refund attempt failed; will retry"),
             }
         }
-        for order in self.orders.due(now, 50).await? {
-            let next = now + backoff(self.reconcile.first_check, order.check_attempts + 1);
-            if !self.orders.claim_check(&order.id, order.next_check_at, next).await? {
-                continue; // Another instance has it.
+        let due = self.orders.due(now, self.limits.batch).await?;
+        report.due = due.len();
+        report.full = i64::try_from(due.len()).unwrap_or(i64::MAX) >= self.limits.batch;
+        let outcomes: Vec<CheckOutcome> = futures_util::stream::iter(due)
+            .map(|order| async move { self.claim_and_check(&order).await })
+            .buffer_unordered(self.limits.concurrency.max(1))
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                CheckOutcome::Skipped => continue,
+                CheckOutcome::Unchanged => {}
+                CheckOutcome::Changed => report.changed += 1,
+                CheckOutcome::Failed => report.failed += 1,
             }
-            match self.check(&order, now).await {
-                Ok(true) => changed += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(order = %order.id, error = %e, "reconciliation query failed; will retry"),
+            report.checked += 1;
+        }
+        Ok(report)
+    }
+
+    /// Claims a due order (so no other instance checks it too) and checks it.
+    async fn claim_and_check(&self, order: &PaymentOrderRow) -> CheckOutcome {
+        let now = now_ms();
+        let next = next_check_at(
+            self.reconcile.first_check,
+            order.check_attempts + 1,
+            self.spread(),
+            now,
+            order.expires_at + CLOSE_GRACE_MS,
+        );
+        match self.orders.claim_check(&order.id, order.next_check_at, next).await {
+            Ok(true) => {}
+            Ok(false) => return CheckOutcome::Skipped,
+            Err(e) => {
+                tracing::warn!(order = %order.id, error = %e, "cannot claim an order for reconciliation");
+                return CheckOutcome::Failed;
             }
         }
-        Ok(changed)
+        match self.check(order, now).await {
+            Ok(true) => CheckOutcome::Changed,
+            Ok(false) => CheckOutcome::Unchanged,
+            Err(e) => {
+                tracing::warn!(order = %order.id, error = %e, "reconciliation check failed; will retry");
+                CheckOutcome::Failed
+            }
+        }
     }
 
     async fn check(&self, order: &PaymentOrderRow, now: i64) -> Result<bool, PaymentError> {
         let owner = owner_of(order);
-        let expired = now >= order.expires_at;
+        // Past its window and grace, an order is closed at the provider, then here — in one
+        // call in the usual case (WeChat Pay's close says if it was paid after all; Alipay has
+        // closed it itself by then).
+        let closing = now >= order.expires_at + CLOSE_GRACE_MS;
         match provider_of(order) {
             Some(PaymentProvider::WechatPay) => {
                 let m =
                     self.accounts.wechat_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("WeChat Pay"))?;
-                let t = self
-                    .wechat
-                    .query(&m, &order.out_trade_no)
-                    .await
-                    .map_err(|e| PaymentError::Provider(e.to_string()))?;
-                if t.trade_state == TradeState::Success
-                    && t.total_fen == order.amount_fen
-                    && t.mch_id == order.merchant_id
-                {
-                    let trade_no = t.transaction_id.clone().unwrap_or_default();
-                    return Ok(self.settle_paid(order, &trade_no, t.payer_openid.as_deref(), None).await?);
+                if closing {
+                    return self.close_wechat(order, &m, now).await;
                 }
-                if matches!(t.trade_state, TradeState::Closed | TradeState::Revoked | TradeState::PayError) {
-                    return Ok(self.orders.mark_closed(&order.id, now).await?);
-                }
-                if expired {
-                    self.wechat
-                        .close(&m, &order.out_trade_no)
-                        .await
-                        .map_err(|e| PaymentError::Provider(e.to_string()))?;
-                    return Ok(self.orders.mark_closed(&order.id, now).await?);
-                }
-                Ok(false)
+                let t = self.wechat.query(&m, &order.out_trade_no).await.map_err(provider_error)?;
+                self.apply_wechat_answer(order, &t, now).await
             }
             Some(PaymentProvider::Alipay) => {
                 let m = self.accounts.alipay_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("Alipay"))?;
-                let t = match self.alipay.query(&m, &order.out_trade_no).await {
-                    Ok(t) => Some(t),
-                    // Page/wap orders exist at Alipay only once the buyer opened the cashier.
-                    Err(alipay::AlipayError::Refused { sub_code, .. }) if sub_code == "ACQ.TRADE_NOT_EXIST" => None,
-                    Err(e) => return Err(PaymentError::Provider(e.to_string())),
-                };
-                if let Some(t) = &t {
-                    let paid = matches!(t.status, alipay::TradeStatus::Success | alipay::TradeStatus::Finished);
-                    if paid && t.total_fen == order.amount_fen {
-                        let trade_no = t.trade_no.clone().unwrap_or_default();
-                        return Ok(self.settle_paid(order, &trade_no, t.buyer_id.as_deref(), None).await?);
-                    }
-                    if t.status == alipay::TradeStatus::Closed {
-                        return Ok(self.orders.mark_closed(&order.id, now).await?);
-                    }
+                if closing {
+                    return self.close_alipay(order, &m, now).await;
                 }
-                if expired {
-                    if t.is_some() {
-                        self.alipay
-                            .close(&m, &order.out_trade_no)
-                            .await
-                            .map_err(|e| PaymentError::Provider(e.to_string()))?;
+                match self.alipay.query(&m, &order.out_trade_no).await {
+                    Ok(t) => self.apply_alipay_answer(order, &m, &t, now).await,
+                    // Page/wap/app orders exist at Alipay only once the buyer opened them.
+                    Err(alipay::AlipayError::Refused { sub_code, .. }) if sub_code == "ACQ.TRADE_NOT_EXIST" => {
+                        Ok(false)
                     }
-                    return Ok(self.orders.mark_closed(&order.id, now).await?);
+                    Err(e) => Err(provider_error(e)),
                 }
-                Ok(false)
             }
             None => Ok(false),
         }
     }
 
-    /// Runs reconciliation every `every` until `stop` fires.
+    /// Acts on what WeChat Pay's query says about an order, once it passed the same check as
+    /// a notification.
+    async fn apply_wechat_answer(
+        &self,
+        order: &PaymentOrderRow,
+        t: &wechat_pay::Transaction,
+        now: i64,
+    ) -> Result<bool, PaymentError> {
+        if let Err(what) = wechat_answer_matches(order, t) {
+            tracing::error!(order = %order.id, out_trade_no = %order.out_trade_no, what, "WeChat Pay's answer about this order does not match it; not settled");
+            return Err(PaymentError::Provider(format!("the query answer does not match the order ({what})")));
+        }
+        match t.trade_state {
+            TradeState::Success => {
+                let trade_no = t.transaction_id.clone().unwrap_or_default();
+                Ok(self.settle_paid(order, &trade_no, t.payer_openid.as_deref(), None).await?)
+            }
+            TradeState::Closed | TradeState::Revoked | TradeState::PayError => {
+                Ok(self.orders.mark_closed(&order.id, now).await?)
+            }
+            TradeState::Refund => {
+                // Paid, then refunded outside yunyin (the merchant platform): the money went
+                // back to the payer, so nothing is credited; closed so it is not asked again.
+                tracing::error!(order = %order.id, out_trade_no = %order.out_trade_no, "WeChat Pay says this pending order was paid and refunded outside yunyin; closed without credit");
+                Ok(self.orders.mark_closed(&order.id, now).await?)
+            }
+            TradeState::NotPay | TradeState::UserPaying => Ok(false),
+        }
+    }
+
+    /// Closes an order at WeChat Pay, then here; one paid meanwhile is settled as paid.
+    async fn close_wechat(
+        &self,
+        order: &PaymentOrderRow,
+        m: &wechat_pay::WechatPayMerchant,
+        now: i64,
+    ) -> Result<bool, PaymentError> {
+        match self.wechat.close(m, &order.out_trade_no).await {
+            Ok(()) => Ok(self.orders.mark_closed(&order.id, now).await?),
+            Err(wechat_pay::WechatPayError::Refused { code, .. }) if code == "ORDERPAID" => {
+                tracing::info!(order = %order.id, "closing: WeChat Pay says the order was paid; settling it as paid");
+                let t = self.wechat.query(m, &order.out_trade_no).await.map_err(provider_error)?;
+                self.apply_wechat_answer(order, &t, now).await
+            }
+            // Never placed there, or closed there already.
+            Err(wechat_pay::WechatPayError::Refused { code, .. })
+                if code == "ORDER_NOT_EXIST" || code == "ORDER_CLOSED" =>
+            {
+                Ok(self.orders.mark_closed(&order.id, now).await?)
+            }
+            Err(e) => Err(provider_error(e)),
+        }
+    }
+
+    /// Acts on what Alipay's query says about a trade, once it passed the same check as a
+    /// notification (the answer is about the application `m` signed the query as).
+    async fn apply_alipay_answer(
+        &self,
+        order: &PaymentOrderRow,
+        m: &alipay::AlipayMerchant,
+        t: &alipay::AlipayTrade,
+        now: i64,
+    ) -> Result<bool, PaymentError> {
+        let answer = AlipayAnswer {
+            app_id: &m.app_id,
+            seller_id: None,
+            out_trade_no: &t.out_trade_no,
+            total_fen: t.total_fen,
+            currency: t.currency.as_deref(),
+        };
+        if let Err(what) = alipay_answer_matches(order, &answer) {
+            tracing::error!(order = %order.id, out_trade_no = %order.out_trade_no, what, "Alipay's answer about this order does not match it; not settled");
+            return Err(PaymentError::Provider(format!("the query answer does not match the order ({what})")));
+        }
+        if t.status.is_paid() {
+            let trade_no = t.trade_no.clone().unwrap_or_default();
+            return Ok(self.settle_paid(order, &trade_no, t.buyer_id.as_deref(), None).await?);
+        }
+        if t.status == alipay::TradeStatus::Closed {
+            return Ok(self.orders.mark_closed(&order.id, now).await?);
+        }
+        Ok(false)
+    }
+
+    /// Closes a trade at Alipay, then here; one paid meanwhile is settled as paid.
+    ///
+    /// Alipay closes a trade itself when its `time_expire` passes, so it is asked first: in
+    /// the usual case that one call finds it closed (or never opened). Only a trade still
+    /// waiting for payment — one placed without `time_expire`, before it was sent — is closed
+    /// by a call.
+    async fn close_alipay(
+        &self,
+        order: &PaymentOrderRow,
+        m: &alipay::AlipayMerchant,
+        now: i64,
+    ) -> Result<bool, PaymentError> {
+        let t = match self.alipay.query(m, &order.out_trade_no).await {
+            Ok(t) => t,
+            // Never opened by the buyer; past its time_expire Alipay will not open it any more.
+            Err(alipay::AlipayError::Refused { sub_code, .. }) if sub_code == "ACQ.TRADE_NOT_EXIST" => {
+                return Ok(self.orders.mark_closed(&order.id, now).await?);
+            }
+            Err(e) => return Err(provider_error(e)),
+        };
+        if t.status != alipay::TradeStatus::WaitBuyerPay {
+            if t.status.is_paid() {
+                tracing::info!(order = %order.id, "closing: Alipay says the trade was paid; settling it as paid");
+            }
+            return self.apply_alipay_answer(order, m, &t, now).await;
+        }
+        match self.alipay.close(m, &order.out_trade_no).await {
+            Ok(()) => Ok(self.orders.mark_closed(&order.id, now).await?),
+            // Paid between the query and the close: the query says so now.
+            Err(alipay::AlipayError::Refused { sub_code, .. }) if sub_code == "ACQ.TRADE_STATUS_ERROR" => {
+                let t = self.alipay.query(m, &order.out_trade_no).await.map_err(provider_error)?;
+                let changed = self.apply_alipay_answer(order, m, &t, now).await?;
+                if !changed && t.status == alipay::TradeStatus::WaitBuyerPay {
+                    return Err(PaymentError::Provider("Alipay would not close a trade waiting for payment".into()));
+                }
+                Ok(changed)
+            }
+            Err(e) => Err(provider_error(e)),
+        }
+    }
+
+    /// Runs reconciliation every `every` until `stop` fires; a round that took a whole batch
+    /// is followed by the next at once, so a backlog is worked through at the rate the
+    /// concurrency allows rather than one batch per tick.
     pub fn spawn_reconciler(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(me.reconcile.every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = me.reconcile_once().await {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                loop {
+                    match me.reconcile_round().await {
+                        // (A round whose every check failed waits for the tick.)
+                        Ok(report) if report.full && report.failed < report.due && !*stop.borrow() => continue,
+                        Ok(_) => break,
+                        Err(e) => {
                             tracing::warn!(error = %e, "reconciliation round failed");
+                            break;
                         }
                     }
-                    _ = stop.changed() => return,
                 }
             }
         })
@@ -930,5 +1304,116 @@ mod tests {
         assert_eq!(backoff(first, 1), 10_000);
         assert_eq!(backoff(first, 3), 40_000);
         assert_eq!(backoff(first, 40), 600_000);
+    }
+
+    #[test]
+    fn checks_are_spread_and_stop_at_the_close() {
+        let first = Duration::from_secs(10);
+        let now = 1_000_000;
+        let close_at = now + 900_000;
+        assert_eq!(next_check_at(first, 1, 1.0, now, close_at), now + 20_000);
+        assert_eq!(next_check_at(first, 1, 0.8, now, close_at), now + 16_000);
+        assert_eq!(next_check_at(first, 1, 1.2, now, close_at), now + 24_000);
+        // Never past the moment the order is closed…
+        assert_eq!(next_check_at(first, 9, 1.0, close_at - 5_000, close_at), close_at);
+        // …and after it (a close that failed), backing off as before.
+        assert_eq!(next_check_at(first, 9, 1.0, close_at + 1, close_at), close_at + 1 + 600_000);
+        // An abandoned order costs its queries within the window, then one close.
+        let (mut t, mut attempts, mut calls) = (now + 10_000, 0, 0);
+        while t < close_at {
+            calls += 1;
+            attempts += 1;
+            t = next_check_at(first, attempts, 1.0, t, close_at);
+        }
+        assert_eq!((calls, t), (6, close_at), "10 s, 30 s, 70 s, 150 s, 310 s, 630 s, then the close");
+        // With the real window and grace: those six queries, then one close at 16 min.
+        assert_eq!(calls_per_abandoned_order(first), 7);
+        assert_eq!(calls_per_abandoned_order(Duration::from_secs(60)), 5, "60 s, 180 s, 420 s, 900 s, close");
+    }
+
+    fn order(provider: PaymentProvider) -> PaymentOrderRow {
+        PaymentOrderRow {
+            id: "o1".into(),
+            out_trade_no: "T1".into(),
+            enterprise_id: "e".into(),
+            user_id: "u".into(),
+            purpose: "top_up".into(),
+            provider: provider.as_str().into(),
+            method: "native".into(),
+            payee_kind: "enterprise".into(),
+            payee_id: "e".into(),
+            app_id: if provider == PaymentProvider::WechatPay { "wx1234567890abcdef" } else { "2021000000000001" }
+                .into(),
+            merchant_id: if provider == PaymentProvider::WechatPay { "1900000109" } else { "2088000000000001" }.into(),
+            amount_fen: 300,
+            state: "pending".into(),
+            provider_trade_no: None,
+            payer: None,
+            settled_by: None,
+            release_id: None,
+            print_point_id: None,
+            job_ids: String::new(),
+            release_outcome: None,
+            created_at: 0,
+            expires_at: 0,
+            settled_at: None,
+            next_check_at: 0,
+            check_attempts: 0,
+        }
+    }
+
+    #[test]
+    fn wechat_answers_are_checked_field_by_field() {
+        let o = order(PaymentProvider::WechatPay);
+        let t = wechat_pay::Transaction {
+            app_id: o.app_id.clone(),
+            mch_id: o.merchant_id.clone(),
+            out_trade_no: o.out_trade_no.clone(),
+            transaction_id: Some("4200".into()),
+            trade_state: TradeState::Success,
+            total_fen: 300,
+            currency: "CNY".into(),
+            payer_openid: None,
+            success_time: None,
+        };
+        assert_eq!(wechat_answer_matches(&o, &t), Ok(()));
+        let cases: [(wechat_pay::Transaction, &str); 5] = [
+            (wechat_pay::Transaction { app_id: "wx0000000000000000".into(), ..t.clone() }, "appid"),
+            (wechat_pay::Transaction { mch_id: "1900000999".into(), ..t.clone() }, "mchid"),
+            (wechat_pay::Transaction { out_trade_no: "T2".into(), ..t.clone() }, "out_trade_no"),
+            (wechat_pay::Transaction { total_fen: 301, ..t.clone() }, "amount"),
+            (wechat_pay::Transaction { currency: "USD".into(), ..t.clone() }, "currency"),
+        ];
+        for (answer, what) in cases {
+            assert_eq!(wechat_answer_matches(&o, &answer), Err(what));
+        }
+        assert_eq!(wechat_answer_matches(&order(PaymentProvider::Alipay), &t), Err("provider"));
+    }
+
+    #[test]
+    fn alipay_answers_are_checked_field_by_field() {
+        let o = order(PaymentProvider::Alipay);
+        let ok = AlipayAnswer {
+            app_id: "2021000000000001",
+            seller_id: Some(Some("2088000000000001")),
+            out_trade_no: "T1",
+            total_fen: 300,
+            currency: None,
+        };
+        assert_eq!(alipay_answer_matches(&o, &ok), Ok(()));
+        // A query answer names no seller.
+        assert_eq!(alipay_answer_matches(&o, &AlipayAnswer { seller_id: None, ..ok }), Ok(()));
+        assert_eq!(alipay_answer_matches(&o, &AlipayAnswer { currency: Some("CNY"), ..ok }), Ok(()));
+        let cases = [
+            (AlipayAnswer { app_id: "2021000000000002", ..ok }, "app_id"),
+            (AlipayAnswer { seller_id: Some(Some("2088999999999999")), ..ok }, "seller_id"),
+            (AlipayAnswer { seller_id: Some(None), ..ok }, "seller_id"),
+            (AlipayAnswer { out_trade_no: "T2", ..ok }, "out_trade_no"),
+            (AlipayAnswer { total_fen: 299, ..ok }, "amount"),
+            (AlipayAnswer { currency: Some("USD"), ..ok }, "currency"),
+        ];
+        for (answer, what) in cases {
+            assert_eq!(alipay_answer_matches(&o, &answer), Err(what));
+        }
     }
 }

@@ -178,6 +178,33 @@ impl PaymentOrderRepo {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Marks paid an order already closed here, for which the provider took money all the same,
+    /// inside the caller's transaction (with its wallet credit); false when it is not closed
+    /// (a repeat found it paid already). A release order is not carried out any more: its
+    /// outcome is `held` (the money stays in the wallet).
+    pub async fn mark_paid_after_close(
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        provider_trade_no: &str,
+        payer: Option<&str>,
+        settled_by: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE payment_orders SET state = 'paid', provider_trade_no = $2, payer = $3, settled_by = $4, \
+             settled_at = $5, release_outcome = CASE WHEN purpose = 'release' THEN 'held' ELSE release_outcome END \
+             WHERE id = $1 AND state = 'closed'",
+        )
+        .bind(id)
+        .bind(provider_trade_no)
+        .bind(payer)
+        .bind(settled_by)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Closes a pending order (expired, or closed at the provider); false if it was not pending.
     #[tracing::instrument(skip_all)]
     pub async fn mark_closed(&self, id: &str, now: i64) -> Result<bool, sqlx::Error> {
@@ -280,7 +307,8 @@ impl PaymentOrderRepo {
         Ok(row.is_some())
     }
 
-    /// The paid order (id) a user's release was paid with directly, inside a transaction.
+    /// The paid order (id) a user's release was paid with directly, inside a transaction (not
+    /// one whose payment was held in the wallet: that release was not paid by it).
     pub async fn paid_release_order_in(
         tx: &mut Transaction<'_, Any>,
         user_id: &str,
@@ -288,7 +316,7 @@ impl PaymentOrderRepo {
     ) -> Result<Option<String>, sqlx::Error> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT id FROM payment_orders WHERE user_id = $1 AND release_id = $2 AND purpose = 'release' \
-             AND state = 'paid' LIMIT 1",
+             AND state = 'paid' AND (release_outcome IS NULL OR release_outcome = 'released') LIMIT 1",
         )
         .bind(user_id)
         .bind(release_id)

@@ -22,6 +22,19 @@
 //! (`ACQ.REFUND_AMT_NOT_EQUAL_TOTAL`); a refund repeated with the same out_request_no gets
 //! the same answer with `fund_change: "N"` and moves no money; a full refund closes the trade.
 //!
+//! Expiry: `time_expire` in biz_content must be `yyyy-MM-dd HH:mm:ss` (Beijing time; anything
+//! else is `ACQ.INVALID_PARAMETER`) and is kept as sent ([`FakeTrade::time_expire`]). Once it
+//! has passed, an unpaid trade is closed (`TRADE_CLOSED`, as Alipay closes timed-out trades):
+//! the cashier shows `ACQ.TRADE_HAS_CLOSE` and [`FakeAlipay::try_pay`] refuses. Without one, a
+//! precreate QR code stays payable for 2 hours and a page, wap or app order for 15 days
+//! (Alipay's defaults). [`FakeAlipay::advance_clock`] moves the fake's business clock (expiry
+//! only; the timestamp check keeps the real clock) so tests need not wait.
+//!
+//! For reconciliation tests: every gateway call is logged with its out_trade_no
+//! ([`FakeAlipay::calls_about`]), the peak of calls in flight at once is kept per method
+//! ([`FakeAlipay::peak_in_flight`]), answers can be slowed down ([`FakeAlipay::set_latency`]),
+//! and query answers altered ([`QueryOverride`]), still validly signed.
+//!
 //! This file deliberately shares no code with `yunyin_server::payments::alipay`: signing,
 //! encoding and parsing are implemented again here, so one side's mistake cannot hide the
 //! other's.
@@ -78,6 +91,23 @@ pub enum NotifyMode {
     WrongSeller(String),
 }
 
+/// A change to the (validly signed) answers of `alipay.trade.query`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryOverride {
+    /// `trans_currency` added with this value.
+    Currency(String),
+}
+
+/// How long a trade without `time_expire` stays payable: a precreate QR code 2 hours, a
+/// page, wap or app order 15 days.
+fn default_payable_secs(method: &str) -> i64 {
+    if method == "alipay.trade.precreate" {
+        2 * 3600
+    } else {
+        15 * 86_400
+    }
+}
+
 /// A trade as the fake holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeTrade {
@@ -109,6 +139,27 @@ pub struct FakeTrade {
     pub refunded_fen: i64,
     /// The QR code content handed out by precreate.
     pub qr_code: Option<String>,
+    /// `time_expire` exactly as biz_content sent it, if it did.
+    pub time_expire: Option<String>,
+    /// When the trade was opened (Unix seconds, on the fake's business clock).
+    pub created_at: i64,
+}
+
+impl FakeTrade {
+    /// `time_expire` as Unix seconds, if it was sent.
+    pub fn time_expire_unix(&self) -> Option<i64> {
+        self.time_expire.as_deref().and_then(parse_beijing_time)
+    }
+
+    /// Closes it if it timed out unpaid; true when it is (now) closed by time.
+    fn expire_if_due(&mut self, now: i64) -> bool {
+        let until = self.time_expire_unix().unwrap_or(self.created_at + default_payable_secs(&self.method));
+        if self.status == "WAIT_BUYER_PAY" && now > until {
+            self.status = "TRADE_CLOSED".into();
+            return true;
+        }
+        false
+    }
 }
 
 /// A refund that moved money.
@@ -146,6 +197,21 @@ struct State {
     deliveries: Vec<(String, u16, String)>,
     calls: Vec<String>,
     next_trade: u64,
+    /// Added to the real clock for expiry decisions.
+    clock_offset_secs: i64,
+    latency: Duration,
+    query_override: Option<QueryOverride>,
+    /// (method, out_trade_no) of every gateway call, in arrival order.
+    call_log: Vec<(String, String)>,
+    /// method → (in flight now, peak).
+    in_flight: HashMap<String, (usize, usize)>,
+}
+
+impl State {
+    /// Now on the fake's business clock.
+    fn now(&self) -> i64 {
+        unix_now() + self.clock_offset_secs
+    }
 }
 
 struct Shared {
@@ -182,6 +248,11 @@ impl FakeAlipay {
                 deliveries: Vec::new(),
                 calls: Vec::new(),
                 next_trade: 1,
+                clock_offset_secs: 0,
+                latency: Duration::ZERO,
+                query_override: None,
+                call_log: Vec::new(),
+                in_flight: HashMap::new(),
             }),
             platform: RsaPrivateKey::from_pkcs8_pem(PLATFORM_KEY).expect("platform key"),
             forger: RsaPrivateKey::from_pkcs8_pem(FORGER_KEY).expect("forger key"),
@@ -224,10 +295,21 @@ impl FakeAlipay {
 
     /// The buyer pays: the trade becomes TRADE_SUCCESS and a trade_status_sync notification (form POST, RSA2-signed with the platform key) goes to its notify_url per the notify mode. Returns once sent (or dropped).
     ///
-    /// Panics when no unpaid trade has this out_trade_no (a test mistake).
+    /// Panics when no unpaid trade has this out_trade_no (a test mistake; see
+    /// [`FakeAlipay::try_pay`]).
     pub async fn pay(&self, out_trade_no: &str, buyer_id: &str) {
-        let key = self.mark_paid(out_trade_no, buyer_id);
+        if let Err(code) = self.try_pay(out_trade_no, buyer_id).await {
+            panic!("fake alipay: pay {out_trade_no}: {code}");
+        }
+    }
+
+    /// The buyer tries to pay: as [`FakeAlipay::pay`], or the sub_code the cashier shows when
+    /// the trade cannot be paid: `ACQ.TRADE_HAS_CLOSE` (closed, or its time_expire passed),
+    /// `ACQ.TRADE_HAS_SUCCESS`, `ACQ.TRADE_NOT_EXIST`.
+    pub async fn try_pay(&self, out_trade_no: &str, buyer_id: &str) -> Result<(), String> {
+        let key = self.try_mark_paid(out_trade_no, buyer_id)?;
         self.send_notification(&key).await;
+        Ok(())
     }
 
     /// Like [`FakeAlipay::pay`], but the notification is only built and signed, and handed
@@ -255,10 +337,21 @@ impl FakeAlipay {
 
     /// The buyer pays: the trade succeeds and its notification is built (unsigned).
     fn mark_paid(&self, out_trade_no: &str, buyer_id: &str) -> (String, String) {
+        self.try_mark_paid(out_trade_no, buyer_id)
+            .unwrap_or_else(|code| panic!("fake alipay: pay {out_trade_no}: {code}"))
+    }
+
+    fn try_mark_paid(&self, out_trade_no: &str, buyer_id: &str) -> Result<(String, String), String> {
         {
             let mut s = self.shared.lock();
-            let trade = latest_trade_mut(&mut s.trades, out_trade_no).expect("fake alipay: pay: no such trade");
-            assert_eq!(trade.status, "WAIT_BUYER_PAY", "fake alipay: pay: the trade is not waiting for payment");
+            let now = s.now();
+            let trade = latest_trade_mut(&mut s.trades, out_trade_no).ok_or("ACQ.TRADE_NOT_EXIST")?;
+            trade.expire_if_due(now);
+            match trade.status.as_str() {
+                "WAIT_BUYER_PAY" => {}
+                "TRADE_CLOSED" => return Err("ACQ.TRADE_HAS_CLOSE".into()),
+                _ => return Err("ACQ.TRADE_HAS_SUCCESS".into()),
+            }
             trade.status = "TRADE_SUCCESS".into();
             trade.buyer_id = Some(buyer_id.into());
             trade.gmt_payment = Some(beijing_time(unix_now()));
@@ -267,7 +360,7 @@ impl FakeAlipay {
             let form = notification_form(&trade, &seller_id);
             let key = (trade.app_id.clone(), trade.out_trade_no.clone());
             s.notifications.insert(key.clone(), form);
-            key
+            Ok(key)
         }
     }
 
@@ -374,6 +467,37 @@ impl FakeAlipay {
         self.shared.lock().deliveries.clone()
     }
 
+    /// Moves the fake's business clock forward (trade expiry; the timestamp check keeps the
+    /// real clock): "this much later".
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().clock_offset_secs += i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2);
+    }
+
+    /// Every answer waits this long first, like a provider across the internet.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// Alters `alipay.trade.query`'s answers from now on (`None`: answer truthfully).
+    pub fn set_query_override(&self, change: Option<QueryOverride>) {
+        self.shared.lock().query_override = change;
+    }
+
+    /// How many calls of `method` (e.g. `alipay.trade.query`) were about `out_trade_no`.
+    pub fn calls_about(&self, method: &str, out_trade_no: &str) -> usize {
+        self.shared.lock().call_log.iter().filter(|(m, no)| m == method && no == out_trade_no).count()
+    }
+
+    /// Every gateway call so far as (method, out_trade_no), in order.
+    pub fn call_log(&self) -> Vec<(String, String)> {
+        self.shared.lock().call_log.clone()
+    }
+
+    /// The most calls of `method` that were in flight at once.
+    pub fn peak_in_flight(&self, method: &str) -> usize {
+        self.shared.lock().in_flight.get(method).map_or(0, |(_, peak)| *peak)
+    }
+
     /// The methods called (including refused calls), in order.
     pub fn calls(&self) -> Vec<String> {
         self.shared.lock().calls.clone()
@@ -386,7 +510,7 @@ impl FakeAlipay {
         trade.status = "TRADE_FINISHED".into();
     }
 
-    /// The unpaid trade times out: TRADE_CLOSED.
+    /// The unpaid trade times out now, whatever its time_expire: TRADE_CLOSED.
     pub fn expire(&self, out_trade_no: &str) {
         let mut s = self.shared.lock();
         let trade = latest_trade_mut(&mut s.trades, out_trade_no).expect("fake alipay: no such trade");
@@ -565,14 +689,18 @@ fn biz_str<'a>(call: &'a Call, key: &str) -> Option<&'a str> {
     call.biz.get(key).and_then(Value::as_str).filter(|v| !v.is_empty())
 }
 
+/// The call's trade, closed first if it timed out unpaid.
 fn find_trade<'a>(s: &'a mut State, call: &Call) -> Option<&'a mut FakeTrade> {
+    let now = s.now();
     let out_trade_no = biz_str(call, "out_trade_no").map(str::to_string);
     let trade_no = biz_str(call, "trade_no").map(str::to_string);
-    s.trades.iter_mut().rev().find(|t| {
+    let trade = s.trades.iter_mut().rev().find(|t| {
         t.app_id == call.app_id
             && (out_trade_no.as_deref() == Some(t.out_trade_no.as_str())
                 || trade_no.as_deref() == Some(t.trade_no.as_str()))
-    })
+    })?;
+    trade.expire_if_due(now);
+    Some(trade)
 }
 
 fn not_exist() -> (&'static str, String) {
@@ -592,15 +720,29 @@ fn create_trade(s: &mut State, call: &Call, params: &[(String, String)]) -> Resu
         .filter(|fen| (1..=10_000_000_000).contains(fen))
         .ok_or_else(|| bad("total_amount"))?;
     let subject = biz_str(call, "subject").ok_or_else(|| bad("subject"))?.to_string();
-    if let Some(existing) = s.trades.iter().rev().find(|t| t.app_id == call.app_id && t.out_trade_no == out_trade_no) {
+    let time_expire = match call.biz.get("time_expire") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if parse_beijing_time(t).is_some() => Some(t.clone()),
+        Some(_) => return Err(bad("time_expire (yyyy-MM-dd HH:mm:ss)")),
+    };
+    let now = s.now();
+    if let Some(existing) =
+        s.trades.iter_mut().rev().find(|t| t.app_id == call.app_id && t.out_trade_no == out_trade_no)
+    {
         if existing.amount_fen != amount_fen || existing.subject != subject {
             return Err(("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改".into()));
+        }
+        if existing.expire_if_due(now) {
+            return Err(("ACQ.TRADE_HAS_CLOSE", "交易已超时关闭".into()));
         }
         return match existing.status.as_str() {
             "TRADE_SUCCESS" | "TRADE_FINISHED" => Err(("ACQ.TRADE_HAS_SUCCESS", "交易已被支付".into())),
             "TRADE_CLOSED" => Err(("ACQ.TRADE_HAS_CLOSE", "交易已经关闭".into())),
             _ => Ok(existing.clone()),
         };
+    }
+    if time_expire.as_deref().and_then(parse_beijing_time).is_some_and(|t| now > t) {
+        return Err(("ACQ.TRADE_HAS_CLOSE", "交易已超时关闭".into()));
     }
     let n = s.next_trade;
     s.next_trade += 1;
@@ -623,6 +765,8 @@ fn create_trade(s: &mut State, call: &Call, params: &[(String, String)]) -> Resu
         refunded_fen: 0,
         qr_code: (call.method == "alipay.trade.precreate")
             .then(|| format!("https://qr.alipay.com/bax0{}", qr.to_lowercase())),
+        time_expire,
+        created_at: now,
     };
     s.trades.push(trade.clone());
     Ok(trade)
@@ -651,6 +795,7 @@ fn precreate(s: &mut State, call: &Call, params: &[(String, String)]) -> Busines
 }
 
 fn query(s: &mut State, call: &Call) -> Business {
+    let currency = s.query_override.as_ref().map(|QueryOverride::Currency(c)| c.clone());
     let trade = find_trade(s, call).ok_or_else(not_exist)?;
     let amount = format_yuan(trade.amount_fen);
     let paid = trade.buyer_id.is_some();
@@ -669,6 +814,9 @@ fn query(s: &mut State, call: &Call) -> Business {
         fields["buyer_logon_id"] = json!(masked_logon_id(buyer));
         fields["buyer_user_type"] = json!("PRIVATE");
         fields["send_pay_date"] = json!(trade.gmt_payment);
+    }
+    if let Some(currency) = currency {
+        fields["trans_currency"] = json!(currency);
     }
     Ok(success(fields))
 }
@@ -834,7 +982,29 @@ async fn gateway(req: &Request, body: String, Data(shared): Data<&Arc<Shared>>) 
             Err(()) => return Response::builder().status(StatusCode::BAD_REQUEST).body("bad form body"),
         }
     }
-    let answer = dispatch(&mut shared.lock(), &params);
+    let method = param(&params, "method").unwrap_or_default().to_string();
+    let out_trade_no = param(&params, "biz_content")
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .and_then(|b| b.get("out_trade_no").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    let latency = {
+        let mut s = shared.lock();
+        s.call_log.push((method.clone(), out_trade_no));
+        let slot = s.in_flight.entry(method.clone()).or_insert((0, 0));
+        slot.0 += 1;
+        slot.1 = slot.1.max(slot.0);
+        s.latency
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let answer = {
+        let mut s = shared.lock();
+        if let Some(slot) = s.in_flight.get_mut(&method) {
+            slot.0 -= 1;
+        }
+        dispatch(&mut s, &params)
+    };
     let text = match answer {
         Answer::Html(page) => page,
         Answer::Json { node, content, signed } => {

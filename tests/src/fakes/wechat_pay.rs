@@ -16,6 +16,18 @@
 //! Notifications (TRANSACTION.SUCCESS on [`FakeWechatPay::pay`], REFUND.SUCCESS on a refund
 //! with a notify_url) are encrypted with the merchant's APIv3 key (AEAD_AES_256_GCM) and signed
 //! with the platform key, then delivered per [`NotifyMode`]; the fake does not retry.
+//!
+//! Expiry: a prepay's `time_expire` must be RFC 3339 with an offset
+//! (`2018-06-08T10:34:56+08:00`; anything else is 400 PARAM_ERROR) and in the future; it is
+//! kept as sent ([`FakeOrder::time_expire`]). Once it has passed, the payer cannot pay
+//! ([`FakeWechatPay::try_pay`] answers `ORDER_EXPIRED`); without one, an order stays payable
+//! for 2 hours, as long as a prepay_id lives. [`FakeWechatPay::advance_clock`] moves the fake's
+//! business clock (expiry only; signatures keep the real clock) so tests need not wait.
+//!
+//! For reconciliation tests: every API call is logged ([`FakeWechatPay::calls`]), the peak of
+//! calls in flight at once is kept per kind ([`FakeWechatPay::peak_in_flight`]), answers can be
+//! slowed down to a provider's round trip ([`FakeWechatPay::set_latency`]), and query answers
+//! can be altered after the fact ([`QueryOverride`]), still validly signed.
 
 use std::{
     collections::HashMap,
@@ -71,6 +83,18 @@ pub enum NotifyMode {
     WrongMchId(String),
 }
 
+/// A change to the (validly signed) answers of the order query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryOverride {
+    /// `appid` replaced.
+    AppId(String),
+    /// `amount.currency` replaced.
+    Currency(String),
+}
+
+/// How long an order without `time_expire` stays payable (a prepay_id's life).
+const DEFAULT_PAYABLE_SECS: i64 = 2 * 3600;
+
 /// How the next refunds end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefundOutcome {
@@ -112,6 +136,22 @@ pub struct FakeOrder {
     pub success_time: Option<String>,
     /// Sum of refunds.
     pub refunded_fen: i64,
+    /// `time_expire` exactly as the prepay request sent it, if it did.
+    pub time_expire: Option<String>,
+    /// When the order was placed (Unix seconds, on the fake's business clock).
+    pub created_at: i64,
+}
+
+impl FakeOrder {
+    /// `time_expire` as Unix seconds, if it was sent.
+    pub fn time_expire_unix(&self) -> Option<i64> {
+        self.time_expire.as_deref().and_then(parse_rfc3339)
+    }
+
+    /// The last moment it can be paid.
+    fn payable_until(&self) -> i64 {
+        self.time_expire_unix().unwrap_or(self.created_at + DEFAULT_PAYABLE_SECS)
+    }
 }
 
 /// A refund as the fake keeps it.
@@ -158,6 +198,21 @@ struct State {
     mode: NotifyMode,
     refund_outcome: RefundOutcome,
     deliveries: Vec<(String, u16)>,
+    /// Added to the real clock for expiry decisions.
+    clock_offset_secs: i64,
+    latency: Duration,
+    query_override: Option<QueryOverride>,
+    /// (kind, out_trade_no or out_refund_no) of every API call, in arrival order.
+    calls: Vec<(String, String)>,
+    /// kind → (in flight now, peak).
+    in_flight: HashMap<String, (usize, usize)>,
+}
+
+impl State {
+    /// Now on the fake's business clock.
+    fn now(&self) -> i64 {
+        now() + self.clock_offset_secs
+    }
 }
 
 struct Shared {
@@ -192,6 +247,11 @@ impl FakeWechatPay {
                 mode: NotifyMode::Deliver,
                 refund_outcome: RefundOutcome::Success,
                 deliveries: Vec::new(),
+                clock_offset_secs: 0,
+                latency: Duration::ZERO,
+                query_override: None,
+                calls: Vec::new(),
+                in_flight: HashMap::new(),
             }),
             platform: key(PLATFORM_KEY),
             forger: key(FORGER_KEY),
@@ -260,38 +320,58 @@ impl FakeWechatPay {
     }
 
     /// The payer pays order `out_trade_no` (as if they confirmed in WeChat): it becomes SUCCESS and a TRANSACTION.SUCCESS notification goes to its notify_url per the notify mode. Returns once the notification(s) were sent (or dropped).
+    ///
+    /// Panics when the order cannot be paid (a test mistake; see [`FakeWechatPay::try_pay`]).
     pub async fn pay(&self, out_trade_no: &str, payer_openid: &str) {
+        if let Err(code) = self.try_pay(out_trade_no, payer_openid).await {
+            panic!("fake wechat pay: order {out_trade_no} cannot be paid: {code}");
+        }
+    }
+
+    /// The payer tries to pay: as [`FakeWechatPay::pay`], or what WeChat tells the payer when
+    /// the order cannot be paid: `ORDER_EXPIRED` (its time_expire has passed),
+    /// `ORDER_CLOSED`, `ORDERPAID`, `ORDER_NOT_EXIST`.
+    pub async fn try_pay(&self, out_trade_no: &str, payer_openid: &str) -> Result<(), String> {
         let mode = self.shared.lock().mode.clone();
-        let (order, api_v3_key) = self.mark_paid(out_trade_no, payer_openid);
+        let (order, api_v3_key) = self.mark_paid(out_trade_no, payer_openid)?;
         let resource = transaction_json(&order);
         let url = order.notify_url.clone();
         notify(&self.shared, &url, &api_v3_key, "TRANSACTION.SUCCESS", "支付成功", "transaction", resource, mode).await;
+        Ok(())
     }
 
     /// The payer pays: the order becomes SUCCESS. Its APIv3 key comes back too.
-    fn mark_paid(&self, out_trade_no: &str, payer_openid: &str) -> (FakeOrder, String) {
+    fn mark_paid(&self, out_trade_no: &str, payer_openid: &str) -> Result<(FakeOrder, String), String> {
         {
             let mut s = self.shared.lock();
+            let at = s.now();
             let order = s
                 .orders
                 .values_mut()
                 .find(|o| o.out_trade_no == out_trade_no)
-                .unwrap_or_else(|| panic!("fake wechat pay: no order {out_trade_no}"));
-            assert_eq!(order.state, "NOTPAY", "fake wechat pay: order {out_trade_no} cannot be paid");
+                .ok_or_else(|| "ORDER_NOT_EXIST".to_string())?;
+            match order.state.as_str() {
+                "NOTPAY" if at > order.payable_until() => return Err("ORDER_EXPIRED".into()),
+                "NOTPAY" => {}
+                "CLOSED" => return Err("ORDER_CLOSED".into()),
+                _ => return Err("ORDERPAID".into()),
+            }
             order.state = "SUCCESS".into();
             order.payer_openid = Some(payer_openid.into());
             order.transaction_id = Some(format!("42000{}", digits(23)));
             order.success_time = Some(rfc3339(now()));
             let order = order.clone();
             let key = s.merchants[&order.mch_id].api_v3_key.clone();
-            (order, key)
+            Ok((order, key))
         }
     }
 
     /// Like [`FakeWechatPay::pay`], but the TRANSACTION.SUCCESS notification is only built
     /// and signed, and handed back for the caller to send.
     pub fn prepare_payment(&self, out_trade_no: &str, payer_openid: &str) -> super::PreparedNotification {
-        let (order, api_v3_key) = self.mark_paid(out_trade_no, payer_openid);
+        let (order, api_v3_key) = self
+            .mark_paid(out_trade_no, payer_openid)
+            .unwrap_or_else(|code| panic!("fake wechat pay: order {out_trade_no} cannot be paid: {code}"));
         let resource = transaction_json(&order);
         let built = build_notification(
             &self.shared,
@@ -330,6 +410,38 @@ impl FakeWechatPay {
         self.shared.lock().refunds.clone()
     }
 
+    /// Moves the fake's business clock forward (order expiry; signature windows keep the real
+    /// clock): "this much later".
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().clock_offset_secs += i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2);
+    }
+
+    /// Every answer waits this long first, like a provider across the internet.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// Alters the order query's answers from now on (`None`: answer truthfully).
+    pub fn set_query_override(&self, change: Option<QueryOverride>) {
+        self.shared.lock().query_override = change;
+    }
+
+    /// Every API call so far as (kind, number): kind is `prepay`, `query`, `close`, `refund`
+    /// or `refund_query`; the number is the out_trade_no (out_refund_no for refund queries).
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.shared.lock().calls.clone()
+    }
+
+    /// The calls of one kind about one order.
+    pub fn calls_about(&self, kind: &str, out_trade_no: &str) -> usize {
+        self.shared.lock().calls.iter().filter(|(k, no)| k == kind && no == out_trade_no).count()
+    }
+
+    /// The most calls of `kind` that were in flight at once.
+    pub fn peak_in_flight(&self, kind: &str) -> usize {
+        self.shared.lock().in_flight.get(kind).map_or(0, |(_, peak)| *peak)
+    }
+
     /// Notifications sent and the HTTP status yunyin answered each with.
     pub fn deliveries(&self) -> Vec<(String /*notification id*/, u16)> {
         self.shared.lock().deliveries.clone()
@@ -355,6 +467,53 @@ fn random(n: usize) -> String {
 fn digits(n: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+}
+
+/// RFC 3339 with seconds and an offset (`2018-06-08T10:34:56+08:00`, `…Z`, optional
+/// fraction) → Unix seconds; None for anything else.
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+            let (oh, om) = (digit(h1)? * 10 + digit(h2)?, digit(m1)? * 10 + digit(m2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            (oh * 3600 + om * 60) * if *sign == b'-' { -1 } else { 1 }
+        }
+        _ => return None,
+    };
+    // Days from civil (H. Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
 /// `unix` as RFC 3339 in China time, as WeChat Pay writes times (`2018-06-08T10:34:56+08:00`).
@@ -414,13 +573,48 @@ async fn dispatch(req: &Request, body: Body, Data(shared): Data<&Arc<Shared>>) -
             return answer(shared, 400, &json!({"code": "INVALID_REQUEST", "message": "无法读取请求"}).to_string())
         }
     };
+    let (kind, number) = call_kind(req, &body);
+    let latency = {
+        let mut s = shared.lock();
+        s.calls.push((kind.to_string(), number));
+        let slot = s.in_flight.entry(kind.to_string()).or_insert((0, 0));
+        slot.0 += 1;
+        slot.1 = slot.1.max(slot.0);
+        s.latency
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let reply = handle(shared, req, &body);
+    if let Some(slot) = shared.lock().in_flight.get_mut(kind) {
+        slot.0 -= 1;
+    }
     match reply {
         Ok((204, _)) => answer(shared, 204, ""),
         Ok((status, v)) => answer(shared, status, &v.to_string()),
         Err((status, code, message)) => {
             answer(shared, status, &json!({ "code": code, "message": message }).to_string())
         }
+    }
+}
+
+/// What a request is, for the call log: its kind and the order (or refund) number it is about.
+fn call_kind(req: &Request, body: &str) -> (&'static str, String) {
+    let path = req.uri().path();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let from_body = |k: &str| {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get(k).and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
+    };
+    match segments.as_slice() {
+        ["v3", "pay", "transactions", "out-trade-no", no, "close"] => ("close", no.to_string()),
+        ["v3", "pay", "transactions", "out-trade-no", no] => ("query", no.to_string()),
+        ["v3", "pay", "transactions", _] => ("prepay", from_body("out_trade_no")),
+        ["v3", "refund", "domestic", "refunds"] => ("refund", from_body("out_trade_no")),
+        ["v3", "refund", "domestic", "refunds", no] => ("refund_query", no.to_string()),
+        _ => ("other", String::new()),
     }
 }
 
@@ -489,7 +683,13 @@ fn handle(shared: &Arc<Shared>, req: &Request, body: &str) -> Reply {
                 .orders
                 .get(&(mchid.clone(), no.to_string()))
                 .ok_or_else(|| err(404, "ORDER_NOT_EXIST", "订单不存在"))?;
-            Ok((200, transaction_json(order)))
+            let mut answer = transaction_json(order);
+            match &s.query_override {
+                Some(QueryOverride::AppId(appid)) => answer["appid"] = json!(appid),
+                Some(QueryOverride::Currency(currency)) => answer["amount"]["currency"] = json!(currency),
+                None => {}
+            }
+            Ok((200, answer))
         }
         ("POST", ["v3", "pay", "transactions", "out-trade-no", no, "close"]) => {
             let v = json_body()?;
@@ -560,6 +760,23 @@ fn prepay(shared: &Shared, signed_by: &str, kind: &str, v: &Value) -> Reply {
     if !(notify_url.starts_with("https://") || notify_url.starts_with("http://")) || notify_url.contains('?') {
         return Err(err(400, "PARAM_ERROR", "notify_url 格式不正确"));
     }
+    let time_expire = match v.get("time_expire") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => {
+            let Some(at) = parse_rfc3339(t) else {
+                return Err(err(
+                    400,
+                    "PARAM_ERROR",
+                    "time_expire 格式不正确，应为 rfc3339 格式，如 2018-06-08T10:34:56+08:00",
+                ));
+            };
+            if at <= shared.lock().now() {
+                return Err(err(400, "PARAM_ERROR", "time_expire 不能早于当前时间"));
+            }
+            Some(t.clone())
+        }
+        Some(_) => return Err(err(400, "PARAM_ERROR", "time_expire 格式不正确")),
+    };
     let openid = v.pointer("/payer/openid").and_then(Value::as_str).map(str::to_string);
     let client_ip = v.pointer("/scene_info/payer_client_ip").and_then(Value::as_str).map(str::to_string);
     match kind {
@@ -591,6 +808,8 @@ fn prepay(shared: &Shared, signed_by: &str, kind: &str, v: &Value) -> Reply {
         transaction_id: None,
         success_time: None,
         refunded_fen: 0,
+        time_expire,
+        created_at: s.now(),
     };
     let order = match s.orders.get(&key) {
         Some(existing) => {
@@ -899,4 +1118,32 @@ fn build_notification(
         ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".to_string()),
     ];
     BuiltNotification { id, headers: headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_parse_strictly() {
+        for t in [0, 1_709_224_205, 1_735_660_799, now()] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("2024-03-01T00:30:05+08:00"), Some(1_709_224_205));
+        assert_eq!(parse_rfc3339("2024-02-29T16:30:05Z"), Some(1_709_224_205));
+        assert_eq!(parse_rfc3339("2024-02-29T16:30:05.250Z"), Some(1_709_224_205));
+        assert_eq!(parse_rfc3339("2024-02-29T08:30:05-08:00"), Some(1_709_224_205));
+        for bad in [
+            "2024-03-01 00:30:05",
+            "2024-03-01T00:30:05",
+            "2024-03-01T00:30:05+0800",
+            "2024-03-01T00:30:05+08",
+            "2024-13-01T00:30:05+08:00",
+            "2024-03-01T24:30:05+08:00",
+            "1709224205",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
 }
