@@ -13,6 +13,7 @@
 pub mod fakes;
 pub mod fixtures;
 pub mod harness;
+pub mod logs;
 pub mod peers;
 pub mod raw_gateway;
 pub mod site;

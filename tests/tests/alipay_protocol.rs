@@ -20,6 +20,7 @@ use poem::{
 };
 use yunyin_e2e::{
     fakes::alipay::{FakeAlipay, NotifyMode, QueryOverride},
+    fakes::china_time::beijing,
     harness::wait_until,
 };
 use yunyin_server::payments::alipay::{
@@ -476,22 +477,6 @@ async fn notifications_in_every_mode() {
     assert_eq!(status, TradeStatus::Success);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(inbox.forms().len(), before + 1);
-}
-
-/// `yyyy-MM-dd HH:mm:ss` in Beijing time, computed here independently of both sides.
-fn beijing(unix: i64) -> String {
-    let t = unix + 8 * 3600;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 #[tokio::test]

@@ -4,15 +4,9 @@
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use reqwest::Method;
 use serde_json::{json, Value};
 use yunyin_e2e::{fixtures, TestApp};
-use yunyin_server::config::LogFormat;
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -475,28 +469,12 @@ async fn accounts_show_their_notify_urls_and_why_providers_cannot_reach_them() {
     app.stop().await;
 }
 
-/// Every log line of this test binary (the server's real subscriber, installed once).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_server_whose_notify_urls_cannot_be_reached_says_so_at_start() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    yunyin_server::telemetry::init_with_writer(LogFormat::Json, "info", move || sink.clone());
+    let logs = yunyin_e2e::logs::capture("info");
     let warnings_about = |base: &str| {
-        let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
-        text.lines()
+        logs.text()
+            .lines()
             .filter(|l| l.contains("payment notifications cannot reach this server") && l.contains(base))
             .map(str::to_string)
             .collect::<Vec<_>>()

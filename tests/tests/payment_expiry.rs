@@ -14,8 +14,6 @@
 
 use std::{
     future::Future,
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -28,12 +26,9 @@ use yunyin_e2e::{
     },
     fixtures,
     harness::wait_until,
-    TestApp,
+    logs, TestApp,
 };
-use yunyin_server::{
-    config::LogFormat,
-    services::payments::{ReconcileLimits, CLOSE_GRACE_MS, PAYMENT_WINDOW_MS},
-};
+use yunyin_server::services::payments::{ReconcileLimits, CLOSE_GRACE_MS, PAYMENT_WINDOW_MS};
 
 const OA_APP: &str = "wx1234567890abcdef";
 const OTHER_APP: &str = "wx0fedcba098765432";
@@ -47,38 +42,9 @@ const BUYER: &str = "2088102177846880";
 
 // ---- log capture ----------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The process's log lines (JSON), captured from the first test on.
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        yunyin_server::telemetry::init_with_writer(LogFormat::Json, "info", move || sink.clone());
-        captured
-    })
-}
-
 /// Error-level log lines whose fields say `key` = `value`.
 fn errors_about(key: &str, value: &str) -> Vec<Value> {
-    let bytes = logs().0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["level"] == "ERROR" && l["fields"][key] == value)
-        .collect()
+    logs::capture("info").lines().into_iter().filter(|l| l["level"] == "ERROR" && l["fields"][key] == value).collect()
 }
 
 // ---- waiting ----------------------------------------------------------------------------
@@ -125,7 +91,7 @@ struct World {
 /// the official account (so JSAPI has an openid); reconciliation every `reconcile` (first
 /// check after the same), or practically never.
 async fn world(reconcile: Option<Duration>) -> World {
-    logs();
+    logs::capture("info");
     let wechat = FakeWechat::start().await;
     wechat.register_app(OA_APP, OA_SECRET);
     let wechat_pay = FakeWechatPay::start().await;

@@ -5,41 +5,20 @@
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use serde_json::json;
 use yunyin_e2e::{
     fakes::wechat::{CodeKind, FakeWechat},
     harness::{access, refresh},
     Reply, TestApp,
 };
-use yunyin_server::config::LogFormat;
 
 const OA_APP: &str = "wx0123456789abcdef";
 const OA_SECRET: &str = "S3CRETS3CRETS3CRETS3CRETS3CRET42";
 const USER_PASSWORD: &str = "user-pa55word-xyz";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_stay_out_of_logs_and_responses() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    yunyin_server::telemetry::init_with_writer(LogFormat::Json, "debug", move || sink.clone());
+    let logs = yunyin_e2e::logs::capture("debug");
 
     let wechat = FakeWechat::start().await;
     wechat.register_app(OA_APP, OA_SECRET);
@@ -132,7 +111,7 @@ async fn secrets_stay_out_of_logs_and_responses() {
     }
     app.stop().await;
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     // The capture works: there are request logs with ids (else this test would prove nothing).
     assert!(text.contains("request finished") && text.contains("request_id"), "no logs captured");
     assert!(text.contains("wechat"), "the WeChat paths were logged");

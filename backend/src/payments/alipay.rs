@@ -460,23 +460,7 @@ fn verify_response_text(key: &RsaPublicKey, raw: &str, signature: &str) -> bool 
 
 /// Beijing time (UTC+8), `yyyy-MM-dd HH:mm:ss`, for a Unix time in seconds.
 fn beijing_timestamp(unix_secs: i64) -> String {
-    let t = unix_secs + 8 * 3600;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    super::china_time::ChinaTime::from_unix(unix_secs).alipay()
 }
 
 fn now_timestamp() -> String {

@@ -4,5 +4,6 @@
 //! refunds) live in `services::payments`.
 
 pub mod alipay;
+pub mod china_time;
 pub mod keys;
 pub mod wechat_pay;

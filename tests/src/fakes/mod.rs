@@ -2,6 +2,7 @@
 //! protocol, including its error codes; none accepts anything blindly.
 
 pub mod alipay;
+pub mod china_time;
 pub mod wechat;
 pub mod wechat_pay;
 

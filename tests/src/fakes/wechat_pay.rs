@@ -36,6 +36,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use super::china_time::{parse_rfc3339, rfc3339};
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
     Aes256Gcm, Nonce,
@@ -467,70 +468,6 @@ fn random(n: usize) -> String {
 fn digits(n: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
-}
-
-/// RFC 3339 with seconds and an offset (`2018-06-08T10:34:56+08:00`, `…Z`, optional
-/// fraction) → Unix seconds; None for anything else.
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &fraction[digits..];
-    }
-    let offset = match rest.as_bytes() {
-        [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
-            let (oh, om) = (digit(h1)? * 10 + digit(h2)?, digit(m1)? * 10 + digit(m2)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            (oh * 3600 + om * 60) * if *sign == b'-' { -1 } else { 1 }
-        }
-        _ => return None,
-    };
-    // Days from civil (H. Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
-}
-
-/// `unix` as RFC 3339 in China time, as WeChat Pay writes times (`2018-06-08T10:34:56+08:00`).
-fn rfc3339(unix: i64) -> String {
-    let t = unix + 8 * 3600;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+08:00", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 fn sign(key: &SigningKey<Sha256>, message: &str) -> String {
@@ -1118,32 +1055,4 @@ fn build_notification(
         ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".to_string()),
     ];
     BuiltNotification { id, headers: headers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), body }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_times_parse_strictly() {
-        for t in [0, 1_709_224_205, 1_735_660_799, now()] {
-            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-        }
-        assert_eq!(parse_rfc3339("2024-03-01T00:30:05+08:00"), Some(1_709_224_205));
-        assert_eq!(parse_rfc3339("2024-02-29T16:30:05Z"), Some(1_709_224_205));
-        assert_eq!(parse_rfc3339("2024-02-29T16:30:05.250Z"), Some(1_709_224_205));
-        assert_eq!(parse_rfc3339("2024-02-29T08:30:05-08:00"), Some(1_709_224_205));
-        for bad in [
-            "2024-03-01 00:30:05",
-            "2024-03-01T00:30:05",
-            "2024-03-01T00:30:05+0800",
-            "2024-03-01T00:30:05+08",
-            "2024-13-01T00:30:05+08:00",
-            "2024-03-01T24:30:05+08:00",
-            "1709224205",
-            "",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
-        }
-    }
 }
