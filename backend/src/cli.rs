@@ -30,7 +30,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve {
+        /// Login name of the platform super admin created on first start (default `admin`,
+        /// or `first_admin` / YUNYIN_FIRST_ADMIN); ignored once any admin exists.
+        #[arg(long)]
+        admin_username: Option<String>,
+    },
     /// Print the OpenAPI specification as JSON.
     Openapi,
     /// Print the effective configuration, secrets redacted.
@@ -73,7 +78,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { admin_username: None });
     if let Command::Openapi = command {
         // The services are built (never used) to describe the API; their pool wants a runtime.
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -81,7 +86,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", startup::openapi_spec()?);
         return Ok(());
     }
-    let config = Config::load(cli.config)?;
+    let mut config = Config::load(cli.config)?;
+    if let Command::Serve { admin_username: Some(name) } = &command {
+        config.first_admin = Some(name.clone());
+    }
     if let Command::Config = command {
         print!("{}", config.redacted_toml());
         return Ok(());

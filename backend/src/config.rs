@@ -73,9 +73,10 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Refresh-token lifetime in seconds.
     pub refresh_token_ttl_secs: u64,
-    /// Failed sign-ins per account before it is locked for `signin_lock_secs`.
+    /// Failed sign-ins per account and client address before each further attempt from that
+    /// address must wait (1 s, doubling with every failure).
     pub signin_max_failures: u32,
-    /// How long an account stays locked after too many failures, in seconds.
+    /// The longest such wait, and how long failures are remembered, in seconds.
     pub signin_lock_secs: u64,
     /// Sign-in attempts allowed per client IP per minute.
     pub signin_max_per_ip_per_minute: u32,
@@ -97,6 +98,9 @@ pub struct Config {
     pub retention_sweep_secs: u64,
     /// The built mobile web app, served at `/m/`.
     pub mobile_dir: PathBuf,
+    /// Login name of the platform super admin created on first start (only then); `admin`
+    /// when unset. `yunyin serve --admin-username NAME` sets it too.
+    pub first_admin: Option<String>,
 }
 
 impl Default for Config {
@@ -130,6 +134,7 @@ impl Default for Config {
             processing_lease_secs: 60,
             retention_sweep_secs: 60,
             mobile_dir: PathBuf::from("mobile/dist"),
+            first_admin: None,
         }
     }
 }
@@ -226,6 +231,9 @@ impl Config {
         }
         if let Some(v) = get("YUNYIN_SOFFICE") {
             self.soffice = v;
+        }
+        if let Some(v) = get("YUNYIN_FIRST_ADMIN") {
+            self.first_admin = Some(v).filter(|v| !v.trim().is_empty());
         }
         macro_rules! numeric {
             ($($field:ident => $var:literal),* $(,)?) => {$(

@@ -40,7 +40,7 @@ use crate::{
         processing::{ProcessingConfig, Processor},
         qr_codes::QrSigner,
         release::ReleaseService,
-        sessions::{SessionLimits, SessionService},
+        sessions::{SessionEnder, SessionLimits, SessionService},
         tenants::TenantService,
         tokens::AccessTokens,
         users::UserService,
@@ -148,7 +148,6 @@ impl AppState {
         let tenants_repo = TenantRepo::new(pool.clone());
         let users_repo = UserRepo::new(pool.clone());
         let admins_repo = AdminRepo::new(pool.clone());
-        let tenants = TenantService::new(tenants_repo.clone(), WechatRepo::new(pool.clone()), SecretBox::new(master));
         let limits = SessionLimits {
             access_ttl: Duration::from_secs(config.access_token_ttl_secs.max(1)),
             refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs.max(1)),
@@ -156,6 +155,12 @@ impl AppState {
             lock: Duration::from_secs(config.signin_lock_secs.max(1)),
             max_per_ip_per_minute: config.signin_max_per_ip_per_minute.max(1),
         };
+        let tenants = TenantService::new(
+            tenants_repo.clone(),
+            WechatRepo::new(pool.clone()),
+            SecretBox::new(master),
+            SessionEnder::new(cache.clone(), limits.access_ttl),
+        );
         let sessions = SessionService::new(
             pool.clone(),
             tenants.clone(),
@@ -286,7 +291,9 @@ impl Application {
         }
         let state = AppState::connect(config).await?;
         state.services.payment_accounts.warn_if_notify_urls_unreachable();
-        let bootstrap_admin = state.services.admins.bootstrap().await.context("creating the first admin")?;
+        let first_admin = state.config.first_admin.clone().unwrap_or_else(|| "admin".into());
+        let bootstrap_admin =
+            state.services.admins.bootstrap(&first_admin).await.context("creating the first admin")?;
         Ok(Self { acceptor, addr, state, bootstrap_admin })
     }
 

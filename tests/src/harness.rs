@@ -231,13 +231,25 @@ impl TestApp {
 
     // ---- typed helpers for common setup ----
 
-    /// Signs in an admin; returns the access token.
+    /// Signs in an admin; returns the access token. A session signed in with a one-time
+    /// password may do nothing but change it, so this sets the password (to the same value,
+    /// which keeps the test's copy valid) and the session is then a full one.
     pub async fn admin_sign_in(&self, username: &str, password: &str) -> String {
         let body = self
             .post("/api/v1/admin-sessions", None, json!({ "username": username, "password": password }))
             .await
             .expect(200);
-        body["tokens"]["access_token"].as_str().expect("access token").to_string()
+        let access = body["tokens"]["access_token"].as_str().expect("access token").to_string();
+        if body["admin"]["must_change_password"] == json!(true) {
+            self.put(
+                "/api/v1/admins/me/password",
+                Some(&access),
+                json!({ "current_password": password, "new_password": password }),
+            )
+            .await
+            .expect(204);
+        }
+        access
     }
 
     /// The bootstrap platform super admin's access token.

@@ -87,6 +87,7 @@ error_codes! {
     Forbidden = "forbidden", 403, "没有执行此操作的权限", "You are not allowed to do this";
     AdminRequired = "admin_required", 403, "需要管理员账号", "An admin account is required";
     UserRequired = "user_required", 403, "需要用户账号", "A user account is required";
+    PasswordChangeRequired = "password_change_required", 403, "请先修改一次性密码，修改前只能修改密码或退出登录", "Change the one-time password first; until then this session may only change the password or sign out";
     AccountDisabled = "account_disabled", 403, "账号已停用", "The account is disabled";
     EnterpriseSuspended = "enterprise_suspended", 403, "企业已停用，请联系服务商", "The enterprise is suspended; contact its service provider";
     NotFound = "not_found", 404, "资源不存在", "Not found";
@@ -344,6 +345,7 @@ impl From<TenantError> for ApiError {
             TenantError::Invalid { field, source } => (field, source).into(),
             TenantError::UnknownReference { field } => ApiError::field(ErrorCode::UnknownReference, field),
             TenantError::CodeTaken => ApiError::field(ErrorCode::EnterpriseCodeTaken, "code"),
+            TenantError::Sessions(s) => (*s).into(),
             e @ (TenantError::Secret(_) | TenantError::Storage(_)) => ApiError::internal(&e),
         }
     }
@@ -456,6 +458,7 @@ impl From<AdminError> for ApiError {
             AdminError::RegionsMismatch => ApiError::field(ErrorCode::RegionsMismatch, "region_ids"),
             AdminError::UnknownReference { field } => ApiError::field(ErrorCode::UnknownReference, field),
             AdminError::WrongPassword => ApiError::field(ErrorCode::WrongPassword, "current_password"),
+            AdminError::EnterpriseSuspended => ApiError::new(ErrorCode::EnterpriseSuspended),
             AdminError::Tenant(t) => t.into(),
             AdminError::Session(s) => s.into(),
             e @ (AdminError::Hash(_) | AdminError::Storage(_)) => ApiError::internal(&e),

@@ -66,9 +66,19 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminPrincip
         return Err(ApiError::new(ErrorCode::AdminRequired).into());
     }
     match ctx.admins.principal(&claims.sub, &claims.sid).await.map_err(ApiError::from)? {
+        Some(principal) if principal.must_change_password && !is_password_change(req) => {
+            Err(ApiError::new(ErrorCode::PasswordChangeRequired).into())
+        }
         Some(principal) => Ok(principal),
         None => Err(ApiError::new(ErrorCode::AccountDisabled).into()),
     }
+}
+
+/// The one admin operation a session signed in with a one-time password may call
+/// (`admin_change_password`); signing out needs no access token. Matched on the route
+/// because the security checker runs before the operation is known to it.
+fn is_password_change(req: &Request) -> bool {
+    req.method() == poem::http::Method::PUT && req.uri().path() == "/api/v1/admins/me/password"
 }
 
 async fn check_gateway(req: &Request, bearer: Bearer) -> poem::Result<GatewayRow> {

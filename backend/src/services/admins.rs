@@ -12,9 +12,9 @@ use crate::{
         tokens::SubjectKind,
     },
     storage::{
-        admins::{AdminRepo, AdminRow},
+        admins::{self, AdminRepo, AdminRow},
         audit::{AuditEntry, AuditRepo},
-        is_unique_violation,
+        is_unique_violation, sessions,
         tenants::TenantRepo,
     },
 };
@@ -35,6 +35,8 @@ pub enum AdminError {
     UnknownReference { field: &'static str },
     #[error("current password is wrong")]
     WrongPassword,
+    #[error("the admin's enterprise is suspended")]
+    EnterpriseSuspended,
     #[error(transparent)]
     Tenant(#[from] TenantError),
     #[error(transparent)]
@@ -84,12 +86,13 @@ impl AdminService {
         Self { repo, tenants_repo, tenants, sessions, audit }
     }
 
-    /// On first start with no admin at all, creates the platform super admin `admin`.
-    pub async fn bootstrap(&self) -> Result<Option<AdminWithPassword>, AdminError> {
+    /// On first start with no admin at all, creates the platform super admin named `username`
+    /// (`first_admin`, `admin` by default).
+    pub async fn bootstrap(&self, username: &str) -> Result<Option<AdminWithPassword>, AdminError> {
         if self.repo.count().await? > 0 {
             return Ok(None);
         }
-        let created = self.create_unchecked(AdminScope::Platform, AdminRole::Super, "admin", "平台管理员").await?;
+        let created = self.create_unchecked(AdminScope::Platform, AdminRole::Super, username, "平台管理员").await?;
         Ok(Some(created))
     }
 
@@ -157,6 +160,13 @@ impl AdminService {
         let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
         let role = AdminRole::parse(&row.role).map_err(invalid("role"))?;
         let Some(position) = self.position_of(&scope).await? else { return Ok(None) };
+        if let AdminScope::Enterprise(id) = &scope {
+            let active =
+                self.tenants_repo.enterprise(id).await?.is_some_and(|e| e.status == OrgStatus::Active.as_str());
+            if !active {
+                return Err(AdminError::EnterpriseSuspended);
+            }
+        }
         let regions = if role == AdminRole::Region { self.repo.region_paths(&row.id).await? } else { Vec::new() };
         Ok(Some(AdminPrincipal {
             admin_id: row.id,
@@ -166,6 +176,7 @@ impl AdminService {
             position,
             regions,
             session_id: session_id.into(),
+            must_change_password: row.must_change_password != 0,
         }))
     }
 
@@ -234,10 +245,13 @@ impl AdminService {
         }
         let one_time_password = passwords::one_time_password();
         let hash = passwords::hash(&one_time_password).await?;
-        self.repo.set_password(&target.id, &hash, true).await?;
-        self.sessions.revoke_all(SubjectKind::Admin, &target.id).await?;
-        self.audit
-            .record(&AuditEntry {
+        // The new password, the end of the target's sessions and the audit entry: all or none.
+        let mut tx = self.repo.begin_write().await?;
+        admins::set_password_in(&mut tx, &target.id, &hash, true).await?;
+        let families = sessions::revoke_subject_in(&mut tx, SubjectKind::Admin.as_str(), &target.id, None).await?;
+        AuditRepo::record_in(
+            &mut tx,
+            &AuditEntry {
                 id: new_id(),
                 at: now_ms(),
                 actor_kind: "admin".into(),
@@ -245,8 +259,10 @@ impl AdminService {
                 action: "admin.password_reset".into(),
                 target_kind: "admin".into(),
                 target_id: target.id.clone(),
-            })
-            .await?;
+            },
+        )
+        .await?;
+        self.sessions.ender().commit(tx, &families).await?;
         target.password_hash = hash;
         target.must_change_password = 1;
         Ok(AdminWithPassword { admin: target, one_time_password })
@@ -268,7 +284,12 @@ impl AdminService {
             return Err(AdminError::WrongPassword);
         }
         let hash = passwords::hash(new.expose()).await?;
-        self.repo.set_password(&me.id, &hash, false).await?;
+        // The new password ends every other session of this admin, in the same transaction.
+        let mut tx = self.repo.begin_write().await?;
+        admins::set_password_in(&mut tx, &me.id, &hash, false).await?;
+        let families =
+            sessions::revoke_subject_in(&mut tx, SubjectKind::Admin.as_str(), &me.id, Some(&actor.session_id)).await?;
+        self.sessions.ender().commit(tx, &families).await?;
         Ok(())
     }
 

@@ -30,6 +30,9 @@ pub struct AdminPrincipal {
     /// For region admins: (region id, region path) of the regions they are limited to.
     pub regions: Vec<(String, String)>,
     pub session_id: String,
+    /// Signed in with a one-time password (new or reset) not yet changed: the session may
+    /// only change the password (and sign out) until then.
+    pub must_change_password: bool,
 }
 
 /// A node of the tree as far as containment is concerned.
@@ -133,6 +136,7 @@ mod tests {
             position,
             regions: vec![("r1".into(), "/r1/".into())],
             session_id: "s".into(),
+            must_change_password: false,
         }
     }
 

@@ -109,6 +109,56 @@ pub struct SessionLimits {
 
 const REGISTRATION_TTL: Duration = Duration::from_secs(600);
 
+/// Ends sessions on every instance: their refresh tokens are revoked in the database (inside
+/// the caller's transaction, with the change that ends them) and their access tokens are
+/// refused through the cache (shared through Redis when configured).
+#[derive(Clone)]
+pub struct SessionEnder {
+    cache: Arc<dyn Cache>,
+    access_ttl: Duration,
+}
+
+impl SessionEnder {
+    pub fn new(cache: Arc<dyn Cache>, access_ttl: Duration) -> Self {
+        Self { cache, access_ttl }
+    }
+
+    /// Commits `tx`, which changed a credential or a status and revoked the refresh tokens of
+    /// `families`, together with the cache marks that refuse those families' access tokens:
+    /// the marks are set first and taken back when they or the commit fail, so the change and
+    /// the end of the sessions happen together or not at all. (Only if the cache fails again
+    /// while taking marks back do those sessions stay refused, for at most an access token's
+    /// lifetime: the safe side.)
+    pub async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>, families: &[String]) -> Result<(), SessionError> {
+        for (i, family) in families.iter().enumerate() {
+            if let Err(e) = self.mark(family).await {
+                self.unmark(&families[..i]).await;
+                tx.rollback().await?;
+                return Err(e);
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            self.unmark(families).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    async fn mark(&self, family_id: &str) -> Result<(), SessionError> {
+        // Access tokens live at most access_ttl, so the mark need not outlive them.
+        self.cache.set(&revoked_key(family_id), "1", self.access_ttl).await?;
+        Ok(())
+    }
+
+    async fn unmark(&self, families: &[String]) {
+        for family in families {
+            if let Err(e) = self.cache.delete(&revoked_key(family)).await {
+                tracing::warn!(session = %family, error = %e, "cannot take back a session's revocation mark");
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SessionService {
     sessions: SessionRepo,
@@ -121,6 +171,7 @@ pub struct SessionService {
     tokens: AccessTokens,
     cache: Arc<dyn Cache>,
     limits: SessionLimits,
+    ender: SessionEnder,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -146,9 +197,26 @@ impl SessionService {
             tenants,
             wechat,
             tokens,
+            ender: SessionEnder::new(cache.clone(), limits.access_ttl),
             cache,
             limits,
         }
+    }
+
+    /// Ends sessions together with the change made in `tx` (see [`SessionEnder::commit`]).
+    pub fn ender(&self) -> &SessionEnder {
+        &self.ender
+    }
+
+    /// Whether the enterprise exists and is active (not suspended).
+    async fn enterprise_active(&self, enterprise_id: &str) -> Result<bool, SessionError> {
+        let e = self.tenants_repo.enterprise(enterprise_id).await?;
+        Ok(e.is_some_and(|e| e.status == OrgStatus::Active.as_str()))
+    }
+
+    /// The enterprise an admin account belongs to, when it is an enterprise's admin.
+    fn admin_enterprise(admin: &AdminRow) -> Option<&str> {
+        (admin.scope_kind == "enterprise").then_some(admin.scope_id.as_deref()).flatten()
     }
 
     /// Starts a new session (refresh-token family) for a subject.
@@ -173,6 +241,13 @@ impl SessionService {
                 created_at: now,
             })
             .await?;
+        // Checked after the session exists, so a suspension committed meanwhile either revoked
+        // it or is seen here.
+        if let Some(enterprise_id) = enterprise_id {
+            if !self.enterprise_active(enterprise_id).await? {
+                return self.refuse_family(&family_id, SessionError::EnterpriseSuspended).await;
+            }
+        }
         Ok(self.issue(
             kind,
             subject_id,
@@ -228,10 +303,20 @@ impl SessionService {
                     }
                 } else {
                     match self.admins.get(&subject_id).await? {
-                        Some(a) if a.status == OrgStatus::Active.as_str() => (SubjectKind::Admin, None),
+                        Some(a) if a.status == OrgStatus::Active.as_str() => {
+                            let of_enterprise = Self::admin_enterprise(&a).map(str::to_string);
+                            (SubjectKind::Admin, of_enterprise)
+                        }
                         _ => return self.refuse_family(&family_id, SessionError::AccountDisabled).await,
                     }
                 };
+                // A suspended enterprise's people keep no session (issue 11).
+                if let Some(enterprise_id) = &enterprise {
+                    if !self.enterprise_active(enterprise_id).await? {
+                        return self.refuse_family(&family_id, SessionError::EnterpriseSuspended).await;
+                    }
+                }
+                let enterprise = if kind == SubjectKind::User { enterprise } else { None };
                 Ok(self.issue(kind, &subject_id, &family_id, enterprise, next, next_expires, now))
             }
             Rotation::ReuseDetected { family_id } => {
@@ -259,18 +344,8 @@ impl SessionService {
         Ok(())
     }
 
-    /// Ends every session of a subject (after a password reset).
-    pub async fn revoke_all(&self, kind: SubjectKind, subject_id: &str) -> Result<(), SessionError> {
-        for family in self.sessions.revoke_subject(kind.as_str(), subject_id).await? {
-            self.mark_revoked(&family).await?;
-        }
-        Ok(())
-    }
-
     async fn mark_revoked(&self, family_id: &str) -> Result<(), SessionError> {
-        // Access tokens live at most access_ttl, so the mark need not outlive them.
-        self.cache.set(&revoked_key(family_id), "1", self.limits.access_ttl).await?;
-        Ok(())
+        self.ender.mark(family_id).await
     }
 
     // ---- rate limits ----
@@ -283,12 +358,21 @@ impl SessionService {
         Ok(())
     }
 
+    /// Failures count per account *and* client address (`account_key` holds both), so
+    /// someone guessing slows down only their own attempts on that account: never the owner's
+    /// from elsewhere, and no account can be locked for everyone. After `max_failures` each
+    /// further attempt from that address waits (1 s, doubling with every failure, at most
+    /// `lock`); the per-address limit bounds guessing across accounts.
     async fn check_account(&self, account_key: &str) -> Result<(), SessionError> {
-        let failures = self.cache.get(account_key).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-        if failures >= i64::from(self.limits.max_failures) {
-            return Err(SessionError::AccountLocked { retry_after_secs: self.limits.lock.as_secs() });
+        let not_before = self.cache.get(&wait_key(account_key)).await?.and_then(|v| v.parse::<i64>().ok());
+        let now = now_ms();
+        match not_before {
+            Some(t) if t > now => {
+                let secs = u64::try_from((t - now + 999) / 1000).unwrap_or(1).max(1);
+                Err(SessionError::AccountLocked { retry_after_secs: secs })
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     async fn verify_password(
@@ -299,11 +383,24 @@ impl SessionService {
     ) -> Result<(), SessionError> {
         if passwords::verify(stored, password).await? {
             self.cache.delete(account_key).await?;
+            self.cache.delete(&wait_key(account_key)).await?;
             Ok(())
         } else {
-            self.cache.incr(account_key, self.limits.lock).await?;
+            let failures = self.cache.incr(account_key, self.limits.lock).await?;
+            let beyond = failures - i64::from(self.limits.max_failures);
+            if beyond >= 0 {
+                let wait = self.slow_down(beyond);
+                let not_before = now_ms().saturating_add(ms(wait));
+                self.cache.set(&wait_key(account_key), &not_before.to_string(), wait).await?;
+            }
             Err(SessionError::InvalidCredentials)
         }
+    }
+
+    /// The wait after `beyond` failures past the threshold: 1 s, 2 s, 4 s, … up to `lock`.
+    fn slow_down(&self, beyond: i64) -> Duration {
+        let doublings = u32::try_from(beyond.clamp(0, 20)).unwrap_or(20);
+        Duration::from_secs(1u64 << doublings).min(self.limits.lock)
     }
 
     // ---- users ----
@@ -336,7 +433,7 @@ impl SessionService {
             Login::Phone(p) => (p.as_str().to_string(), self.users.by_phone(&enterprise.id, p.as_str()).await?),
             Login::Username(u) => (u.as_str().to_string(), self.users.by_username(&enterprise.id, u.as_str()).await?),
         };
-        let account_key = format!("signin:fail:user:{}:{login_key}", enterprise.id);
+        let account_key = format!("signin:fail:user:{}:{login_key}:{client_ip}", enterprise.id);
         self.check_account(&account_key).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         self.verify_password(&account_key, stored, password).await?;
@@ -423,7 +520,7 @@ impl SessionService {
     ) -> Result<(AdminRow, IssuedTokens), SessionError> {
         self.check_ip(client_ip).await?;
         let username = username.trim().to_lowercase();
-        let account_key = format!("signin:fail:admin:{username}");
+        let account_key = format!("signin:fail:admin:{username}:{client_ip}");
         self.check_account(&account_key).await?;
         let admin = self.admins.by_username(&username).await?;
         self.verify_password(&account_key, admin.as_ref().map(|a| a.password_hash.clone()), password).await?;
@@ -431,9 +528,18 @@ impl SessionService {
         if admin.status != OrgStatus::Active.as_str() {
             return Err(SessionError::AccountDisabled);
         }
+        if let Some(enterprise_id) = Self::admin_enterprise(&admin) {
+            if !self.enterprise_active(enterprise_id).await? {
+                return Err(SessionError::EnterpriseSuspended);
+            }
+        }
         let tokens = self.start(SubjectKind::Admin, &admin.id, None).await?;
         Ok((admin, tokens))
     }
+}
+
+fn wait_key(account_key: &str) -> String {
+    format!("{account_key}:wait")
 }
 
 fn revoked_key(family_id: &str) -> String {

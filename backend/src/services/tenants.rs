@@ -7,10 +7,13 @@ use crate::{
         new_id, now_ms,
         secrets::{self, SecretBox},
     },
-    services::authz::{AdminPrincipal, ScopePosition, UserPrincipal},
+    services::{
+        authz::{AdminPrincipal, ScopePosition, UserPrincipal},
+        sessions::{SessionEnder, SessionError},
+    },
     storage::{
-        is_unique_violation,
-        tenants::{EnterpriseRow, ProviderRow, RegionRow, TenantRepo},
+        is_unique_violation, sessions,
+        tenants::{self, EnterpriseRow, ProviderRow, RegionRow, TenantRepo},
         wechat::{WechatAppRow, WechatRepo},
     },
 };
@@ -31,6 +34,8 @@ pub enum TenantError {
     Secret(#[from] secrets::SecretError),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
+    #[error("ending sessions: {0}")]
+    Sessions(Box<SessionError>),
 }
 
 fn invalid(field: &'static str) -> impl Fn(ValueError) -> TenantError {
@@ -83,11 +88,12 @@ pub struct TenantService {
     repo: TenantRepo,
     wechat: WechatRepo,
     secrets: SecretBox,
+    ender: SessionEnder,
 }
 
 impl TenantService {
-    pub fn new(repo: TenantRepo, wechat: WechatRepo, secrets: SecretBox) -> Self {
-        Self { repo, wechat, secrets }
+    pub fn new(repo: TenantRepo, wechat: WechatRepo, secrets: SecretBox, ender: SessionEnder) -> Self {
+        Self { repo, wechat, secrets, ender }
     }
 
     // ---- directory (public) ----
@@ -274,7 +280,16 @@ impl TenantService {
             e.status = status.as_str().into();
         }
         e.updated_at = now_ms();
-        self.repo.update_enterprise(&e).await?;
+        if e.status == OrgStatus::Active.as_str() {
+            self.repo.update_enterprise(&e).await?;
+            return Ok(e);
+        }
+        // Suspended: every session of its users and admins ends with the change, on every
+        // instance (issue 11); sign-in, refresh and admin requests check the status too.
+        let mut tx = self.repo.begin_write().await?;
+        tenants::update_enterprise_on(&mut tx, &e).await?;
+        let families = sessions::revoke_enterprise_in(&mut tx, &e.id).await?;
+        self.ender.commit(tx, &families).await.map_err(|s| TenantError::Sessions(Box::new(s)))?;
         Ok(e)
     }
 

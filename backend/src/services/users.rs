@@ -12,9 +12,9 @@ use crate::{
         tokens::SubjectKind,
     },
     storage::{
-        is_unique_violation,
+        is_unique_violation, sessions,
         tenants::TenantRepo,
-        users::{UserRepo, UserRow},
+        users::{self, UserRepo, UserRow},
         wechat::IdentityRow,
     },
 };
@@ -181,7 +181,12 @@ impl UserService {
             return Err(UserError::WrongPassword);
         }
         let hash = passwords::hash(new.expose()).await?;
-        self.repo.set_password(&user.id, &hash).await?;
+        // The new password ends every other session of this user, in the same transaction.
+        let mut tx = self.repo.begin_write().await?;
+        users::set_password_in(&mut tx, &user.id, &hash).await?;
+        let families =
+            sessions::revoke_subject_in(&mut tx, SubjectKind::User.as_str(), &user.id, Some(&who.session_id)).await?;
+        self.sessions.ender().commit(tx, &families).await?;
         Ok(())
     }
 

@@ -141,14 +141,27 @@ impl AdminRepo {
         .await
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn set_password(&self, id: &str, hash: &str, must_change: bool) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE admins SET password_hash = $2, must_change_password = $3 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-            .bind(i64::from(must_change))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// A transaction on this repository's pool for a change that must go with others (a
+    /// credential or status with the sessions it ends). Its first statement writes, so SQLite
+    /// takes the write lock there, where the busy timeout applies.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool.begin().await
     }
+}
+
+/// Sets an admin's password inside `tx`, with the sessions it ends and its audit entry.
+#[tracing::instrument(skip_all)]
+pub async fn set_password_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    hash: &str,
+    must_change: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET password_hash = $2, must_change_password = $3 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .bind(i64::from(must_change))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -42,6 +42,24 @@ impl AuditRepo {
     }
 
     #[tracing::instrument(skip_all)]
+    pub async fn record_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &AuditEntry) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor_kind, actor_id, action, target_kind, target_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&e.id)
+        .bind(e.at)
+        .bind(&e.actor_kind)
+        .bind(&e.actor_id)
+        .bind(&e.action)
+        .bind(&e.target_kind)
+        .bind(&e.target_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
     pub async fn for_target(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, at, actor_kind, actor_id, action, target_kind, target_id FROM audit_log \

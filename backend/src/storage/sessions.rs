@@ -128,27 +128,58 @@ impl SessionRepo {
         revoke_family_in(&mut tx, family_id).await?;
         tx.commit().await
     }
+}
 
-    /// Revokes every session of a subject (after a password reset).
-    #[tracing::instrument(skip_all)]
-    pub async fn revoke_subject(&self, subject_kind: &str, subject_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let families: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT family_id FROM refresh_tokens \
-             WHERE subject_kind = $1 AND subject_id = $2 AND state <> 'revoked'",
-        )
-        .bind(subject_kind)
-        .bind(subject_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE subject_kind = $1 AND subject_id = $2")
-            .bind(subject_kind)
-            .bind(subject_id)
-            .execute(&mut *tx)
+/// Revokes every live session of a subject inside `tx`, except the family `keep` (the session
+/// that changed the password); returns the families it ended, for the cache marks.
+pub async fn revoke_subject_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    subject_kind: &str,
+    subject_id: &str,
+    keep: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let keep = keep.unwrap_or("");
+    let families: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT family_id FROM refresh_tokens \
+         WHERE subject_kind = $1 AND subject_id = $2 AND family_id <> $3 AND state <> 'revoked'",
+    )
+    .bind(subject_kind)
+    .bind(subject_id)
+    .bind(keep)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET state = 'revoked' \
+         WHERE subject_kind = $1 AND subject_id = $2 AND family_id <> $3 AND state <> 'revoked'",
+    )
+    .bind(subject_kind)
+    .bind(subject_id)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(families.into_iter().map(|(f,)| f).collect())
+}
+
+/// Revokes every live session of an enterprise's users and admins inside `tx` (suspension);
+/// returns the families it ended.
+pub async fn revoke_enterprise_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    enterprise_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    const OF_ENTERPRISE: &str = "state <> 'revoked' AND ( \
+        (subject_kind = 'user' AND subject_id IN (SELECT id FROM users WHERE enterprise_id = $1)) \
+        OR (subject_kind = 'admin' AND subject_id IN \
+            (SELECT id FROM admins WHERE scope_kind = 'enterprise' AND scope_id = $1)))";
+    let families: Vec<(String,)> =
+        sqlx::query_as(&format!("SELECT DISTINCT family_id FROM refresh_tokens WHERE {OF_ENTERPRISE}"))
+            .bind(enterprise_id)
+            .fetch_all(&mut **tx)
             .await?;
-        tx.commit().await?;
-        Ok(families.into_iter().map(|(f,)| f).collect())
-    }
+    sqlx::query(&format!("UPDATE refresh_tokens SET state = 'revoked' WHERE {OF_ENTERPRISE}"))
+        .bind(enterprise_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(families.into_iter().map(|(f,)| f).collect())
 }
 
 async fn revoke_family_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, family_id: &str) -> Result<(), sqlx::Error> {

@@ -176,20 +176,15 @@ impl TenantRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn update_enterprise(&self, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE enterprises SET name = $2, contact_name = $3, contact_phone = $4, \
-             status = $5, updated_at = $6, job_retention_hours = $7 WHERE id = $1",
-        )
-        .bind(&e.id)
-        .bind(&e.name)
-        .bind(&e.contact_name)
-        .bind(&e.contact_phone)
-        .bind(&e.status)
-        .bind(e.updated_at)
-        .bind(e.job_retention_hours)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        update_enterprise_on(&mut conn, e).await
+    }
+
+    /// A transaction on this repository's pool for a change that must go with others (a
+    /// credential or status with the sessions it ends). Its first statement writes, so SQLite
+    /// takes the write lock there, where the busy timeout applies.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool.begin().await
     }
 
     /// How long an enterprise keeps jobs that are never released (hours; default 72).
@@ -234,4 +229,23 @@ impl TenantRepo {
             .fetch_all(&self.pool)
             .await
     }
+}
+
+/// Writes an enterprise's fields on `conn` (a transaction's connection when the change must go
+/// with others, e.g. a suspension with the sessions it ends).
+pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE enterprises SET name = $2, contact_name = $3, contact_phone = $4, \
+             status = $5, updated_at = $6, job_retention_hours = $7 WHERE id = $1",
+    )
+    .bind(&e.id)
+    .bind(&e.name)
+    .bind(&e.contact_name)
+    .bind(&e.contact_phone)
+    .bind(&e.status)
+    .bind(e.updated_at)
+    .bind(e.job_retention_hours)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

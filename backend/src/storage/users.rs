@@ -91,13 +91,21 @@ impl UserRepo {
         .await
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn set_password(&self, id: &str, hash: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// A transaction on this repository's pool for a change that must go with others (a
+    /// credential or status with the sessions it ends). Its first statement writes, so SQLite
+    /// takes the write lock there, where the busy timeout applies.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool.begin().await
     }
+}
+
+/// Sets a user's password inside `tx`, with the sessions the change ends.
+#[tracing::instrument(skip_all)]
+pub async fn set_password_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id).bind(hash).execute(&mut **tx).await?;
+    Ok(())
 }
