@@ -6,7 +6,10 @@
 
 use crate::{
     domain::{AdminRole, AdminScope},
-    storage::tenants::{EnterpriseRow, ProviderRow, RegionRow},
+    storage::{
+        print_points::ScopedAdmin,
+        tenants::{EnterpriseRow, ProviderRow, RegionRow},
+    },
 };
 
 /// A signed-in end user.
@@ -89,6 +92,12 @@ impl ScopePosition {
 impl AdminPrincipal {
     pub fn is_super(&self) -> bool {
         self.role == AdminRole::Super
+    }
+
+    /// The admin as the repositories' queries see them, to hold region and group admins to
+    /// the print points (and so the jobs and users) they see.
+    pub fn scoped(&self) -> ScopedAdmin {
+        ScopedAdmin { admin_id: self.admin_id.clone(), region_admin: self.role == AdminRole::Region }
     }
 
     pub fn sees_provider(&self, p: &ProviderRow) -> bool {

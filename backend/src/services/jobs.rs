@@ -454,8 +454,8 @@ impl JobService {
         Ok(self.repo.transitions(&job.id).await?)
     }
 
-    /// 在线文印查询: an enterprise's jobs for admins in scope (region admins: later, when
-    /// jobs carry the print point's region).
+    /// 在线文印查询: an enterprise's jobs for admins in scope; region and group admins see
+    /// those released at the print points they see.
     pub async fn admin_list(
         &self,
         actor: &AdminPrincipal,
@@ -468,7 +468,7 @@ impl JobService {
         if let Some(s) = &filter.state {
             JobState::parse(s).map_err(invalid("state"))?;
         }
-        Ok(self.repo.list_for_enterprise(&enterprise.id, &filter, limit, offset).await?)
+        Ok(self.repo.list_for_enterprise(&enterprise.id, &filter, &actor.scoped(), limit, offset).await?)
     }
 
     // ---- rates ----

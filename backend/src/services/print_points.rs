@@ -465,12 +465,29 @@ impl PrintPointService {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
         let memberships = self.repo.memberships(&enterprise.id).await?;
+        // The print points this admin sees: a group lists only those (region admins), and a
+        // region admin sees a group only when some of its print points are in their regions.
+        let mut seen = Vec::new();
+        for (row, path) in self.repo.of_enterprise(&enterprise.id).await? {
+            let groups: Vec<String> =
+                memberships.iter().filter(|(p, _)| *p == row.id).map(|(_, g)| g.clone()).collect();
+            if Self::visible(actor, &path, &groups, &admin_groups) {
+                seen.push(row.id);
+            }
+        }
         let mut out = Vec::new();
         for g in self.repo.groups_of(&enterprise.id).await? {
             if !admin_groups.is_empty() && !admin_groups.contains(&g.id) {
                 continue;
             }
-            let points = memberships.iter().filter(|(_, gid)| *gid == g.id).map(|(p, _)| p.clone()).collect();
+            let points: Vec<String> = memberships
+                .iter()
+                .filter(|(p, gid)| *gid == g.id && seen.contains(p))
+                .map(|(p, _)| p.clone())
+                .collect();
+            if actor.role == AdminRole::Region && points.is_empty() {
+                continue;
+            }
             let admins = self.repo.admins_of_group(&g.id).await?;
             out.push((g, points, admins));
         }

@@ -190,7 +190,8 @@ impl UserService {
         Ok(())
     }
 
-    /// An enterprise's users, for admins who can see that enterprise.
+    /// An enterprise's users, for admins who can see that enterprise; region and group admins
+    /// see those who printed at the print points they see.
     pub async fn list(
         &self,
         actor: &AdminPrincipal,
@@ -199,7 +200,7 @@ impl UserService {
         offset: i64,
     ) -> Result<Vec<UserRow>, UserError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
-        Ok(self.repo.list(&enterprise.id, limit, offset).await?)
+        Ok(self.repo.list(&enterprise.id, &actor.scoped(), limit, offset).await?)
     }
 }
 

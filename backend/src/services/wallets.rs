@@ -154,6 +154,10 @@ impl WalletService {
     ) -> Result<(i64, i64), WalletError> {
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
         let user = self.users.get(user_id).await?.filter(|u| u.enterprise_id == e.id).ok_or(WalletError::NotFound)?;
+        // Region and group admins see the wallets of the users they see (404 otherwise).
+        if !self.users.visible_to(&user.id, &actor.scoped()).await? {
+            return Err(WalletError::NotFound);
+        }
         self.check(&user.id, &e.id).await
     }
 

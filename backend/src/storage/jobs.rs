@@ -4,6 +4,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
+use super::print_points::{admin_unrestricted, points_visible_to_admin, ScopedAdmin};
 use crate::infra::new_id;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -260,13 +261,18 @@ impl JobRepo {
         &self,
         enterprise_id: &str,
         f: &JobFilter,
+        viewer: &ScopedAdmin,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<JobRow>, sqlx::Error> {
+        // Region and group admins see the jobs released at print points they see.
         sqlx::query_as(&format!(
             "SELECT {COLS} FROM print_jobs WHERE enterprise_id = $1 AND ($2 = '' OR state = $2) \
              AND ($3 = '' OR user_id = $3) AND ($4 = '' OR LOWER(file_name) LIKE LOWER($4) ESCAPE '\\') \
-             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+             AND ({} OR print_point_id IN ({})) \
+             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+            admin_unrestricted(7, 8),
+            points_visible_to_admin(7, 8)
         ))
         .bind(enterprise_id)
         .bind(f.state.as_deref().unwrap_or(""))
@@ -274,6 +280,8 @@ impl JobRepo {
         .bind(f.name.as_deref().map(|n| format!("%{}%", super::like_literal(n))).unwrap_or_default())
         .bind(limit)
         .bind(offset)
+        .bind(&viewer.admin_id)
+        .bind(viewer.region_flag())
         .fetch_all(&self.pool)
         .await
     }

@@ -348,3 +348,38 @@ impl PrintPointRepo {
             .await
     }
 }
+
+/// SQL condition: the admin `$a` is held to no print points (not a region admin, `$r` = 0, and
+/// in no printer group), so sees all of an enterprise's jobs and users.
+pub fn admin_unrestricted(a: u8, r: u8) -> String {
+    format!("(${r} = 0 AND NOT EXISTS (SELECT 1 FROM admin_printer_groups g0 WHERE g0.admin_id = ${a}))")
+}
+
+/// SQL query: the ids of the print points the admin `$a` sees (`$r` = 1 for a region admin):
+/// for a region admin those in their regions or below, for a group admin those of their
+/// groups, for both the points that are both. (Region paths are made of our own ids, so a
+/// prefix test needs no escaping.)
+pub fn points_visible_to_admin(a: u8, r: u8) -> String {
+    format!(
+        "SELECT pp.id FROM print_points pp WHERE \
+         (${r} = 0 OR EXISTS (SELECT 1 FROM admin_regions ar JOIN regions a ON a.id = ar.region_id \
+            JOIN regions rr ON rr.id = pp.region_id \
+            WHERE ar.admin_id = ${a} AND SUBSTR(rr.path, 1, LENGTH(a.path)) = a.path)) \
+         AND (NOT EXISTS (SELECT 1 FROM admin_printer_groups g1 WHERE g1.admin_id = ${a}) \
+            OR EXISTS (SELECT 1 FROM print_point_groups m JOIN admin_printer_groups g2 ON g2.group_id = m.group_id \
+            WHERE m.print_point_id = pp.id AND g2.admin_id = ${a}))"
+    )
+}
+
+/// Who is looking, for the SQL above: the admin's id and whether they are a region admin.
+#[derive(Debug, Clone)]
+pub struct ScopedAdmin {
+    pub admin_id: String,
+    pub region_admin: bool,
+}
+
+impl ScopedAdmin {
+    pub fn region_flag(&self) -> i64 {
+        i64::from(self.region_admin)
+    }
+}

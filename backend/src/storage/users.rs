@@ -2,7 +2,10 @@
 
 use sqlx::AnyPool;
 
-use super::wechat::IdentityRow;
+use super::{
+    print_points::{admin_unrestricted, points_visible_to_admin, ScopedAdmin},
+    wechat::IdentityRow,
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -79,16 +82,38 @@ impl UserRepo {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn list(&self, enterprise_id: &str, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+    pub async fn list(
+        &self,
+        enterprise_id: &str,
+        viewer: &ScopedAdmin,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<UserRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 \
-             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+            "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND {} \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3",
+            visible_user(4, 5)
         ))
         .bind(enterprise_id)
         .bind(limit)
         .bind(offset)
+        .bind(&viewer.admin_id)
+        .bind(viewer.region_flag())
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// Whether a region or group admin sees this user (see [`visible_user`]); always for others.
+    #[tracing::instrument(skip_all)]
+    pub async fn visible_to(&self, user_id: &str, viewer: &ScopedAdmin) -> Result<bool, sqlx::Error> {
+        let found: Option<(String,)> =
+            sqlx::query_as(&format!("SELECT id FROM users WHERE id = $1 AND {}", visible_user(2, 3)))
+                .bind(user_id)
+                .bind(&viewer.admin_id)
+                .bind(viewer.region_flag())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
     }
 
     /// A transaction on this repository's pool for a change that must go with others (a
@@ -108,4 +133,15 @@ pub async fn set_password_in(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id).bind(hash).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// SQL condition on `users`: the admin `$a` (`$r` = 1 for a region admin) sees the user. Users
+/// belong to an enterprise, not to a region or a group, so a region or group admin sees the
+/// users who have had a job released at a print point they see (where they print).
+fn visible_user(a: u8, r: u8) -> String {
+    format!(
+        "({} OR id IN (SELECT j.user_id FROM print_jobs j WHERE j.print_point_id IN ({})))",
+        admin_unrestricted(a, r),
+        points_visible_to_admin(a, r)
+    )
 }
