@@ -748,7 +748,7 @@ impl PaymentService {
         } else {
             let wallet =
                 WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
-            let mut tx = self.orders.pool().begin().await?;
+            let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
             let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, "to_wallet", now).await?;
             if settled {
                 let change = Change {
@@ -843,100 +843,87 @@ impl PaymentService {
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
         let by = if notification.is_some() { "notification" } else { "query" };
-        for attempt in 0..5u64 {
-            let result: Result<Option<bool>, sqlx::Error> = async {
-                let wallet = WalletRepo::new(self.orders.pool().clone())
-                    .ensure(&order.user_id, &order.enterprise_id, now)
-                    .await?;
-                let mut tx = self.orders.pool().begin().await?;
-                if let Some((provider, id)) = notification {
-                    PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now)
-                        .await?;
-                }
-                let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
-                    false
-                } else {
-                    let late_by = format!("{by}_after_close");
-                    if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now)
-                        .await?
-                    {
-                        tx.commit().await?;
-                        return Ok(None);
-                    }
-                    true
-                };
-                // A release paid directly passes through the wallet: credited here, debited by
-                // the release right after, both in the ledger.
-                let kind = if order.purpose == "release" { "payment" } else { "top_up" };
-                let change = Change {
-                    kind,
-                    amount_fen: order.amount_fen,
-                    reference: &format!("payment:{}", order.id),
-                    actor_kind: "payment",
-                    actor_id: &order.provider,
-                    idempotency_key: &format!("payment:{}", order.id),
-                };
-                match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
-                    Applied::Done(_) | Applied::AlreadyDone(_) => {}
-                    Applied::Insufficient { .. } => {
-                        return Err(sqlx::Error::Protocol("a credit cannot be short".into()))
-                    }
-                }
-                tx.commit().await?;
-                Ok(Some(late))
+        let result: Result<Option<bool>, sqlx::Error> = async {
+            let wallet =
+                WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
+            let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
+            if let Some((provider, id)) = notification {
+                PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now).await?;
             }
-            .await;
-            match result {
-                Ok(Some(false)) => {
-                    tracing::info!(order = %order.id, settled_by = by, "payment settled");
-                    let event = UserEvent::Payment(PaymentEvent {
+            let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
+                false
+            } else {
+                let late_by = format!("{by}_after_close");
+                if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now).await? {
+                    tx.commit().await?;
+                    return Ok(None);
+                }
+                true
+            };
+            // A release paid directly passes through the wallet: credited here, debited by
+            // the release right after, both in the ledger.
+            let kind = if order.purpose == "release" { "payment" } else { "top_up" };
+            let change = Change {
+                kind,
+                amount_fen: order.amount_fen,
+                reference: &format!("payment:{}", order.id),
+                actor_kind: "payment",
+                actor_id: &order.provider,
+                idempotency_key: &format!("payment:{}", order.id),
+            };
+            match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
+                Applied::Done(_) | Applied::AlreadyDone(_) => {}
+                Applied::Insufficient { .. } => return Err(sqlx::Error::Protocol("a credit cannot be short".into())),
+            }
+            tx.commit().await?;
+            Ok(Some(late))
+        }
+        .await;
+        match result? {
+            Some(false) => {
+                tracing::info!(order = %order.id, settled_by = by, "payment settled");
+                let event = UserEvent::Payment(PaymentEvent {
+                    order_id: order.id.clone(),
+                    state: "paid".into(),
+                    amount_fen: order.amount_fen,
+                });
+                event.publish(self.events.as_ref(), &order.user_id).await;
+                if order.purpose == "release" {
+                    self.finish_release(order).await;
+                }
+                Ok(true)
+            }
+            Some(true) => {
+                tracing::error!(
+                    order = %order.id,
+                    out_trade_no = %order.out_trade_no,
+                    provider = %order.provider,
+                    provider_trade_no = %trade_no,
+                    user = %order.user_id,
+                    amount_fen = order.amount_fen,
+                    reported_by = by,
+                    "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
+                     credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
+                    order.id
+                );
+                let event = if order.purpose == "release" {
+                    // Paid too late to print: the user may be long gone from the printer.
+                    UserEvent::PaymentHeld(PaymentHeldEvent {
+                        order_id: order.id.clone(),
+                        amount_fen: order.amount_fen,
+                    })
+                } else {
+                    UserEvent::Payment(PaymentEvent {
                         order_id: order.id.clone(),
                         state: "paid".into(),
                         amount_fen: order.amount_fen,
-                    });
-                    event.publish(self.events.as_ref(), &order.user_id).await;
-                    if order.purpose == "release" {
-                        self.finish_release(order).await;
-                    }
-                    return Ok(true);
-                }
-                Ok(Some(true)) => {
-                    tracing::error!(
-                        order = %order.id,
-                        out_trade_no = %order.out_trade_no,
-                        provider = %order.provider,
-                        provider_trade_no = %trade_no,
-                        user = %order.user_id,
-                        amount_fen = order.amount_fen,
-                        reported_by = by,
-                        "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
-                         credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
-                        order.id
-                    );
-                    let event = if order.purpose == "release" {
-                        // Paid too late to print: the user may be long gone from the printer.
-                        UserEvent::PaymentHeld(PaymentHeldEvent {
-                            order_id: order.id.clone(),
-                            amount_fen: order.amount_fen,
-                        })
-                    } else {
-                        UserEvent::Payment(PaymentEvent {
-                            order_id: order.id.clone(),
-                            state: "paid".into(),
-                            amount_fen: order.amount_fen,
-                        })
-                    };
-                    event.publish(self.events.as_ref(), &order.user_id).await;
-                    return Ok(true);
-                }
-                Ok(None) => return Ok(false),
-                Err(e) if crate::storage::is_busy(&e) && attempt < 4 => {
-                    tokio::time::sleep(Duration::from_millis(5 * (attempt + 1))).await;
-                }
-                Err(e) => return Err(e),
+                    })
+                };
+                event.publish(self.events.as_ref(), &order.user_id).await;
+                Ok(true)
             }
+            None => Ok(false),
         }
-        Ok(false)
     }
 
     /// Releases the jobs a paid release order was for. If they cannot be released any more

@@ -252,18 +252,9 @@ impl ReleaseService {
         job_ids: &[String],
         release_id: &str,
     ) -> Result<Released, ReleaseError> {
-        let mut attempt = 0u64;
-        loop {
-            match self.confirm_once(who, point, job_ids, release_id).await {
-                // Two confirms at once on SQLite: one is told to retry; on the retry it finds
-                // the other's release and answers with it.
-                Err(ReleaseError::Storage(e)) if crate::storage::is_busy(&e) && attempt < 8 => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        // Two confirms at once: the second waits for the first's write transaction, then finds
+        // the jobs released and the debit made, and is told so (on both backends).
+        self.confirm_once(who, point, job_ids, release_id).await
     }
 
     async fn confirm_once(
@@ -325,7 +316,7 @@ impl ReleaseService {
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let now = now_ms();
 
-        let mut tx = self.jobs_repo.pool().begin().await?;
+        let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
         if total > Fen::ZERO {
             let change = Change {
                 kind: "job_payment",
@@ -448,7 +439,7 @@ impl ReleaseService {
         }
         let actor = Actor { kind: "gateway", id: gateway_id.to_string() };
         let now = now_ms();
-        let mut tx = self.jobs_repo.pool().begin().await?;
+        let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
         let (from, to): (&[&str], &str) = match u.progress {
             JobProgress::Accepted | JobProgress::Printing => (&["released"], "printing"),
             JobProgress::Completed => (&["released", "printing"], "completed"),

@@ -112,7 +112,7 @@ impl WalletService {
             actor_id: &actor.admin_id,
             idempotency_key: &key,
         };
-        let mut tx = self.repo.pool().begin().await?;
+        let mut tx = crate::storage::begin_write(self.repo.pool()).await?;
         let applied = WalletRepo::apply(&mut tx, &w.id, &change, now_ms()).await?;
         let entry = match applied {
             Applied::Done(entry) => entry,

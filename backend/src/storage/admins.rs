@@ -41,7 +41,7 @@ impl AdminRepo {
     /// Inserts the admin and its regions in one transaction.
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, a: &AdminRow, region_ids: &[String]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO admins (id, username, display_name, scope_kind, scope_id, role, \
              password_hash, must_change_password, status, created_at) \

@@ -70,7 +70,7 @@ impl GatewayRepo {
         g: &GatewayRow,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let spent = sqlx::query(
             "UPDATE gateway_enrolments SET used_at = $3 WHERE token_hash = $1 AND enterprise_id = $2 \
              AND used_at IS NULL AND expires_at > $3",
@@ -130,6 +130,10 @@ impl GatewayRepo {
 
     /// Queues a command inside the caller's transaction, numbered after the gateway's last.
     pub async fn enqueue(tx: &mut Transaction<'_, Any>, c: &CommandRow) -> Result<i64, sqlx::Error> {
+        // The gateway's row first (the portable `SELECT … FOR UPDATE`; SQLite's write lock is
+        // held from `begin_write`): on PostgreSQL two releases to one gateway at once read the
+        // same last seq otherwise, and the second insert broke UNIQUE (gateway_id, seq).
+        sqlx::query("UPDATE gateways SET name = name WHERE id = $1").bind(&c.gateway_id).execute(&mut **tx).await?;
         let (seq,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM gateway_commands WHERE gateway_id = $1")
                 .bind(&c.gateway_id)

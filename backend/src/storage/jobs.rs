@@ -118,6 +118,12 @@ pub(crate) async fn transition_in(
     actor: &Actor,
     note: Option<&str>,
 ) -> Result<Option<String>, sqlx::Error> {
+    // The row first (the portable `SELECT … FOR UPDATE`: a row lock to the end of the
+    // transaction on PostgreSQL; SQLite's write lock is held from `begin_write`), so the state
+    // read next is still the job's state at the guarded UPDATE below. Without it, on PostgreSQL
+    // a move committed in between (the document worker taking a job just uploaded) made a
+    // cancel that was allowed answer 409.
+    sqlx::query("UPDATE print_jobs SET state = state WHERE id = $1").bind(id).execute(&mut **tx).await?;
     let current: Option<(String,)> =
         sqlx::query_as("SELECT state FROM print_jobs WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?;
     let Some((current,)) = current.filter(|(s,)| from.contains(&s.as_str())) else { return Ok(None) };
@@ -185,7 +191,7 @@ impl JobRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, j: &JobRow, actor: &Actor) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(&format!(
             "INSERT INTO print_jobs ({INSERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
@@ -298,7 +304,7 @@ impl JobRepo {
         actor: &Actor,
         note: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         if transition_in(&mut tx, id, from, to, now, actor, note).await?.is_none() {
             tx.rollback().await?;
             return Ok(false);
@@ -334,7 +340,7 @@ impl JobRepo {
             .fetch_optional(&self.pool)
             .await?;
             let Some((id, state)) = candidate else { return Ok(None) };
-            let mut tx = self.pool.begin().await?;
+            let mut tx = super::begin_write(&self.pool).await?;
             let claimed = sqlx::query(
                 "UPDATE print_jobs SET state = 'processing', claimed_by = $2, lease_until = $3, attempts = attempts + 1, \
                  progress = 0, updated_at = $4 WHERE id = $1 AND state = $5 AND (state = 'uploaded' OR lease_until < $4)",
@@ -388,7 +394,7 @@ impl JobRepo {
         p: &Processed<'_>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let n = sqlx::query(
             "UPDATE print_jobs SET state = 'ready', progress = 100, page_count = $3, colour_page_count = $4, pages = $5, \
              quote_fen = $6, updated_at = $7, claimed_by = NULL WHERE id = $1 AND claimed_by = $2 AND state = 'processing'",

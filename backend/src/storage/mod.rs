@@ -23,7 +23,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
-    AnyPool, Executor,
+    Any, AnyPool, Executor, Transaction,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +125,11 @@ impl Db {
         self.backend
     }
 
+    /// A write transaction holding the write lock from its start: see [`begin_write`].
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        begin_write(&self.pool).await
+    }
+
     /// Whether the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -142,12 +147,57 @@ fn sqlite_file(url: &str) -> Option<&str> {
     (!file.is_empty() && !file.starts_with(":memory:")).then_some(file)
 }
 
-/// True when SQLite refused a write because another transaction holds the database
-/// (SQLITE_BUSY / SQLITE_LOCKED): the caller may retry the whole transaction.
+/// Begins a transaction that writes. Every transaction that writes starts here, never with
+/// `pool.begin()`.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken by the first statement, and while
+/// another writer holds it the busy timeout (see [`Db::connect`]) makes this one wait its turn.
+/// A plain `BEGIN` is deferred: it reads first and must then upgrade to a writer, which SQLite
+/// refuses at once (`database is locked`, SQLITE_BUSY / SQLITE_BUSY_SNAPSHOT) when another
+/// writer is active or has committed since the read — the busy timeout does not apply to an
+/// upgrade, because waiting there could deadlock two readers that both want to write. Taking
+/// the lock first means nothing inside the transaction can be refused for it, so the body
+/// never needs a retry; only the `BEGIN IMMEDIATE` itself can still find the database busy
+/// (after the busy timeout, or at once in the few cases SQLite does not wait, such as a WAL
+/// recovery under way), and nothing has happened yet then, so it is begun again here: the one
+/// busy-retry policy of the server.
+///
+/// On PostgreSQL it is a plain `BEGIN`: row locks and conditional updates serialise writers.
+/// Single-statement writes outside a transaction need none of this: SQLite takes the write
+/// lock at the statement's start, where the busy timeout applies.
+pub async fn begin_write(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() != "sqlite" {
+        return pool.begin().await;
+    }
+    let mut attempt = 0;
+    loop {
+        match pool.begin_with("BEGIN IMMEDIATE").await {
+            Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                attempt += 1;
+                tracing::warn!(attempt, error = %e, "SQLite busy at the start of a write; beginning it again");
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many times [`begin_write`] begins again when SQLite is busy (after 40, 80, 160 ms).
+const BUSY_RETRIES: u32 = 3;
+
+/// True when SQLite refused because another connection holds the database: SQLITE_BUSY (5)
+/// or SQLITE_LOCKED (6) and their extended codes (SQLITE_BUSY_RECOVERY 261,
+/// SQLITE_BUSY_SNAPSHOT 517, SQLITE_BUSY_TIMEOUT 773, SQLITE_LOCKED_SHAREDCACHE 262, …), whose
+/// low byte is the primary code. By the error code only, never the message; never true for
+/// PostgreSQL, whose SQLSTATE codes are not SQLite's.
 pub fn is_busy(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|d| {
-        matches!(d.code().as_deref(), Some("5" | "6" | "517" | "261")) || d.message().contains("database is locked")
-    })
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    e.as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::sqlite::SqliteError>())
+        .and_then(sqlx::error::DatabaseError::code)
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
 }
 
 /// True when `e` is a unique-constraint violation (a duplicate), on either backend.
@@ -180,5 +230,58 @@ mod tests {
     #[test]
     fn like_escapes_wildcards() {
         assert_eq!(like_literal("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+
+    /// A SQLite database in a temporary directory, with the server's connection settings and
+    /// one counter row.
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        for statement in ["CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)", "INSERT INTO t VALUES (1, 0)"] {
+            sqlx::query(statement).execute(db.pool()).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn busy_is_known_by_its_code_not_its_message() {
+        let (_dir, db) = sqlite().await;
+        let mut holder = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("UPDATE t SET n = 1").execute(&mut *holder).await.unwrap_or_else(|e| panic!("{e}"));
+        // Another connection that does not wait finds the database busy.
+        let mut other = db.pool().acquire().await.unwrap_or_else(|e| panic!("{e}")).detach();
+        sqlx::query("PRAGMA busy_timeout = 0").execute(&mut other).await.unwrap_or_else(|e| panic!("{e}"));
+        let busy = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.err();
+        assert!(busy.as_ref().is_some_and(is_busy), "{busy:?}");
+        holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+        // Other errors are not busy, whatever their message says.
+        let duplicate = sqlx::query("INSERT INTO t VALUES (1, 0)").execute(db.pool()).await.err();
+        assert!(duplicate.as_ref().is_some_and(|e| is_unique_violation(e) && !is_busy(e)), "{duplicate:?}");
+        assert!(!is_busy(&sqlx::Error::Protocol("database is locked".into())));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn write_transactions_that_read_first_wait_their_turn() {
+        // Each reads the counter, then writes it plus one: with a deferred `BEGIN` most of them
+        // are refused at the write (`database is locked`); from `begin_write` all wait their
+        // turn, and no increment is lost.
+        let (_dir, db) = sqlite().await;
+        let increments = (0..24).map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await?;
+                let (n,): (i64,) = sqlx::query_as("SELECT n FROM t WHERE id = 1").fetch_one(&mut *tx).await?;
+                tokio::task::yield_now().await;
+                sqlx::query("UPDATE t SET n = $1 WHERE id = 1").bind(n + 1).execute(&mut *tx).await?;
+                tx.commit().await
+            })
+        });
+        for done in futures_util::future::join_all(increments).await {
+            done.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT n FROM t").fetch_one(db.pool()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, 24);
     }
 }

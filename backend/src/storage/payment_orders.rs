@@ -426,7 +426,7 @@ impl PaymentOrderRepo {
     /// channel could not carry it out and the wallet took it instead.
     #[tracing::instrument(skip_all)]
     pub async fn settle_refund(&self, id: &str, state: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let settled = Self::settle_refund_in(&mut tx, id, state, now).await?;
         tx.commit().await?;
         Ok(settled)

@@ -246,7 +246,7 @@ impl PrintPointRepo {
 
     /// Replaces a group's print points, or an admin's groups, in one transaction.
     pub async fn set_group_members(&self, group_id: &str, print_point_ids: &[String]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("DELETE FROM print_point_groups WHERE group_id = $1").bind(group_id).execute(&mut *tx).await?;
         for p in print_point_ids {
             sqlx::query("INSERT INTO print_point_groups (print_point_id, group_id) VALUES ($1, $2)")
@@ -259,7 +259,7 @@ impl PrintPointRepo {
     }
 
     pub async fn set_group_admins(&self, group_id: &str, admin_ids: &[String]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query("DELETE FROM admin_printer_groups WHERE group_id = $1").bind(group_id).execute(&mut *tx).await?;
         for a in admin_ids {
             sqlx::query("INSERT INTO admin_printer_groups (admin_id, group_id) VALUES ($1, $2)")

@@ -75,7 +75,7 @@ impl RateRepo {
         prices: &[RatePriceRow],
     ) -> Result<(), sqlx::Error> {
         let (plans, price_table, key) = owner.tables();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(&format!(
             "INSERT INTO {plans} ({key}, duplex_pricing, minimum_fen, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT ({key}) DO UPDATE SET duplex_pricing = excluded.duplex_pricing, \
@@ -105,7 +105,7 @@ impl RateRepo {
     /// Drops a print point's override, so its enterprise's rates apply again.
     pub async fn remove(&self, owner: RateOwner<'_>) -> Result<(), sqlx::Error> {
         let (plans, prices, key) = owner.tables();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(&format!("DELETE FROM {prices} WHERE {key} = $1")).bind(owner.id()).execute(&mut *tx).await?;
         sqlx::query(&format!("DELETE FROM {plans} WHERE {key} = $1")).bind(owner.id()).execute(&mut *tx).await?;
         tx.commit().await

@@ -63,7 +63,7 @@ impl SessionRepo {
         next_expires_at: i64,
         now: i64,
     ) -> Result<Rotation, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         let claimed = sqlx::query(
             "UPDATE refresh_tokens SET state = 'rotated' \
              WHERE token_hash = $1 AND state = 'active' AND expires_at > $2",
@@ -124,7 +124,7 @@ impl SessionRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn revoke_family(&self, family_id: &str) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         revoke_family_in(&mut tx, family_id).await?;
         tx.commit().await
     }

@@ -34,7 +34,7 @@ impl UserRepo {
     /// Inserts the user and, when given, the WeChat identity bound to it, in one transaction.
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, u: &UserRow, identity: Option<&IdentityRow>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO users (id, enterprise_id, username, phone, display_name, password_hash, \
              status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

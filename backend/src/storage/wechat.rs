@@ -87,7 +87,7 @@ impl WechatRepo {
     /// Binds an identity to an existing user; a duplicate (already bound) is a unique violation.
     #[tracing::instrument(skip_all)]
     pub async fn bind(&self, identity: &IdentityRow) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = super::begin_write(&self.pool).await?;
         insert_identity(&mut tx, identity).await?;
         tx.commit().await
     }
