@@ -116,11 +116,11 @@ impl UserRepo {
         Ok(found.is_some())
     }
 
-    /// A transaction on this repository's pool for a change that must go with others (a
-    /// credential or status with the sessions it ends). Its first statement writes, so SQLite
-    /// takes the write lock there, where the busy timeout applies.
+    /// A write transaction on this repository's pool for a change that must go with others (a
+    /// credential or status with the sessions it ends): [`super::begin_write`], which holds the
+    /// write lock from the start whatever the first statement is.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        self.pool.begin().await
+        super::begin_write(&self.pool).await
     }
 }
 
