@@ -84,6 +84,9 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Largest upload accepted, in MB (10^6 bytes).
     pub max_upload_mb: u64,
+    /// Largest JSON or form request body accepted, in kB (10^3 bytes); uploads have
+    /// `max_upload_mb` instead.
+    pub max_json_body_kb: u64,
     /// Most pages a document may have.
     pub page_limit: u32,
     /// Longest a conversion (LibreOffice, rendering) may run before it is killed, in seconds.
@@ -127,6 +130,7 @@ impl Default for Config {
             signin_max_per_ip_per_minute: 30,
             shutdown_grace_secs: 30,
             max_upload_mb: 100,
+            max_json_body_kb: 1000,
             page_limit: 2000,
             conversion_timeout_secs: 120,
             processing_workers: 0,
@@ -251,6 +255,7 @@ impl Config {
             signin_max_per_ip_per_minute => "YUNYIN_SIGNIN_MAX_PER_IP_PER_MINUTE",
             shutdown_grace_secs => "YUNYIN_SHUTDOWN_GRACE_SECS",
             max_upload_mb => "YUNYIN_MAX_UPLOAD_MB",
+            max_json_body_kb => "YUNYIN_MAX_JSON_BODY_KB",
             page_limit => "YUNYIN_PAGE_LIMIT",
             conversion_timeout_secs => "YUNYIN_CONVERSION_TIMEOUT_SECS",
             processing_workers => "YUNYIN_PROCESSING_WORKERS",

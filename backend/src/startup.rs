@@ -16,6 +16,7 @@ use crate::{
         gateway_link::{self, LinkContext},
         health::{self, Readiness},
         payment_notifications::{self, NotifyContext},
+        request_guard::{self, RequestGuard},
         security::AuthContext,
     },
     config::Config,
@@ -342,6 +343,8 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
     let api = api::service(state);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let max_body = usize::try_from(state.config.max_json_body_kb.saturating_mul(1000)).unwrap_or(usize::MAX);
+    let request_guard = Arc::new(RequestGuard::new(&api.spec(), max_body));
     let metrics = Arc::new(Metrics::default());
     let observed = metrics.clone();
     Route::new()
@@ -380,6 +383,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         .data(metrics)
         // "/" itself: the API's nest at the root answers it before any `at("/")` would.
         .around(crate::mobile::home)
+        .around(move |ep, req| request_guard::guard(ep, req, request_guard.clone()))
         .around(move |ep, req| crate::telemetry::observe(ep, req, observed.clone()))
 }
 

@@ -95,7 +95,18 @@ async fn errors_share_one_shape_in_both_languages() {
 
     // A body that is not the expected shape at all.
     let shapeless = app.post("/api/v1/users", None, json!({"nothing": true})).await;
-    shapeless.expect_error(400, "invalid_request");
+    shapeless.expect_error(400, "field_missing");
+    assert_eq!(shapeless.body["field"], "enterprise_code");
+    let unparsable = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .header("content-type", "application/json")
+        .body("{\"enterprise_code\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unparsable.status().as_u16(), 400);
+    assert_eq!(unparsable.json::<serde_json::Value>().await.unwrap()["code"], "invalid_request");
     let wrong_method = app.call(reqwest::Method::DELETE, "/api/v1/users", None, None, None).await;
     wrong_method.expect_error(405, "method_not_allowed");
 }

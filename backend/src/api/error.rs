@@ -42,6 +42,13 @@ macro_rules! error_codes {
 
 error_codes! {
     InvalidRequest = "invalid_request", 400, "请求格式不正确", "The request is malformed";
+    FieldWrongType = "field_wrong_type", 400, "字段类型不正确", "A field has the wrong JSON type";
+    FieldMissing = "field_missing", 400, "缺少必填字段", "A required field is missing";
+    FieldTooLong = "field_too_long", 400, "字段内容过长", "A field is longer than allowed";
+    TooManyItems = "too_many_items", 400, "列表项数超过上限", "A list has more items than allowed";
+    ValueOutOfRange = "value_out_of_range", 400, "数值超出允许范围", "A number is outside the allowed range";
+    AmountOutOfRange = "amount_out_of_range", 400, "金额超出允许范围", "An amount is outside the allowed range";
+    DuplicateJob = "duplicate_job", 400, "同一作业不能重复选择", "The same job was chosen more than once";
     InvalidEnterpriseCode = "invalid_enterprise_code", 400, "企业标识应为 3-32 位字母、数字、“-”或“_”", "Enterprise code must be 3-32 letters, digits, '-' or '_'";
     InvalidPhone = "invalid_phone", 400, "手机号格式不正确", "Not a valid mobile phone number";
     InvalidUsername = "invalid_username", 400, "用户名应为 3-32 位字母、数字、“_”“.”或“-”，且不能全为数字", "User name must be 3-32 letters, digits, '_', '.' or '-', and not only digits";
@@ -118,6 +125,7 @@ error_codes! {
     WechatNotConfigured = "wechat_not_configured", 409, "该企业尚未配置微信登录", "WeChat sign-in is not configured for this enterprise";
     UnsupportedMediaType = "unsupported_media_type", 415, "不支持的内容类型", "Unsupported content type";
     LengthRequired = "length_required", 411, "上传需要提供 Content-Length", "Uploads must declare Content-Length";
+    BodyTooLarge = "body_too_large", 413, "请求内容过大", "The request body is larger than allowed";
     FileTooLarge = "file_too_large", 413, "文件超过大小上限", "The file is larger than allowed";
     ConversionUnavailable = "conversion_unavailable", 415, "服务器暂不支持转换此类文件（未安装 LibreOffice）", "The server cannot convert this type of file (LibreOffice is not installed)";
     AccountLocked = "account_locked", 429, "密码错误次数过多，账号已临时锁定，请稍后再试", "Too many failed sign-ins; the account is locked for a while";

@@ -21,6 +21,7 @@ pub mod providers;
 pub mod rates;
 pub mod regions;
 pub mod release;
+pub mod request_guard;
 pub mod security;
 pub mod sessions;
 pub mod users;
