@@ -1,6 +1,6 @@
 //! Starting the real server for a test, on a fresh database of the backend under test.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -120,7 +120,11 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub admin_username: String,
-    pub admin_password: String,
+    /// The first admin's one-time password, as the server printed it.
+    first_admin_password: String,
+    /// Admins whose one-time password the harness replaced: user name → (one-time password,
+    /// the password that replaced it). Shared with sibling instances (same database).
+    settled_passwords: Arc<std::sync::Mutex<HashMap<String, (String, String)>>>,
     pub config: Config,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -146,7 +150,7 @@ impl TestApp {
             ..Config::default()
         };
         tweak(&mut config);
-        Self::start(config, db, dir).await
+        Self::start(config, db, dir, Arc::default()).await
     }
 
     /// Starts another instance on the same database and Redis (several-instance tests), or
@@ -154,13 +158,18 @@ impl TestApp {
     pub async fn spawn_sibling(&self) -> Self {
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".into();
-        Self::start(config, self.db.clone(), self.dir.clone()).await
+        Self::start(config, self.db.clone(), self.dir.clone(), self.settled_passwords.clone()).await
     }
 
-    async fn start(config: Config, db: Arc<TestDatabase>, dir: Arc<tempfile::TempDir>) -> Self {
+    async fn start(
+        config: Config,
+        db: Arc<TestDatabase>,
+        dir: Arc<tempfile::TempDir>,
+        settled_passwords: Arc<std::sync::Mutex<HashMap<String, (String, String)>>>,
+    ) -> Self {
         let app = Application::build(config.clone()).await.expect("server builds");
         let base = format!("http://{}", app.addr());
-        let (admin_username, admin_password) = match app.bootstrap_admin() {
+        let (admin_username, first_admin_password) = match app.bootstrap_admin() {
             Some(a) => (a.admin.username.clone(), a.one_time_password.clone()),
             None => (String::new(), String::new()),
         };
@@ -169,7 +178,34 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Self { base, client, admin_username, admin_password, config, stop: Some(stop), task: Some(task), db, dir }
+        Self {
+            base,
+            client,
+            admin_username,
+            first_admin_password,
+            settled_passwords,
+            config,
+            stop: Some(stop),
+            task: Some(task),
+            db,
+            dir,
+        }
+    }
+
+    /// The first admin's password now: the one-time password until the harness has signed in
+    /// with it (and so replaced it), the replacement after.
+    pub fn admin_password(&self) -> String {
+        self.current_password(&self.admin_username, &self.first_admin_password)
+    }
+
+    /// `password` as the admin's current password: a one-time password the harness replaced
+    /// stands for its replacement.
+    fn current_password(&self, username: &str, password: &str) -> String {
+        let settled = self.settled_passwords.lock().expect("password map");
+        match settled.get(username) {
+            Some((one_time, replacement)) if one_time == password => replacement.clone(),
+            _ => password.to_string(),
+        }
     }
 
     /// Stops the server gracefully and waits for it.
@@ -232,29 +268,33 @@ impl TestApp {
     // ---- typed helpers for common setup ----
 
     /// Signs in an admin; returns the access token. A session signed in with a one-time
-    /// password may do nothing but change it, so this sets the password (to the same value,
-    /// which keeps the test's copy valid) and the session is then a full one.
+    /// password may do nothing but change it, so this replaces the password (remembering the
+    /// replacement, so the test's copy of the one-time password keeps working here) and the
+    /// session is then a full one.
     pub async fn admin_sign_in(&self, username: &str, password: &str) -> String {
+        let password = self.current_password(username, password);
         let body = self
             .post("/api/v1/admin-sessions", None, json!({ "username": username, "password": password }))
             .await
             .expect(200);
         let access = body["tokens"]["access_token"].as_str().expect("access token").to_string();
         if body["admin"]["must_change_password"] == json!(true) {
+            let replacement = format!("{password}-set1");
             self.put(
                 "/api/v1/admins/me/password",
                 Some(&access),
-                json!({ "current_password": password, "new_password": password }),
+                json!({ "current_password": password, "new_password": replacement }),
             )
             .await
             .expect(204);
+            self.settled_passwords.lock().expect("password map").insert(username.to_string(), (password, replacement));
         }
         access
     }
 
     /// The bootstrap platform super admin's access token.
     pub async fn platform_token(&self) -> String {
-        self.admin_sign_in(&self.admin_username.clone(), &self.admin_password.clone()).await
+        self.admin_sign_in(&self.admin_username.clone(), &self.first_admin_password.clone()).await
     }
 
     /// Creates an enterprise (as `token`); returns its JSON.

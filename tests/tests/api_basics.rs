@@ -135,7 +135,7 @@ async fn restart_keeps_data_and_does_not_bootstrap_twice() {
     let app = TestApp::spawn().await;
     let token = app.platform_token().await;
     app.create_enterprise(&token, "KEEP01", None).await;
-    let (username, password) = (app.admin_username.clone(), app.admin_password.clone());
+    let (username, password) = (app.admin_username.clone(), app.admin_password());
     let again = app.spawn_sibling().await;
     app.stop().await;
     assert!(again.admin_username.is_empty(), "a second start must not create another first admin");
@@ -147,7 +147,7 @@ async fn restart_keeps_data_and_does_not_bootstrap_twice() {
 #[tokio::test]
 async fn graceful_shutdown_lets_in_flight_requests_finish() {
     let app = TestApp::spawn_with(|c| c.signin_max_per_ip_per_minute = 1_000).await;
-    let (user, password) = (app.admin_username.clone(), app.admin_password.clone());
+    let (user, password) = (app.admin_username.clone(), app.admin_password());
     // Sign-ins hash with argon2, so several at once keep the server busy for a while.
     let in_flight: Vec<_> = (0..8)
         .map(|_| {

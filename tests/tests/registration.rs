@@ -163,6 +163,9 @@ async fn users_change_their_password() {
     app.put("/api/v1/me/password", Some(&token), json!({"current_password": "passw0rd!", "new_password": "weak"}))
         .await
         .expect_error(400, "weak_password");
+    app.put("/api/v1/me/password", Some(&token), json!({"current_password": "passw0rd!", "new_password": "passw0rd!"}))
+        .await
+        .expect_error(400, "password_unchanged");
     let ok = app
         .put(
             "/api/v1/me/password",

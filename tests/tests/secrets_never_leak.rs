@@ -25,9 +25,10 @@ async fn secrets_stay_out_of_logs_and_responses() {
     let base = wechat.base_url();
     let app = TestApp::spawn_with(|c| c.wechat_api_base = base).await;
     let mut replies: Vec<Reply> = Vec::new();
-    let mut secrets: Vec<String> = vec![OA_SECRET.into(), USER_PASSWORD.into(), app.admin_password.clone()];
+    let mut secrets: Vec<String> = vec![OA_SECRET.into(), USER_PASSWORD.into(), app.admin_password()];
 
     let admin = app.platform_token().await;
+    secrets.push(app.admin_password()); // the harness's replacement of the one-time password
     let e = app.create_enterprise(&admin, "LEAK", None).await;
     let eid = e["id"].as_str().unwrap();
     replies.push(

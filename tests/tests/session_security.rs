@@ -244,7 +244,7 @@ async fn failed_sign_ins_slow_the_guesser_and_never_lock_out_the_owner() {
     // The owners, elsewhere, sign in with the right password at once...
     let (status, _, _) = sign_in_from(&app, "127.0.0.1", "/api/v1/sessions", user("passw0rd!")).await;
     assert_eq!(status, 200);
-    let (status, _, _) = sign_in_from(&app, "127.0.0.1", "/api/v1/admin-sessions", admin(&app.admin_password)).await;
+    let (status, _, _) = sign_in_from(&app, "127.0.0.1", "/api/v1/admin-sessions", admin(&app.admin_password())).await;
     assert_eq!(status, 200);
     // ...while the guesser waits between attempts.
     let (status, body, retry) = sign_in_from(&app, "127.0.0.9", "/api/v1/sessions", user("wrong-pass1")).await;
@@ -269,7 +269,7 @@ async fn the_first_super_admin_chooses_its_name() {
     let app = TestApp::spawn_with(|c| c.first_admin = Some("ops-root".into())).await;
     assert_eq!(app.admin_username, "ops-root");
     app.platform_token().await;
-    app.post("/api/v1/admin-sessions", None, json!({"username": "admin", "password": app.admin_password}))
+    app.post("/api/v1/admin-sessions", None, json!({"username": "admin", "password": app.admin_password()}))
         .await
         .expect_error(401, "invalid_credentials");
 }

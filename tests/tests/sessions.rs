@@ -129,7 +129,7 @@ async fn repeated_failures_lock_the_account() {
             .await
             .expect_error(401, "invalid_credentials");
     }
-    app.post("/api/v1/admin-sessions", None, json!({"username": app.admin_username, "password": app.admin_password}))
+    app.post("/api/v1/admin-sessions", None, json!({"username": app.admin_username, "password": app.admin_password()}))
         .await
         .expect_error(429, "account_locked");
 }

@@ -229,7 +229,9 @@ async fn password_resets_go_downwards() {
         .await
         .expect_error(403, "forbidden");
     // An enterprise super admin resets its own ordinary admins.
-    app.post(&format!("/api/v1/admins/{}/password-reset", id(&e_clerk_row)), Some(&fresh), json!({})).await.expect(200);
+    let clerk_reset =
+        app.post(&format!("/api/v1/admins/{}/password-reset", id(&e_clerk_row)), Some(&fresh), json!({})).await.expect(200);
+    let clerk_otp = clerk_reset["one_time_password"].as_str().unwrap().to_string();
     // The platform resets anyone.
     app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&platform), json!({}))
         .await
@@ -244,14 +246,22 @@ async fn password_resets_go_downwards() {
     let by_enterprise = app.get("/api/v1/admins", Some(&fresh)).await.expect(200);
     assert_eq!(by_enterprise.as_array().unwrap().len(), 2);
 
-    // Changing one's own password clears must_change_password.
-    app.put(
-        "/api/v1/admins/me/password",
-        Some(&fresh),
-        json!({"current_password": new_password, "new_password": "n3w-secure-pass"}),
-    )
-    .await;
-    let me = app.get("/api/v1/admins/me", Some(&fresh)).await.expect(200);
+    // Changing one's own password clears must_change_password; "changing" a one-time password
+    // to itself is not a change (it would stay known to whoever reset it).
+    let clerk = app
+        .post("/api/v1/admin-sessions", None, json!({"username": "ent-clerk", "password": clerk_otp}))
+        .await
+        .expect(200);
+    assert_eq!(clerk["admin"]["must_change_password"], true);
+    let clerk_token = clerk["tokens"]["access_token"].as_str().unwrap();
+    let same = json!({"current_password": clerk_otp, "new_password": clerk_otp});
+    let r = app.put("/api/v1/admins/me/password", Some(clerk_token), same).await;
+    r.expect_error(400, "password_unchanged");
+    assert_eq!(r.body["field"], "new_password");
+    app.get("/api/v1/admins", Some(clerk_token)).await.expect_error(403, "password_change_required");
+    let changed = json!({"current_password": clerk_otp, "new_password": "n3w-secure-pass"});
+    app.put("/api/v1/admins/me/password", Some(clerk_token), changed).await.expect(204);
+    let me = app.get("/api/v1/admins/me", Some(clerk_token)).await.expect(200);
     assert_eq!(me["must_change_password"], false);
 }
 

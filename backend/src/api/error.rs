@@ -81,6 +81,7 @@ error_codes! {
     MissingCredentials = "missing_credentials", 400, "请填写用户名或手机号及密码，或使用微信注册", "Give a user name or phone number with a password, or register with WeChat";
     RegionsMismatch = "regions_mismatch", 400, "区域管理员必须分配至少一个区域，其他角色不能分配区域", "Region admins need at least one region, and only region admins have regions";
     WrongPassword = "wrong_password", 400, "当前密码不正确", "The current password is wrong";
+    PasswordUnchanged = "password_unchanged", 400, "新密码不能与当前密码相同", "The new password must differ from the current one";
     RegistrationTokenInvalid = "registration_token_invalid", 400, "微信注册凭证无效或已过期，请重新微信登录", "WeChat registration token is invalid or expired; sign in with WeChat again";
     WechatCodeInvalid = "wechat_code_invalid", 400, "微信授权码无效（40029），请重新授权", "WeChat code is invalid (40029); authorise again";
     WechatCodeUsed = "wechat_code_used", 400, "微信授权码已被使用（40163），请重新授权", "WeChat code was already used (40163); authorise again";
@@ -448,6 +449,7 @@ impl From<UserError> for ApiError {
             }
             UserError::WechatAlreadyBound => ApiError::new(ErrorCode::WechatAlreadyBound),
             UserError::WrongPassword => ApiError::field(ErrorCode::WrongPassword, "current_password"),
+            UserError::PasswordUnchanged => ApiError::field(ErrorCode::PasswordUnchanged, "new_password"),
             UserError::NotFound => ApiError::new(ErrorCode::NotFound),
             UserError::Tenant(t) => t.into(),
             UserError::Session(s) => s.into(),
@@ -466,6 +468,7 @@ impl From<AdminError> for ApiError {
             AdminError::RegionsMismatch => ApiError::field(ErrorCode::RegionsMismatch, "region_ids"),
             AdminError::UnknownReference { field } => ApiError::field(ErrorCode::UnknownReference, field),
             AdminError::WrongPassword => ApiError::field(ErrorCode::WrongPassword, "current_password"),
+            AdminError::PasswordUnchanged => ApiError::field(ErrorCode::PasswordUnchanged, "new_password"),
             AdminError::EnterpriseSuspended => ApiError::new(ErrorCode::EnterpriseSuspended),
             AdminError::Tenant(t) => t.into(),
             AdminError::Session(s) => s.into(),

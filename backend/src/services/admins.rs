@@ -35,6 +35,8 @@ pub enum AdminError {
     UnknownReference { field: &'static str },
     #[error("current password is wrong")]
     WrongPassword,
+    #[error("the new password is the current one")]
+    PasswordUnchanged,
     #[error("the admin's enterprise is suspended")]
     EnterpriseSuspended,
     #[error(transparent)]
@@ -282,6 +284,10 @@ impl AdminService {
         let me = self.me(actor).await?;
         if !passwords::verify(Some(me.password_hash), current).await? {
             return Err(AdminError::WrongPassword);
+        }
+        // A one-time password "changed" to itself would stay known to whoever set it.
+        if new.expose() == current {
+            return Err(AdminError::PasswordUnchanged);
         }
         let hash = passwords::hash(new.expose()).await?;
         // The new password ends every other session of this admin, in the same transaction.

@@ -37,6 +37,8 @@ pub enum UserError {
     WechatAlreadyBound,
     #[error("current password is wrong")]
     WrongPassword,
+    #[error("the new password is the current one")]
+    PasswordUnchanged,
     #[error("not found")]
     NotFound,
     #[error(transparent)]
@@ -179,6 +181,9 @@ impl UserService {
         let user = self.me(who).await?;
         if !passwords::verify(user.password_hash.clone(), current).await? {
             return Err(UserError::WrongPassword);
+        }
+        if new.expose() == current {
+            return Err(UserError::PasswordUnchanged);
         }
         let hash = passwords::hash(new.expose()).await?;
         // The new password ends every other session of this user, in the same transaction.
