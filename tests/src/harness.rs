@@ -41,7 +41,12 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create(dir: Arc<tempfile::TempDir>) -> Self {
-        match Backend::from_env() {
+        Self::create_on(Backend::from_env(), dir).await
+    }
+
+    /// A database on the given backend, whichever the suite runs on.
+    pub async fn create_on(backend: Backend, dir: Arc<tempfile::TempDir>) -> Self {
+        match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("yunyin.db").display());
                 Self { url, name: None, _dir: dir }

@@ -229,8 +229,10 @@ async fn password_resets_go_downwards() {
         .await
         .expect_error(403, "forbidden");
     // An enterprise super admin resets its own ordinary admins.
-    let clerk_reset =
-        app.post(&format!("/api/v1/admins/{}/password-reset", id(&e_clerk_row)), Some(&fresh), json!({})).await.expect(200);
+    let clerk_reset = app
+        .post(&format!("/api/v1/admins/{}/password-reset", id(&e_clerk_row)), Some(&fresh), json!({}))
+        .await
+        .expect(200);
     let clerk_otp = clerk_reset["one_time_password"].as_str().unwrap().to_string();
     // The platform resets anyone.
     app.post(&format!("/api/v1/admins/{}/password-reset", id(&p_peer_row)), Some(&platform), json!({}))

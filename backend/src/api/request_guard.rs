@@ -23,9 +23,7 @@ use super::error::{ApiError, ErrorCode};
 /// multipart) have their own limit, `max_upload_mb`, applied while they stream to disk.
 fn is_limited(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json"
-        || essence.ends_with("+json")
-        || essence == "application/x-www-form-urlencoded"
+    essence == "application/json" || essence.ends_with("+json") || essence == "application/x-www-form-urlencoded"
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -67,19 +65,14 @@ impl RequestGuard {
             tracing::error!(error = %e, "the OpenAPI document is not JSON; request bodies are only size-checked");
             Value::Null
         });
-        let components = spec
-            .pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let components = spec.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut operations = Vec::new();
         let mut ids: HashMap<String, &'static str> = HashMap::new();
         for (path, item) in spec.get("paths").and_then(Value::as_object).into_iter().flatten() {
             for (method, op) in item.as_object().into_iter().flatten() {
                 let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else { continue };
                 let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) else { continue };
-                let Some(schema) = content.iter().find(|(ct, _)| is_json(ct)).and_then(|(_, c)| c.get("schema"))
-                else {
+                let Some(schema) = content.iter().find(|(ct, _)| is_json(ct)).and_then(|(_, c)| c.get("schema")) else {
                     continue;
                 };
                 let id = op.get("operationId").and_then(Value::as_str).unwrap_or("unnamed").to_string();
@@ -155,7 +148,13 @@ impl RequestGuard {
         }
     }
 
-    fn check_union(&self, value: &Value, schema: &Value, branches: &[Value], at: &mut FieldPath) -> Result<(), Violation> {
+    fn check_union(
+        &self,
+        value: &Value,
+        schema: &Value,
+        branches: &[Value],
+        at: &mut FieldPath,
+    ) -> Result<(), Violation> {
         // With a discriminator, the tag names the one branch to hold the value to.
         if let Some(property) = schema.pointer("/discriminator/propertyName").and_then(Value::as_str) {
             let tag = value.get(property).and_then(Value::as_str);
@@ -184,11 +183,7 @@ impl RequestGuard {
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
             let length = text.chars().count() as u64;
             if length > max {
-                return Err(at.violation(
-                    ErrorCode::FieldTooLong,
-                    None,
-                    format!("{length} characters, at most {max}"),
-                ));
+                return Err(at.violation(ErrorCode::FieldTooLong, None, format!("{length} characters, at most {max}")));
             }
         }
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
@@ -265,7 +260,13 @@ fn expect_type(ok: bool, value: &Value, wanted: &str, at: &FieldPath) -> Result<
     Err(at.violation(ErrorCode::FieldWrongType, None, format!("expected {wanted}, found {found}")))
 }
 
-fn check_number(value: &Value, schema: &Value, at: &FieldPath, right_type: bool, wanted: &str) -> Result<(), Violation> {
+fn check_number(
+    value: &Value,
+    schema: &Value,
+    at: &FieldPath,
+    right_type: bool,
+    wanted: &str,
+) -> Result<(), Violation> {
     expect_type(right_type, value, wanted, at)?;
     // The integer's format is the Rust type that will hold it: a value it cannot hold is out
     // of range, named here rather than left to the parser's anonymous overflow error.
@@ -435,7 +436,10 @@ mod tests {
         assert_eq!(check(json!({"name": "a", "copies": -1})), err(ErrorCode::ValueOutOfRange, "copies"));
         assert_eq!(check(json!({"name": "a", "copies": 1u64 << 33})), err(ErrorCode::ValueOutOfRange, "copies"));
         assert_eq!(check(json!({"name": "a", "parts": [{}, {}, {}]})), err(ErrorCode::TooManyItems, "parts"));
-        assert_eq!(check(json!({"name": "a", "parts": [{}, {"label": 7}]})), err(ErrorCode::FieldWrongType, "parts[1].label"));
+        assert_eq!(
+            check(json!({"name": "a", "parts": [{}, {"label": 7}]})),
+            err(ErrorCode::FieldWrongType, "parts[1].label")
+        );
         assert_eq!(check(json!({"name": "a", "parts": {"label": "x"}})), err(ErrorCode::FieldWrongType, "parts"));
         assert_eq!(check(json!(["name"])).map_err(|e| e.0), Err(ErrorCode::FieldWrongType));
     }

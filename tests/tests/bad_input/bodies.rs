@@ -66,7 +66,8 @@ async fn an_oversized_body_is_refused_before_it_is_read() {
 
     // The limit is configurable.
     let small = TestApp::spawn_with(|c| c.max_json_body_kb = 1).await;
-    let r = small.post("/api/v1/admin-sessions", None, json!({"username": "admin", "password": "p".repeat(2000)})).await;
+    let r =
+        small.post("/api/v1/admin-sessions", None, json!({"username": "admin", "password": "p".repeat(2000)})).await;
     r.expect_error(413, "body_too_large");
 }
 
@@ -81,7 +82,8 @@ async fn wrong_json_types_are_refused_naming_the_field() {
     let r = app.post(&format!("/api/v1/enterprises/{eid}/regions"), Some(&platform), json!({"name": false})).await;
     r.expect_error(400, "field_wrong_type");
     assert_eq!(r.body["field"], "name");
-    let r = app.post(&format!("/api/v1/enterprises/{eid}/printer-groups"), Some(&platform), json!({"name": -1058})).await;
+    let r =
+        app.post(&format!("/api/v1/enterprises/{eid}/printer-groups"), Some(&platform), json!({"name": -1058})).await;
     r.expect_error(400, "field_wrong_type");
     assert_eq!(r.body["field"], "name");
     // Nothing was created.
@@ -91,9 +93,18 @@ async fn wrong_json_types_are_refused_naming_the_field() {
     assert_eq!(groups.as_array().map(Vec::len), Some(0), "{groups}");
 
     // Inside a list, the path names the item.
-    let group = app.post(&format!("/api/v1/enterprises/{eid}/printer-groups"), Some(&platform), json!({"name": "g"})).await.expect(201);
+    let group = app
+        .post(&format!("/api/v1/enterprises/{eid}/printer-groups"), Some(&platform), json!({"name": "g"}))
+        .await
+        .expect(201);
     let gid = group["id"].as_str().unwrap();
-    let r = app.put(&format!("/api/v1/printer-groups/{gid}"), Some(&platform), json!({"name": "g", "print_point_ids": ["ok", 7]})).await;
+    let r = app
+        .put(
+            &format!("/api/v1/printer-groups/{gid}"),
+            Some(&platform),
+            json!({"name": "g", "print_point_ids": ["ok", 7]}),
+        )
+        .await;
     r.expect_error(400, "field_wrong_type");
     assert_eq!(r.body["field"], "print_point_ids[1]");
 
@@ -106,7 +117,9 @@ async fn wrong_json_types_are_refused_naming_the_field() {
     assert!(r.body["message"].as_str().unwrap().starts_with("A required field is missing"), "{}", r.body);
 
     // The right types still work.
-    app.post(&format!("/api/v1/enterprises/{eid}/regions"), Some(&platform), json!({"name": "false"})).await.expect(201);
+    app.post(&format!("/api/v1/enterprises/{eid}/regions"), Some(&platform), json!({"name": "false"}))
+        .await
+        .expect(201);
 }
 
 /// Resolves `$ref`s of the live document.
