@@ -109,6 +109,11 @@ async fn errors_share_one_shape_in_both_languages() {
     assert_eq!(unparsable.json::<serde_json::Value>().await.unwrap()["code"], "invalid_request");
     let wrong_method = app.call(reqwest::Method::DELETE, "/api/v1/users", None, None, None).await;
     wrong_method.expect_error(405, "method_not_allowed");
+    assert_eq!(
+        wrong_method.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST"),
+        "405 names what is allowed"
+    );
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ struct Table {
 
 type Schema = BTreeMap<String, Table>;
 
+type ForeignKeyParts = (Vec<String>, String, Vec<Option<String>>);
+
 /// Types as the two dialects' families: integers of any width are integers, and so on.
 fn normalise(ty: &str) -> String {
     let ty = ty.to_ascii_lowercase();
@@ -117,7 +119,8 @@ async fn sqlite_schema(pool: &AnyPool) -> Schema {
                 .fetch_all(pool)
                 .await
                 .unwrap();
-        let mut grouped: BTreeMap<i64, (Vec<String>, String, Vec<Option<String>>)> = BTreeMap::new();
+        // id → (columns, referenced table, referenced columns, absent when implicit).
+        let mut grouped: BTreeMap<i64, ForeignKeyParts> = BTreeMap::new();
         for f in fks {
             let entry = grouped.entry(f.get(0)).or_insert_with(|| (Vec::new(), f.get(1), Vec::new()));
             entry.0.push(f.get(2));

@@ -8,16 +8,18 @@
 //! stable code and the field's path (`items[2].name`), from the same document clients are
 //! generated from, so the limits are declared once (as `maxLength`, `maxItems`, `minimum`,
 //! `maximum` on the request types) and hold for every operation.
+//!
+//! The same document gives a 405 its `Allow` header: the methods the path does serve.
 
 use std::{collections::HashMap, sync::Arc};
 
 use poem::{
-    http::{header, Method},
+    http::{header, HeaderValue, Method, StatusCode},
     Endpoint, IntoResponse, Request, Response,
 };
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, ErrorCode};
+use super::error::{framework_error_response, ApiError, ErrorCode};
 
 /// Request bodies limited by the guard: JSON and form bodies. Uploads (octet-stream,
 /// multipart) have their own limit, `max_upload_mb`, applied while they stream to disk.
@@ -36,6 +38,18 @@ pub struct RequestGuard {
     max_body_bytes: usize,
     operations: Vec<Operation>,
     components: Map<String, Value>,
+    /// Every path template of the document with the methods it serves, for `Allow`.
+    paths: Vec<(Vec<Option<String>>, Vec<Method>)>,
+}
+
+fn template_segments(path: &str) -> Vec<Option<String>> {
+    path.split('/').map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string())).collect()
+}
+
+fn template_matches(template: &[Option<String>], path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    template.len() == parts.len()
+        && template.iter().zip(&parts).all(|(want, got)| want.as_deref().is_none_or(|w| w == *got))
 }
 
 struct Operation {
@@ -67,8 +81,12 @@ impl RequestGuard {
         });
         let components = spec.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut operations = Vec::new();
+        let mut paths = Vec::new();
         let mut ids: HashMap<String, &'static str> = HashMap::new();
         for (path, item) in spec.get("paths").and_then(Value::as_object).into_iter().flatten() {
+            let methods =
+                item.as_object().into_iter().flatten().filter_map(|(m, _)| m.to_ascii_uppercase().parse().ok());
+            paths.push((template_segments(path), methods.collect()));
             for (method, op) in item.as_object().into_iter().flatten() {
                 let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else { continue };
                 let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) else { continue };
@@ -81,25 +99,26 @@ impl RequestGuard {
                 let operation_id = *ids.entry(id.clone()).or_insert_with(|| Box::leak(id.into_boxed_str()));
                 operations.push(Operation {
                     method,
-                    segments: path
-                        .split('/')
-                        .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
-                        .collect(),
+                    segments: template_segments(path),
                     operation_id,
                     body_schema: schema.clone(),
                 });
             }
         }
-        Self { max_body_bytes, operations, components }
+        Self { max_body_bytes, operations, components, paths }
     }
 
     fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
-        let parts: Vec<&str> = path.split('/').collect();
-        self.operations.iter().find(|op| {
-            op.method == method
-                && op.segments.len() == parts.len()
-                && op.segments.iter().zip(&parts).all(|(want, got)| want.as_deref().is_none_or(|w| w == *got))
-        })
+        self.operations.iter().find(|op| op.method == method && template_matches(&op.segments, path))
+    }
+
+    /// The methods `path` serves, as an `Allow` header value; `None` for a path not in the
+    /// document. A literal segment beats a parameter, as in the router.
+    pub fn allow(&self, path: &str) -> Option<String> {
+        let literal = |t: &[Option<String>]| t.iter().filter(|s| s.is_some()).count();
+        let (_, methods) =
+            self.paths.iter().filter(|(t, _)| template_matches(t, path)).max_by_key(|(t, _)| literal(t))?;
+        Some(methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", "))
     }
 
     /// Checks a JSON body against an operation's request schema.
@@ -337,8 +356,29 @@ impl FieldPath {
     }
 }
 
-/// The middleware: limit, parse, check, then hand the same bytes on.
-pub async fn guard<E: Endpoint>(next: Arc<E>, mut req: Request, guard: Arc<RequestGuard>) -> poem::Result<Response> {
+/// The middleware: limit, parse, check, then hand the same bytes on; name the allowed
+/// methods on a 405.
+pub async fn guard<E: Endpoint>(next: Arc<E>, req: Request, guard: Arc<RequestGuard>) -> poem::Result<Response> {
+    let path = req.uri().path().to_string();
+    let answer = check_then_call(next, req, &guard).await;
+    let method_not_allowed = match &answer {
+        Ok(resp) => resp.status() == StatusCode::METHOD_NOT_ALLOWED,
+        Err(e) => e.status() == StatusCode::METHOD_NOT_ALLOWED,
+    };
+    if !method_not_allowed {
+        return answer;
+    }
+    let mut resp = match answer {
+        Ok(resp) => resp,
+        Err(e) => framework_error_response(e),
+    };
+    if let Some(allow) = guard.allow(&path).and_then(|a| HeaderValue::from_str(&a).ok()) {
+        resp.headers_mut().insert(header::ALLOW, allow);
+    }
+    Ok(resp)
+}
+
+async fn check_then_call<E: Endpoint>(next: Arc<E>, mut req: Request, guard: &RequestGuard) -> poem::Result<Response> {
     let content_type = req.header(header::CONTENT_TYPE).unwrap_or("").to_string();
     if !is_limited(&content_type) {
         return next.call(req).await.map(IntoResponse::into_response);
@@ -451,6 +491,18 @@ mod tests {
         assert!(g.check_body(&Method::PUT, "/api/v1/things/x", &bad).is_err());
         assert!(g.check_body(&Method::POST, "/api/v1/things/x", &bad).is_ok(), "no such operation");
         assert!(g.check_body(&Method::PUT, "/api/v1/things/x/y", &bad).is_ok(), "no such operation");
+    }
+
+    #[test]
+    fn allow_lists_the_methods_of_the_path() {
+        let spec = json!({"paths": {
+            "/a/{id}": {"get": {}, "delete": {}},
+            "/a/me": {"put": {}},
+        }});
+        let g = RequestGuard::new(&spec.to_string(), 10);
+        assert_eq!(g.allow("/a/42").as_deref(), Some("DELETE, GET"));
+        assert_eq!(g.allow("/a/me").as_deref(), Some("PUT"), "the literal segment wins");
+        assert_eq!(g.allow("/b"), None);
     }
 
     #[test]

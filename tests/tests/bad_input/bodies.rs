@@ -157,7 +157,7 @@ async fn every_operation_refuses_wrong_types() {
             if body.is_empty() {
                 continue;
             }
-            let concrete = path.replace('{', "").replace('}', "");
+            let concrete = path.replace(['{', '}'], "");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = app.call(method.clone(), &concrete, None, Some(Value::Object(body.clone())), None).await;
             assert_eq!(
