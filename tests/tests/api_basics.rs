@@ -42,6 +42,53 @@ async fn served_spec_matches_the_checked_in_spec() {
     );
 }
 
+/// Where a value is null in an answer, as `path` lines.
+fn nulls(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Null => out.push(at.to_string()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| nulls(v, &format!("{at}[{i}]"), out))
+        }
+        serde_json::Value::Object(fields) => fields.iter().for_each(|(k, v)| nulls(v, &format!("{at}.{k}"), out)),
+        _ => {}
+    }
+}
+
+/// The spec declares no field nullable: an optional field that has no value is absent, as the
+/// generated client's `field?: T` says, never `null`.
+#[tokio::test]
+async fn optional_fields_are_absent_not_null() {
+    let app = TestApp::spawn().await;
+    let platform = app.platform_token().await;
+    let enterprise = app.create_enterprise(&platform, "NULLS1", None).await;
+    let eid = enterprise["id"].as_str().unwrap().to_string();
+    let session = app.register_user("NULLS1", "no-phone", "passw0rd!").await;
+    let user_token = session["tokens"]["access_token"].as_str().unwrap().to_string();
+    let mut answers = vec![("enterprise create".to_string(), enterprise.clone()), ("registration".into(), session)];
+    for (path, token) in [
+        ("/api/v1/admins/me".to_string(), &platform),
+        ("/api/v1/admins".into(), &platform),
+        ("/api/v1/enterprises".into(), &platform),
+        (format!("/api/v1/enterprises/{eid}"), &platform),
+        (format!("/api/v1/enterprises/{eid}/users"), &platform),
+        ("/api/v1/me".into(), &user_token),
+        ("/api/v1/wallet".into(), &user_token),
+    ] {
+        answers.push((path.clone(), app.get(&path, Some(token)).await.expect(200)));
+    }
+    let error = app.get("/api/v1/nope", None).await;
+    answers.push(("an error".into(), error.body));
+    for (what, answer) in &answers {
+        let mut found = Vec::new();
+        nulls(answer, "", &mut found);
+        assert!(found.is_empty(), "{what} answered null at {found:?}: {answer}");
+    }
+    // The examples, by name.
+    assert!(enterprise.get("provider_id").is_none(), "{enterprise}");
+    let me = &answers.iter().find(|(w, _)| w == "/api/v1/admins/me").unwrap().1;
+    assert!(me.get("scope_id").is_none(), "{me}");
+}
+
 #[tokio::test]
 async fn request_ids_are_echoed_or_generated() {
     let app = TestApp::spawn().await;

@@ -140,6 +140,7 @@ error_codes! {
 
 /// The body of every error response.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `invalid_phone`. Clients branch on this.
     pub code: String,

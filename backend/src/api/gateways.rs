@@ -80,6 +80,7 @@ pub struct RegisteredGateway {
 
 /// A gateway as admins see it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GatewayView {
     /// Gateway id.
     pub id: String,
@@ -97,6 +98,7 @@ pub struct GatewayView {
 
 /// A printer the gateway found.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportedPrinterBody {
     /// The gateway's own key for it, echoed in the result.
     pub key: String,
@@ -126,6 +128,7 @@ pub struct ReportPrintersRequest {
 
 /// What became of one reported printer.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PrinterResult {
     /// The key the gateway sent.
     pub key: String,
@@ -140,6 +143,7 @@ pub struct PrinterResult {
 
 /// A print point bound to the gateway.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct GatewayPrinter {
     /// Print point id.
     pub print_point_id: String,

@@ -49,6 +49,7 @@ pub struct JobOptionsView {
 
 /// One page of the print-ready document.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PageView {
     /// 1-based page number.
     pub number: i64,
@@ -64,6 +65,7 @@ pub struct PageView {
 
 /// A print job.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JobView {
     /// Job id.
     pub id: String,
@@ -232,6 +234,7 @@ impl From<Quote> for QuoteView {
 
 /// One recorded state change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TransitionView {
     /// Previous state (absent for the first).
     pub from_state: Option<String>,

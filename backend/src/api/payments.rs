@@ -51,6 +51,7 @@ pub struct StartReleasePaymentRequest {
 
 /// A payment order.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PaymentOrderObject {
     pub id: String,
     /// Our order number at the provider.
@@ -138,6 +139,7 @@ impl From<AppPayParams> for WechatAppPayObject {
 
 /// What the client does to pay: exactly one field is set, named by `kind`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PayActionObject {
     /// `wechat_jsapi`, `wechat_app`, `qr_code`, `redirect` or `alipay_order_string`.
     pub kind: String,

@@ -24,6 +24,7 @@ pub struct PrintPointsApi {
 
 /// A print point.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PrintPointView {
     /// Print point id.
     pub id: String,
@@ -166,6 +167,7 @@ pub struct PrintPointRates {
 
 /// The print point's own rates; `plan` absent drops them.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SetPrintPointRates {
     /// The print point's own plan, or nothing to fall back to the enterprise's.
     pub plan: Option<RatePlanObject>,

@@ -42,6 +42,7 @@ pub struct PricedJobView {
 
 /// The release page.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReleasePage {
     /// Where the user is.
     pub print_point: ReleasePoint,
@@ -60,6 +61,7 @@ pub struct ReleasePage {
 
 /// Confirm a release.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ConfirmRelease {
     /// The jobs to print; all ready jobs when empty or absent.
     pub job_ids: Option<Vec<String>>,

@@ -37,6 +37,7 @@ impl From<IssuedTokens> for SessionTokens {
 
 /// An end user's own profile.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserView {
     /// User id.
     pub id: String,
@@ -82,6 +83,7 @@ pub struct UserSession {
 
 /// An admin account.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminView {
     /// Admin id.
     pub id: String,
@@ -121,6 +123,7 @@ impl From<AdminRow> for AdminView {
 
 /// A service provider (agent).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProviderView {
     /// Provider id.
     pub id: String,
@@ -142,6 +145,7 @@ impl From<ProviderRow> for ProviderView {
 
 /// An enterprise as admins see it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EnterpriseView {
     /// Enterprise id.
     pub id: String,
@@ -201,6 +205,7 @@ impl From<EnterpriseRow> for EnterprisePublicView {
 
 /// A region (区域) of an enterprise.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RegionView {
     /// Region id.
     pub id: String,

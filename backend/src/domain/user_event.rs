@@ -34,6 +34,7 @@ pub enum UserEvent {
 
 /// A job's state or progress changed.
 #[derive(Debug, Clone, PartialEq, Object, Serialize, Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JobEvent {
     /// The job.
     pub job_id: String,
@@ -49,6 +50,7 @@ pub struct JobEvent {
 
 /// A failed paid job was refunded.
 #[derive(Debug, Clone, PartialEq, Object, Serialize, Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefundEvent {
     /// The job.
     pub job_id: String,
@@ -68,6 +70,7 @@ pub struct RefundEvent {
 
 /// A refund through the original channel settled.
 #[derive(Debug, Clone, PartialEq, Object, Serialize, Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefundSettledEvent {
     /// The refunded job, when the refund was for a job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
