@@ -14,6 +14,7 @@ pub mod fakes;
 pub mod fixtures;
 pub mod harness;
 pub mod logs;
+pub mod payment_world;
 pub mod peers;
 pub mod raw_gateway;
 pub mod site;

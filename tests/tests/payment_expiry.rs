@@ -20,24 +20,16 @@ use std::{
 use serde_json::{json, Value};
 use yunyin_e2e::{
     fakes::{
-        alipay::{FakeAlipay, NotifyMode as AlipayMode, QueryOverride as AlipayOverride},
-        wechat::{CodeKind, FakeWechat},
-        wechat_pay::{FakeWechatPay, NotifyMode as WechatMode, QueryOverride as WechatOverride},
+        alipay::{NotifyMode as AlipayMode, QueryOverride as AlipayOverride},
+        wechat_pay::{NotifyMode as WechatMode, QueryOverride as WechatOverride},
     },
     fixtures,
     harness::wait_until,
-    logs, TestApp,
+    logs,
+    payment_world::{self, id, World, OTHER_APP},
 };
 use yunyin_server::services::payments::{ReconcileLimits, CLOSE_GRACE_MS, PAYMENT_WINDOW_MS};
 
-const OA_APP: &str = "wx1234567890abcdef";
-const OTHER_APP: &str = "wx0fedcba098765432";
-const OA_SECRET: &str = "0123456789abcdef0123456789abcdef";
-const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
-const SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
-const MCH: &str = "1900000109";
-const ALIPAY_APP: &str = "2021000000000001";
-const SELLER: &str = "2088000000000001";
 const BUYER: &str = "2088102177846880";
 
 // ---- log capture ----------------------------------------------------------------------
@@ -62,118 +54,29 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-fn key(name: &str) -> String {
-    String::from_utf8(fixtures::kept(&format!("keys/{name}"))).unwrap()
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
 fn no(started: &Value) -> String {
     started["order"]["out_trade_no"].as_str().unwrap().to_string()
 }
 
 // ---- the world ---------------------------------------------------------------------------
 
-struct World {
-    app: TestApp,
-    wechat_pay: FakeWechatPay,
-    alipay: FakeAlipay,
-    _wechat: FakeWechat,
-    admin: String,
-    enterprise: Value,
-    user: String,
-    openid: String,
-}
-
-/// An enterprise paid to its own WeChat Pay and Alipay accounts, and a user signed in through
-/// the official account (so JSAPI has an openid); reconciliation every `reconcile` (first
-/// check after the same), or practically never.
+/// The shared payments world, with this binary's log capture installed first.
 async fn world(reconcile: Option<Duration>) -> World {
     logs::capture("info");
-    let wechat = FakeWechat::start().await;
-    wechat.register_app(OA_APP, OA_SECRET);
-    let wechat_pay = FakeWechatPay::start().await;
-    wechat_pay.register_merchant(MCH, &[OA_APP, OTHER_APP], &key("wechat_merchant_a.pub.pem"), SERIAL, API_V3_KEY);
-    let alipay = FakeAlipay::start().await;
-    alipay.register_app(ALIPAY_APP, &key("alipay_app_a.pub.pem"), SELLER);
-    let (wechat_base, pay_base, alipay_url) = (wechat.base_url(), wechat_pay.base_url(), alipay.gateway_url());
-    let every = reconcile.unwrap_or(Duration::from_secs(3600));
-    let app = TestApp::spawn_with(move |c| {
-        c.wechat_api_base = wechat_base;
-        c.wechat_pay_api_base = pay_base;
-        c.alipay_gateway_url = alipay_url;
-        c.payment_reconcile_ms = every.as_millis() as u64;
-    })
-    .await;
-    let admin = app.platform_token().await;
-    let enterprise = app.create_enterprise(&admin, "ACME", None).await;
-    let e = id(&enterprise);
-    app.put(
-        &format!("/api/v1/enterprises/{e}/wechat-apps/official_account"),
-        Some(&admin),
-        json!({"app_id": OA_APP, "app_secret": OA_SECRET}),
-    )
-    .await
-    .expect(200);
-    app.put(
-        &format!("/api/v1/enterprises/{e}/payment-settings"),
-        Some(&admin),
-        json!({"payee": "enterprise", "refund_to": "wallet"}),
-    )
-    .await
-    .expect(200);
-    app.put(
-        &format!("/api/v1/payment-accounts/enterprise/{e}/wechat_pay"),
-        Some(&admin),
-        json!({
-            "app_id": OA_APP, "mch_id": MCH, "api_v3_key": API_V3_KEY,
-            "private_key_pem": key("wechat_merchant_a.pem"), "certificate_serial": SERIAL,
-            "platform_public_key_pem": wechat_pay.platform_public_key_pem(), "platform_key_id": wechat_pay.platform_key_id(),
-        }),
-    )
-    .await
-    .expect(200);
-    app.put(
-        &format!("/api/v1/payment-accounts/enterprise/{e}/alipay"),
-        Some(&admin),
-        json!({ "app_id": ALIPAY_APP, "app_private_key": key("alipay_app_a.pem"),
-                "alipay_public_key": alipay.alipay_public_key_pem(), "seller_id": SELLER }),
-    )
-    .await
-    .expect(200);
-    let openid = "openid-alice".to_string();
-    let code = wechat.issue_code(OA_APP, CodeKind::OfficialAccount, &openid, None);
-    let first = app
-        .post("/api/v1/sessions/wechat-official-account", None, json!({"enterprise_code": "ACME", "code": code}))
-        .await
-        .expect(200);
-    let token = first["registration_token"].as_str().unwrap();
-    let reg = app
-        .post(
-            "/api/v1/users",
-            None,
-            json!({"enterprise_code": "ACME", "wechat_registration_token": token, "display_name": "小爱"}),
-        )
-        .await
-        .expect(201);
-    let user = reg["tokens"]["access_token"].as_str().unwrap().to_string();
-    World { app, wechat_pay, alipay, _wechat: wechat, admin, enterprise, user, openid }
+    payment_world::world(reconcile).await
 }
 
-impl World {
-    async fn top_up(&self, amount_fen: i64, provider: &str, method: &str) -> Value {
-        self.app
-            .post(
-                "/api/v1/wallet/top-ups",
-                Some(&self.user),
-                json!({"amount_fen": amount_fen, "provider": provider, "method": method}),
-            )
-            .await
-            .expect(201)
-    }
+/// What these tests do to an order's clock and read of its state.
+trait Expiry {
+    async fn state(&self, order_id: &str) -> String;
+    async fn until_state(&self, order_id: &str, state: &str);
+    async fn window_ends(&self, order_id: &str);
+    async fn due_now(&self, order_id: &str);
+    async fn not_due(&self, order_id: &str);
+    fn time_passes(&self, by: Duration);
+}
 
+impl Expiry for World {
     async fn state(&self, order_id: &str) -> String {
         let o = self.app.get(&format!("/api/v1/payment-orders/{order_id}"), Some(&self.user)).await.expect(200);
         o["state"].as_str().unwrap().to_string()
@@ -181,20 +84,6 @@ impl World {
 
     async fn until_state(&self, order_id: &str, state: &str) {
         eventually(&format!("order {order_id} {state}"), || async { self.state(order_id).await == state }).await;
-    }
-
-    /// The balance, after checking it equals the sum of the ledger.
-    async fn balance(&self) -> i64 {
-        let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
-        let sum: i64 = w["entries"].as_array().unwrap().iter().map(|e| e["amount_fen"].as_i64().unwrap()).sum();
-        let balance = w["balance_fen"].as_i64().unwrap();
-        assert_eq!(balance, sum, "the wallet equals its ledger: {w}");
-        balance
-    }
-
-    async fn top_up_entries(&self) -> usize {
-        let w = self.app.get("/api/v1/wallet?limit=100", Some(&self.user)).await.expect(200);
-        w["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "top_up").count()
     }
 
     /// The order's payment window (and grace) ends now, as if that much time had passed here,
@@ -346,7 +235,7 @@ async fn money_for_an_order_closed_here_reaches_the_wallet_once_and_is_logged() 
         let message = logged[0]["fields"]["message"].as_str().unwrap();
         assert!(message.contains("CLOSED ORDER") && message.contains("wallet"), "{message}");
     }
-    assert_eq!((w.top_up_entries().await, w.balance().await), (2, 700), "credited exactly once each");
+    assert_eq!((w.top_ups().await, w.balance().await), (2, 700), "credited exactly once each");
     w.app.stop().await;
 }
 

@@ -317,6 +317,7 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::PagesPerSheet => ErrorCode::InvalidPagesPerSheet,
             ValueError::PageRanges => ErrorCode::InvalidPageRanges,
             ValueError::Amount => ErrorCode::InvalidAmount,
+            ValueError::AmountOutOfRange => ErrorCode::AmountOutOfRange,
             ValueError::MacFormat => ErrorCode::InvalidMac,
             ValueError::IllegalMac => ErrorCode::IllegalMac,
             ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,

@@ -195,7 +195,7 @@ impl From<PaymentError> for ApiError {
         match e {
             PaymentError::NotFound => ApiError::new(ErrorCode::NotFound),
             PaymentError::Invalid { field, source } => (field, source).into(),
-            PaymentError::AmountOutOfRange => ApiError::field(ErrorCode::InvalidAmount, "amount_fen"),
+            PaymentError::AmountOutOfRange => ApiError::field(ErrorCode::AmountOutOfRange, "amount_fen"),
             PaymentError::MethodNotOffered(_) => ApiError::field(ErrorCode::PaymentMethodNotOffered, "method"),
             PaymentError::NotConfigured(_) => ApiError::field(ErrorCode::PaymentNotConfigured, "provider"),
             PaymentError::WechatIdentityRequired => ApiError::new(ErrorCode::WechatIdentityRequired),

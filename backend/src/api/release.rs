@@ -118,6 +118,8 @@ impl From<ReleaseError> for ApiError {
             }
             ReleaseError::InvalidReleaseId => ApiError::field(ErrorCode::InvalidReleaseId, "release_id"),
             ReleaseError::Pricing(_) => ApiError::field(ErrorCode::InvalidPageRanges, "job_ids"),
+            ReleaseError::DuplicateJob => ApiError::field(ErrorCode::DuplicateJob, "job_ids"),
+            ReleaseError::AmountOutOfRange => ApiError::field(ErrorCode::AmountOutOfRange, "job_ids"),
             ReleaseError::PrintPoint(p) => p.into(),
             e @ (ReleaseError::Storage(_) | ReleaseError::CommandEncoding(_)) => ApiError::internal(&e),
         }

@@ -93,6 +93,7 @@ impl From<WalletError> for ApiError {
             WalletError::Forbidden => ApiError::new(ErrorCode::Forbidden),
             WalletError::Invalid(field) => ApiError::field(ErrorCode::InvalidValue, field),
             WalletError::Insufficient { .. } => ApiError::field(ErrorCode::InsufficientBalance, "amount_fen"),
+            WalletError::OutOfRange => ApiError::field(ErrorCode::AmountOutOfRange, "amount_fen"),
             WalletError::KeyReused => ApiError::field(ErrorCode::InvalidValue, "idempotency_key"),
             WalletError::Tenant(t) => t.into(),
             e @ WalletError::Storage(_) => ApiError::internal(&e),

@@ -54,6 +54,8 @@ pub enum ValueError {
     PageRanges,
     #[error("amount must be a whole, non-negative number of fen")]
     Amount,
+    #[error("amount is outside the allowed range")]
+    AmountOutOfRange,
     #[error("not a MAC address (six hex pairs, e.g. 00:1B:2C:3D:4E:5F)")]
     MacFormat,
     #[error("illegal MAC address")]

@@ -25,7 +25,7 @@ use rand::Rng;
 use super::{
     authz::UserPrincipal,
     payment_accounts::{AccountOwner, PaymentAccountError, PaymentAccountService},
-    release::{PricedJob, ReleaseError, ReleaseService},
+    release::{ReleaseError, ReleaseService},
 };
 use crate::{
     domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, RefundSettledEvent, UserEvent, ValueError},
@@ -43,8 +43,9 @@ use crate::{
     },
 };
 
-/// The largest single top-up, in fen (50 000 yuan).
+/// The largest single top-up, in fen (50 000 yuan), within `Fen::MAX_AMOUNT`.
 pub const MAX_TOP_UP_FEN: i64 = 5_000_000;
+const _: () = assert!(MAX_TOP_UP_FEN <= crate::domain::Fen::MAX_AMOUNT.0);
 /// How long the payer has to pay an order: sent to the provider as its `time_expire`, after
 /// which the provider refuses payment. Paying follows opening at once (a QR code scanned, the
 /// WeChat or Alipay sheet confirmed), so an order unpaid after this was abandoned.
@@ -486,7 +487,10 @@ impl PaymentService {
         user: &UserPrincipal,
         req: TopUpRequest,
     ) -> Result<(OrderView, PayAction), PaymentError> {
-        if !(1..=MAX_TOP_UP_FEN).contains(&req.amount_fen) {
+        if req.amount_fen <= 0 {
+            return Err(PaymentError::Invalid { field: "amount_fen", source: ValueError::Amount });
+        }
+        if req.amount_fen > MAX_TOP_UP_FEN {
             return Err(PaymentError::AmountOutOfRange);
         }
         let intent = Intent { purpose: "top_up", amount_fen: req.amount_fen, release: None };
@@ -513,19 +517,11 @@ impl PaymentService {
         if let Some(why) = view.unavailable {
             return Err(ReleaseError::Unavailable(why).into());
         }
-        let chosen: Vec<&PricedJob> = if req.job_ids.is_empty() {
-            view.jobs.iter().collect()
-        } else {
-            let mut picked = Vec::new();
-            for id in &req.job_ids {
-                picked.push(view.jobs.iter().find(|j| &j.job.id == id).ok_or(ReleaseError::JobNotReady)?);
-            }
-            picked
-        };
+        let chosen = ReleaseService::choose(&view.jobs, &req.job_ids, |j| &j.job.id)?;
         if chosen.is_empty() {
             return Err(ReleaseError::NothingToRelease.into());
         }
-        let total: i64 = chosen.iter().map(|j| j.quote.total.0).sum();
+        let total = ReleaseService::total(&chosen)?.0;
         if total <= 0 {
             return Err(PaymentError::NothingToPay);
         }
@@ -873,7 +869,9 @@ impl PaymentService {
             };
             match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
                 Applied::Done(_) | Applied::AlreadyDone(_) => {}
-                Applied::Insufficient { .. } => return Err(sqlx::Error::Protocol("a credit cannot be short".into())),
+                Applied::Insufficient { .. } | Applied::OverCeiling { .. } => {
+                    return Err(sqlx::Error::Protocol("a paid credit is neither short nor capped".into()))
+                }
             }
             tx.commit().await?;
             Ok(Some(late))

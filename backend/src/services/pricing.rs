@@ -69,15 +69,11 @@ pub fn parse_plan(
     now: i64,
 ) -> Result<(RatePlanRow, Vec<RatePriceRow>), (&'static str, ValueError)> {
     let duplex = DuplexPricing::parse(&input.duplex_pricing).ok_or(("duplex_pricing", ValueError::UnknownVariant))?;
-    if input.minimum_fen < 0 {
-        return Err(("minimum_fen", ValueError::Amount));
-    }
+    Fen::price(input.minimum_fen).map_err(|e| ("minimum_fen", e))?;
     let mut prices: Vec<RatePriceRow> = Vec::new();
     for (size, colour, fen) in input.prices {
         let size = PaperSize::parse(&size).map_err(|e| ("prices.paper_size", e))?;
-        if fen < 0 {
-            return Err(("prices.fen_per_side", ValueError::Amount));
-        }
+        Fen::price(fen).map_err(|e| ("prices.fen_per_side", e))?;
         if prices.iter().any(|p| p.paper_size == size.as_str() && (p.colour == "colour") == colour) {
             return Err(("prices", ValueError::UnknownVariant));
         }

@@ -63,6 +63,12 @@ pub enum ReleaseError {
     InvalidReleaseId,
     #[error("the job's price cannot be computed: {0}")]
     Pricing(String),
+    /// A job named more than once: it would be charged more than once.
+    #[error("a job is named more than once")]
+    DuplicateJob,
+    /// A price or total past `Fen::MAX_AMOUNT` (or past what i64 holds).
+    #[error("amount out of range")]
+    AmountOutOfRange,
     #[error(transparent)]
     PrintPoint(#[from] PrintPointError),
     #[error("storage: {0}")]
@@ -197,9 +203,36 @@ impl ReleaseService {
 
     fn price(plan: &RatePlan, job: JobRow) -> Result<PricedJob, ReleaseError> {
         let flags: Vec<bool> = pages_of(&job).unwrap_or_default().iter().map(|p| p.colour).collect();
-        let quote =
-            pricing::quote(plan, &flags, &options_of(&job)).map_err(|e| ReleaseError::Pricing(e.to_string()))?;
+        let quote = pricing::quote(plan, &flags, &options_of(&job)).map_err(|e| match e {
+            pricing::QuoteError::Overflow => ReleaseError::AmountOutOfRange,
+            other => ReleaseError::Pricing(other.to_string()),
+        })?;
         Ok(PricedJob { job, quote })
+    }
+
+    /// The jobs a release names, in the order named (all `ready` ones when it names none).
+    /// Every job once: the one rule for the wallet and the paid path, since a job named twice
+    /// would be priced, and so charged, twice.
+    pub fn choose<'a, T>(
+        ready: &'a [T],
+        job_ids: &[String],
+        id_of: impl Fn(&T) -> &str,
+    ) -> Result<Vec<&'a T>, ReleaseError> {
+        if job_ids.is_empty() {
+            return Ok(ready.iter().collect());
+        }
+        let mut named = std::collections::HashSet::new();
+        if !job_ids.iter().all(|id| named.insert(id.as_str())) {
+            return Err(ReleaseError::DuplicateJob);
+        }
+        job_ids.iter().map(|id| ready.iter().find(|j| id_of(j) == id).ok_or(ReleaseError::JobNotReady)).collect()
+    }
+
+    /// What `jobs` cost together, at most `Fen::MAX_AMOUNT`.
+    pub fn total(jobs: &[&PricedJob]) -> Result<Fen, ReleaseError> {
+        Fen::checked_sum(jobs.iter().map(|j| j.quote.total))
+            .filter(|t| t.is_payable())
+            .ok_or(ReleaseError::AmountOutOfRange)
     }
 
     /// The release page: the print point, whether it can print now, and the user's ready
@@ -214,7 +247,7 @@ impl ReleaseService {
                 jobs.push(priced);
             }
         }
-        let total = jobs.iter().fold(Fen::ZERO, |t, j| t.checked_add(j.quote.total).unwrap_or(t));
+        let total = Fen::checked_sum(jobs.iter().map(|j| j.quote.total)).ok_or(ReleaseError::AmountOutOfRange)?;
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let unavailable = self.unavailable(&point).await;
         Ok(ReleaseView { print_point: point, unavailable, jobs, total, balance: Fen(wallet.balance_fen) })
@@ -281,12 +314,13 @@ impl ReleaseService {
         };
         let done = self.jobs_repo.by_release(&who.user_id, release_id).await?;
         if !done.is_empty() {
-            let charged = done.iter().map(|j| j.charged_fen).sum();
+            let charged =
+                Fen::checked_sum(done.iter().map(|j| Fen(j.charged_fen))).ok_or(ReleaseError::AmountOutOfRange)?;
             let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
             return Ok(Released {
                 release_id: release_id.into(),
                 jobs: done,
-                charged: Fen(charged),
+                charged,
                 balance: Fen(wallet.balance_fen),
             });
         }
@@ -296,23 +330,12 @@ impl ReleaseService {
         let gateway_id = point.gateway_id.clone().ok_or(ReleaseError::Unavailable(Unavailable::Offline))?;
         let plan = pricing::effective_plan(&self.rates, &point.enterprise_id, &point.id).await?;
         let ready = self.ready_jobs(who).await?;
-        let chosen: Vec<JobRow> = if job_ids.is_empty() {
-            ready
-        } else {
-            let mut picked = Vec::new();
-            for id in job_ids {
-                picked.push(ready.iter().find(|j| &j.id == id).cloned().ok_or(ReleaseError::JobNotReady)?);
-            }
-            picked
-        };
+        let chosen = Self::choose(&ready, job_ids, |j| &j.id)?;
         if chosen.is_empty() {
             return Err(ReleaseError::NothingToRelease);
         }
-        let priced = chosen.into_iter().map(|j| Self::price(&plan, j)).collect::<Result<Vec<_>, _>>()?;
-        let total = priced
-            .iter()
-            .try_fold(Fen::ZERO, |t, j| t.checked_add(j.quote.total))
-            .ok_or_else(|| ReleaseError::Pricing("overflow".into()))?;
+        let priced = chosen.into_iter().map(|j| Self::price(&plan, j.clone())).collect::<Result<Vec<_>, _>>()?;
+        let total = Self::total(&priced.iter().collect::<Vec<_>>())?;
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let now = now_ms();
 
@@ -330,11 +353,12 @@ impl ReleaseService {
                 Applied::Done(_) => {}
                 Applied::Insufficient { balance_fen } => {
                     tx.rollback().await?;
-                    return Err(ReleaseError::InsufficientBalance {
-                        balance: Fen(balance_fen),
-                        total,
-                        missing: Fen(total.0 - balance_fen),
-                    });
+                    let balance = Fen(balance_fen);
+                    let missing = total.checked_sub(balance).ok_or(ReleaseError::AmountOutOfRange)?;
+                    return Err(ReleaseError::InsufficientBalance { balance, total, missing });
+                }
+                Applied::OverCeiling { .. } => {
+                    return Err(sqlx::Error::Protocol("a debit is never capped".into()).into());
                 }
                 // The same release raced in: its jobs are no longer ready below.
                 Applied::AlreadyDone(_) => {

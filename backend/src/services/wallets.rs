@@ -3,6 +3,7 @@
 //! top-ups through WeChat Pay and Alipay come with payments.
 
 use crate::{
+    domain::{Fen, ValueError},
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
@@ -25,6 +26,10 @@ pub enum WalletError {
     Invalid(&'static str),
     #[error("the adjustment would make the balance negative (balance {balance_fen})")]
     Insufficient { balance_fen: i64 },
+    /// An adjustment larger than `Fen::MAX_AMOUNT`, or one that would take the balance past
+    /// `Fen::MAX_BALANCE`.
+    #[error("amount out of range")]
+    OutOfRange,
     #[error("idempotency key reused for a different change")]
     KeyReused,
     #[error(transparent)]
@@ -93,8 +98,11 @@ impl WalletService {
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(WalletError::Invalid("reason"));
         }
-        if amount_fen == 0 || (gift && amount_fen < 0) {
-            return Err(WalletError::Invalid("amount_fen"));
+        match Fen::movement(amount_fen) {
+            Err(ValueError::AmountOutOfRange) => return Err(WalletError::OutOfRange),
+            Err(_) => return Err(WalletError::Invalid("amount_fen")),
+            Ok(_) if gift && amount_fen < 0 => return Err(WalletError::Invalid("amount_fen")),
+            Ok(_) => {}
         }
         if !(8..=64).contains(&idempotency_key.len()) {
             return Err(WalletError::Invalid("idempotency_key"));
@@ -127,6 +135,10 @@ impl WalletService {
             Applied::Insufficient { balance_fen } => {
                 tx.rollback().await?;
                 return Err(WalletError::Insufficient { balance_fen });
+            }
+            Applied::OverCeiling { .. } => {
+                tx.rollback().await?;
+                return Err(WalletError::OutOfRange);
             }
         };
         tx.commit().await?;

@@ -3,6 +3,8 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
+use crate::domain::Fen;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WalletRow {
     pub id: String,
@@ -37,6 +39,19 @@ pub struct Change<'a> {
     pub idempotency_key: &'a str,
 }
 
+impl Change<'_> {
+    /// Money an admin creates (adjustments, gifts) stops at `Fen::MAX_BALANCE`; money that
+    /// was paid (top-ups, refunds) is credited whatever the balance, so none is refused.
+    fn ceiling(&self) -> Fen {
+        match self.kind {
+            "admin_adjustment" | "gift" => Fen::MAX_BALANCE,
+            // Far above any real balance and far from overflow: each change is at most
+            // `Fen::MAX_AMOUNT`.
+            _ => Fen(i64::MAX / 2),
+        }
+    }
+}
+
 /// What a change did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -45,6 +60,10 @@ pub enum Applied {
     AlreadyDone(LedgerRow),
     /// A debit larger than the balance.
     Insufficient {
+        balance_fen: i64,
+    },
+    /// An admin's credit that would take the balance past `Fen::MAX_BALANCE`.
+    OverCeiling {
         balance_fen: i64,
     },
 }
@@ -110,12 +129,21 @@ impl WalletRepo {
         if let Some(done) = Self::by_key(tx, c.idempotency_key).await? {
             return Ok(Applied::AlreadyDone(done));
         }
+        // Services bound every amount; this is the last line before SQL arithmetic, which
+        // would overflow (PostgreSQL: an error) or turn the balance into a float (SQLite).
+        if c.amount_fen.unsigned_abs() > Fen::MAX_AMOUNT.0.unsigned_abs() {
+            return Err(sqlx::Error::Protocol(format!("wallet change of {} fen is out of range", c.amount_fen)));
+        }
+        let ceiling = c.ceiling();
+        // Both bounds are written so that nothing in them can overflow: `$2` is bounded above.
         let moved = sqlx::query(
-            "UPDATE wallets SET balance_fen = balance_fen + $2, updated_at = $3 WHERE id = $1 AND balance_fen + $2 >= 0",
+            "UPDATE wallets SET balance_fen = balance_fen + $2, updated_at = $3 \
+             WHERE id = $1 AND balance_fen >= -$2 AND balance_fen <= $4 - $2",
         )
         .bind(wallet_id)
         .bind(c.amount_fen)
         .bind(now)
+        .bind(ceiling.0)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -124,6 +152,12 @@ impl WalletRepo {
             .fetch_one(&mut **tx)
             .await?;
         if moved != 1 {
+            if balance.checked_add(c.amount_fen).is_some_and(|after| after >= 0) {
+                if ceiling == Fen::MAX_BALANCE {
+                    return Ok(Applied::OverCeiling { balance_fen: balance });
+                }
+                return Err(sqlx::Error::Protocol(format!("wallet balance {balance} fen is out of range")));
+            }
             return Ok(Applied::Insufficient { balance_fen: balance });
         }
         let row = LedgerRow {
