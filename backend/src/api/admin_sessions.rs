@@ -19,8 +19,10 @@ pub struct AdminSessionsApi {
 #[derive(Debug, Object)]
 pub struct AdminSignInRequest {
     /// Admin login name.
+    #[oai(validator(max_length = 128))]
     pub username: String,
     /// Password (or the one-time password from creation or reset).
+    #[oai(validator(max_length = 256))]
     pub password: String,
 }
 

@@ -1,5 +1,6 @@
 //! Admin accounts (管理员管理): creation within one's scope, listing, password resets.
 
+use crate::api::resource_id::ResourceId;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
@@ -22,18 +23,23 @@ pub struct AdminsApi {
 #[derive(Debug, Object)]
 pub struct CreateAdminRequest {
     /// Login name, unique across the platform.
+    #[oai(validator(max_length = 128))]
     pub username: String,
     /// Name shown in the console.
+    #[oai(validator(max_length = 128))]
     pub display_name: String,
     /// `platform`, `provider` or `enterprise`: at or below the creator's own scope.
+    #[oai(validator(max_length = 32))]
     pub scope_kind: String,
     /// The provider or enterprise id (omit for `platform`).
+    #[oai(validator(max_length = 64))]
     pub scope_id: Option<String>,
     /// `super`, `region` or `ordinary`.
+    #[oai(validator(max_length = 32))]
     pub role: String,
     /// For `region` admins (enterprise scope only): the regions they are limited to.
-    #[oai(default)]
-    pub region_ids: Vec<String>,
+    #[oai(default, validator(max_items = 1000))]
+    pub region_ids: Vec<ResourceId>,
 }
 
 /// An admin account with the one-time password it must change at first sign-in.
@@ -55,8 +61,10 @@ impl From<AdminWithPassword> for AdminWithOneTimePassword {
 #[derive(Debug, Object)]
 pub struct AdminChangePasswordRequest {
     /// The current (or one-time) password.
+    #[oai(validator(max_length = 256))]
     pub current_password: String,
     /// The new password: 8-128 characters with a letter and a digit.
+    #[oai(validator(max_length = 256))]
     pub new_password: String,
 }
 
@@ -90,7 +98,7 @@ impl AdminsApi {
                     scope_kind: b.scope_kind,
                     scope_id: b.scope_id,
                     role: b.role,
-                    region_ids: b.region_ids,
+                    region_ids: ResourceId::strings(b.region_ids),
                 },
             )
             .await?;

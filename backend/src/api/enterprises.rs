@@ -26,14 +26,19 @@ pub struct EnterprisesApi {
 #[derive(Debug, Object)]
 pub struct CreateEnterpriseRequest {
     /// 企业标识: 3-32 letters, digits, `-` or `_`; unique, case-insensitive.
+    #[oai(validator(max_length = 64))]
     pub code: String,
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: String,
     /// Contact person.
+    #[oai(validator(max_length = 128))]
     pub contact_name: String,
     /// Contact phone.
+    #[oai(validator(max_length = 32))]
     pub contact_phone: String,
     /// The owning provider; omitted, the caller's own provider (or the platform).
+    #[oai(validator(max_length = 64))]
     pub provider_id: Option<String>,
 }
 
@@ -41,12 +46,16 @@ pub struct CreateEnterpriseRequest {
 #[derive(Debug, Object)]
 pub struct UpdateEnterpriseRequest {
     /// New name.
+    #[oai(validator(max_length = 128))]
     pub name: Option<String>,
     /// New contact person.
+    #[oai(validator(max_length = 128))]
     pub contact_name: Option<String>,
     /// New contact phone.
+    #[oai(validator(max_length = 32))]
     pub contact_phone: Option<String>,
     /// `active` or `suspended`; only admins above the enterprise may change it.
+    #[oai(validator(max_length = 32))]
     pub status: Option<String>,
     /// Hours an unreleased job is kept before it expires, 1-720.
     pub job_retention_hours: Option<i64>,

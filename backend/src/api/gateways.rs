@@ -33,6 +33,7 @@ pub struct GatewaysApi {
 #[derive(Debug, Object)]
 pub struct CheckRequest {
     /// 企业标识.
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
 }
 
@@ -58,12 +59,16 @@ pub struct Enrolment {
 #[derive(Debug, Object)]
 pub struct RegisterGatewayRequest {
     /// 企业标识.
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
     /// The enrolment token an admin created.
+    #[oai(validator(max_length = 2048))]
     pub enrolment_token: String,
     /// A name for this gateway (e.g. the PC's host name).
+    #[oai(validator(max_length = 128))]
     pub name: String,
     /// The gateway's version.
+    #[oai(validator(max_length = 64))]
     pub version: Option<String>,
 }
 
@@ -101,18 +106,25 @@ pub struct GatewayView {
 #[oai(skip_serializing_if_is_none)]
 pub struct ReportedPrinterBody {
     /// The gateway's own key for it, echoed in the result.
+    #[oai(validator(max_length = 256))]
     pub key: String,
     /// Name to show (defaults to make and model).
+    #[oai(validator(max_length = 128))]
     pub name: Option<String>,
     /// MAC address, if the gateway knows it.
+    #[oai(validator(max_length = 64))]
     pub mac: Option<String>,
     /// How the gateway reaches it (IPP URI).
+    #[oai(validator(max_length = 1024))]
     pub device_uri: String,
     /// Make and model (IPP printer-make-and-model).
+    #[oai(validator(max_length = 256))]
     pub make_model: Option<String>,
     /// Serial number.
+    #[oai(validator(max_length = 256))]
     pub serial_number: Option<String>,
     /// IPP printer-uuid.
+    #[oai(validator(max_length = 256))]
     pub uuid: Option<String>,
 }
 
@@ -120,6 +132,7 @@ pub struct ReportedPrinterBody {
 #[derive(Debug, Object)]
 pub struct ReportPrintersRequest {
     /// The printers.
+    #[oai(validator(max_items = 1000))]
     pub printers: Vec<ReportedPrinterBody>,
     /// "Refresh printer status" after a reinstall: re-bind this enterprise's printers whose
     /// gateway is gone. Without it, printers under another gateway are left alone.

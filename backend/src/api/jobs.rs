@@ -158,16 +158,21 @@ pub struct UpdateOptionsRequest {
     /// Copies, 1-99.
     pub copies: Option<i64>,
     /// `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`.
+    #[oai(validator(max_length = 32))]
     pub sides: Option<String>,
     /// `auto`, `mono` or `colour`.
+    #[oai(validator(max_length = 32))]
     pub colour_mode: Option<String>,
     /// `A4`, `A3`, `A5`, `B5` or `Letter`.
+    #[oai(validator(max_length = 32))]
     pub paper_size: Option<String>,
     /// e.g. `1-3,5,8-`; empty for all pages.
+    #[oai(validator(max_length = 1024))]
     pub page_ranges: Option<String>,
     /// 1, 2 or 4.
     pub pages_per_sheet: Option<i64>,
     /// `auto`, `portrait` or `landscape`.
+    #[oai(validator(max_length = 32))]
     pub orientation: Option<String>,
 }
 

@@ -33,8 +33,10 @@ impl From<WhitelistRow> for WhitelistEntry {
 #[derive(Debug, Object)]
 pub struct AddWhitelistRequest {
     /// The MAC, any common notation.
+    #[oai(validator(max_length = 64))]
     pub mac: String,
     /// Why (e.g. the machines sharing it).
+    #[oai(validator(max_length = 200))]
     pub note: Option<String>,
 }
 

@@ -22,6 +22,7 @@ pub mod rates;
 pub mod regions;
 pub mod release;
 pub mod request_guard;
+pub mod resource_id;
 pub mod security;
 pub mod sessions;
 pub mod users;

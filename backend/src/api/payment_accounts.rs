@@ -50,8 +50,10 @@ impl From<PaymentSettings> for PaymentSettingsObject {
 #[derive(Debug, Object)]
 pub struct SetPaymentSettingsRequest {
     /// `platform`, `provider` or `enterprise`.
+    #[oai(validator(max_length = 32))]
     pub payee: String,
     /// `wallet` or `original`.
+    #[oai(validator(max_length = 32))]
     pub refund_to: String,
 }
 
@@ -254,24 +256,33 @@ fn key_reason_zh(reason: &str) -> Option<String> {
 #[derive(Debug, Object)]
 pub struct WechatPayAccountRequest {
     /// The AppID payments are made under (official account or mini-program), `wx…`.
+    #[oai(validator(max_length = 64))]
     pub app_id: String,
     /// That AppID's AppSecret, when it is not one of the enterprise's configured WeChat apps.
+    #[oai(validator(max_length = 128))]
     pub app_secret: Option<String>,
     /// The merchant id (MchID).
+    #[oai(validator(max_length = 64))]
     pub mch_id: String,
     /// The APIv3 key (32 characters).
+    #[oai(validator(max_length = 64))]
     pub api_v3_key: String,
     /// The merchant API private key (`apiclient_key.pem`).
+    #[oai(validator(max_length = 8192))]
     pub private_key_pem: String,
     /// The merchant API certificate's serial number.
+    #[oai(validator(max_length = 128))]
     pub certificate_serial: String,
     /// WeChat Pay's public key (PEM), to verify its answers and notifications.
+    #[oai(validator(max_length = 8192))]
     pub platform_public_key_pem: String,
     /// That key's id (`PUB_KEY_ID_…`), as WeChat Pay sends it in `Wechatpay-Serial`. With a
     /// platform certificate instead of a public key, the certificate's serial number.
+    #[oai(validator(max_length = 128))]
     pub platform_key_id: String,
     /// The merchant API certificate (`apiclient_cert.pem`), optional: when given, it must hold
     /// the public half of `private_key_pem` and carry `certificate_serial`.
+    #[oai(validator(max_length = 16384))]
     pub merchant_certificate_pem: Option<String>,
 }
 
@@ -279,15 +290,20 @@ pub struct WechatPayAccountRequest {
 #[derive(Debug, Object)]
 pub struct AlipayAccountRequest {
     /// The Alipay application id (16 digits).
+    #[oai(validator(max_length = 64))]
     pub app_id: String,
     /// The application private key (PEM or the bare base64 Alipay's key tool gives).
+    #[oai(validator(max_length = 8192))]
     pub app_private_key: String,
     /// Alipay's public key for this application (PEM or bare base64).
+    #[oai(validator(max_length = 8192))]
     pub alipay_public_key: String,
     /// The seller id (PID, `2088…`), checked against notifications when given.
+    #[oai(validator(max_length = 64))]
     pub seller_id: Option<String>,
     /// The application public key (应用公钥), optional: when given, it must be the public half
     /// of `app_private_key`.
+    #[oai(validator(max_length = 8192))]
     pub app_public_key: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! Paying online: starting a wallet top-up (预付费) with WeChat Pay or Alipay, and following
 //! the order until it is paid.
 
+use crate::api::resource_id::ResourceId;
 use poem::web::RemoteAddr;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
@@ -24,11 +25,14 @@ pub struct StartTopUpRequest {
     /// Amount in fen, 1 to 5 000 000 (50 000 yuan).
     pub amount_fen: i64,
     /// `wechat_pay` or `alipay`.
+    #[oai(validator(max_length = 32))]
     pub provider: String,
     /// WeChat Pay: `jsapi` (official account / mini-program), `native` (QR code), `h5`, `app`;
     /// Alipay: `page` (PC), `wap` (mobile browser), `app`, `precreate` (QR code).
+    #[oai(validator(max_length = 32))]
     pub method: String,
     /// Where the browser returns after Alipay page / wap pay.
+    #[oai(validator(max_length = 2048))]
     pub return_url: Option<String>,
 }
 
@@ -37,15 +41,20 @@ pub struct StartTopUpRequest {
 pub struct StartReleasePaymentRequest {
     /// The client's idempotency key for this release (8-64 letters, digits, '-' or '_'); the
     /// jobs are released under it once the order is paid.
+    #[oai(validator(max_length = 128))]
     pub release_id: String,
     /// The jobs to print; all ready jobs when empty or absent.
-    pub job_ids: Option<Vec<String>>,
+    #[oai(validator(max_items = 500))]
+    pub job_ids: Option<Vec<ResourceId>>,
     /// `wechat_pay` or `alipay`.
+    #[oai(validator(max_length = 32))]
     pub provider: String,
     /// As for top-ups: `jsapi`, `native`, `h5`, `app` (WeChat Pay); `page`, `wap`, `app`,
     /// `precreate` (Alipay).
+    #[oai(validator(max_length = 32))]
     pub method: String,
     /// Where the browser returns after Alipay page / wap pay.
+    #[oai(validator(max_length = 2048))]
     pub return_url: Option<String>,
 }
 
@@ -250,7 +259,7 @@ impl PaymentsApi {
         let b = body.0;
         let req = ReleasePaymentRequest {
             release_id: b.release_id,
-            job_ids: b.job_ids.unwrap_or_default(),
+            job_ids: ResourceId::strings(b.job_ids.unwrap_or_default()),
             provider: b.provider,
             method: b.method,
             client_ip: remote.as_socket_addr().map(|a| a.ip().to_string()),

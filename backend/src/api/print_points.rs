@@ -106,22 +106,29 @@ impl From<PrintPoint> for PrintPointView {
 #[derive(Debug, Object)]
 pub struct CreatePrintPointRequest {
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: String,
     /// Region (required for region admins).
+    #[oai(validator(max_length = 64))]
     pub region_id: Option<String>,
     /// Street address.
+    #[oai(validator(max_length = 200))]
     pub address: Option<String>,
     /// Latitude, -90..90.
     pub latitude: Option<f64>,
     /// Longitude, -180..180.
     pub longitude: Option<f64>,
     /// MAC address in any common notation; unique platform-wide unless whitelisted.
+    #[oai(validator(max_length = 64))]
     pub mac: Option<String>,
     /// Make and model.
+    #[oai(validator(max_length = 256))]
     pub make_model: Option<String>,
     /// Serial number.
+    #[oai(validator(max_length = 256))]
     pub serial_number: Option<String>,
     /// IPP URI or IP address of the device.
+    #[oai(validator(max_length = 1024))]
     pub device_uri: Option<String>,
     /// Cloud print enabled (default true; refused for whitelisted MACs).
     pub cloud_print_enabled: Option<bool>,
@@ -137,10 +144,13 @@ pub struct CreatePrintPointRequest {
 #[derive(Debug, Object)]
 pub struct UpdatePrintPointRequest {
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: Option<String>,
     /// Region; an empty string removes the region.
+    #[oai(validator(max_length = 64))]
     pub region_id: Option<String>,
     /// Street address.
+    #[oai(validator(max_length = 200))]
     pub address: Option<String>,
     /// Latitude, -90..90.
     pub latitude: Option<f64>,

@@ -1,6 +1,7 @@
 //! Printer groups (打印机组): sets of print points with their own admins, who see and manage
 //! only those print points (FAQ Q19).
 
+use crate::api::resource_id::ResourceId;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{error::ApiError, security::AdminAuth, ApiTags};
@@ -42,6 +43,7 @@ fn view((g, print_point_ids, admin_ids): (PrinterGroupRow, Vec<String>, Vec<Stri
 #[derive(Debug, Object)]
 pub struct CreatePrinterGroupRequest {
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: String,
 }
 
@@ -49,9 +51,11 @@ pub struct CreatePrinterGroupRequest {
 #[derive(Debug, Object)]
 pub struct SetPrinterGroupRequest {
     /// The print points of the group (the enterprise's).
-    pub print_point_ids: Option<Vec<String>>,
+    #[oai(validator(max_items = 1000))]
+    pub print_point_ids: Option<Vec<ResourceId>>,
     /// The group admins (the enterprise's own non-super admins).
-    pub admin_ids: Option<Vec<String>>,
+    #[oai(validator(max_items = 1000))]
+    pub admin_ids: Option<Vec<ResourceId>>,
 }
 
 #[derive(ApiResponse)]
@@ -90,6 +94,15 @@ impl PrinterGroupsApi {
         body: Json<SetPrinterGroupRequest>,
     ) -> Result<Json<PrinterGroupView>, ApiError> {
         let b = body.0;
-        Ok(Json(view(self.print_points.set_group(&auth.0, &id, b.print_point_ids, b.admin_ids).await?)))
+        Ok(Json(view(
+            self.print_points
+                .set_group(
+                    &auth.0,
+                    &id,
+                    b.print_point_ids.map(ResourceId::strings),
+                    b.admin_ids.map(ResourceId::strings),
+                )
+                .await?,
+        )))
     }
 }

@@ -22,8 +22,10 @@ pub struct ProvidersApi {
 #[derive(Debug, Object)]
 pub struct CreateProviderRequest {
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: String,
     /// The provider above; omitted, it is the caller's own provider (or the platform).
+    #[oai(validator(max_length = 64))]
     pub parent_id: Option<String>,
 }
 

@@ -16,6 +16,7 @@ pub struct RatesApi {
 #[derive(Debug, Object)]
 pub struct RatePrice {
     /// `A4`, `A3`, `A5`, `B5` or `Letter`.
+    #[oai(validator(max_length = 32))]
     pub paper_size: String,
     /// Colour (true) or mono (false).
     pub colour: bool,
@@ -28,10 +29,12 @@ pub struct RatePrice {
 pub struct RatePlanObject {
     /// `per_side`: each printed side costs its price; `per_sheet`: a two-sided sheet costs
     /// one side price (the dearer side's).
+    #[oai(validator(max_length = 32))]
     pub duplex_pricing: String,
     /// Minimum charge per job, in fen (0 for none).
     pub minimum_fen: i64,
     /// Prices per side.
+    #[oai(validator(max_items = 64))]
     pub prices: Vec<RatePrice>,
 }
 

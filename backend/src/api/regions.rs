@@ -18,8 +18,10 @@ pub struct RegionsApi {
 #[derive(Debug, Object)]
 pub struct CreateRegionRequest {
     /// Name, 1-64 characters.
+    #[oai(validator(max_length = 128))]
     pub name: String,
     /// The region above, for nested regions.
+    #[oai(validator(max_length = 64))]
     pub parent_id: Option<String>,
 }
 

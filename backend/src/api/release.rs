@@ -1,6 +1,7 @@
 //! Release (扫码认证 / 释放): what a user sees after scanning a print point's QR code, and the
 //! confirm that pays and sends their jobs to the printer.
 
+use crate::api::resource_id::ResourceId;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
 use super::{
@@ -64,9 +65,11 @@ pub struct ReleasePage {
 #[oai(skip_serializing_if_is_none)]
 pub struct ConfirmRelease {
     /// The jobs to print; all ready jobs when empty or absent.
-    pub job_ids: Option<Vec<String>>,
+    #[oai(validator(max_items = 500))]
+    pub job_ids: Option<Vec<ResourceId>>,
     /// The client's idempotency key for this confirm (8-64 letters, digits, '-' or '_'):
     /// confirming again with it prints and charges nothing more.
+    #[oai(validator(max_length = 128))]
     pub release_id: String,
 }
 
@@ -159,7 +162,10 @@ impl ReleaseApi {
         body: Json<ConfirmRelease>,
     ) -> Result<Json<ReleaseResult>, ApiError> {
         let b = body.0;
-        let r = self.release.confirm(&auth.0, &code, &b.job_ids.unwrap_or_default(), &b.release_id).await?;
+        let r = self
+            .release
+            .confirm(&auth.0, &code, &ResourceId::strings(b.job_ids.unwrap_or_default()), &b.release_id)
+            .await?;
         Ok(Json(ReleaseResult {
             release_id: r.release_id,
             jobs: r.jobs.into_iter().map(Into::into).collect(),

@@ -22,12 +22,16 @@ pub struct SessionsApi {
 #[derive(Debug, Object)]
 pub struct SignInRequest {
     /// The enterprise's code (企业标识).
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
     /// User name or phone number.
+    #[oai(validator(max_length = 128))]
     pub login: String,
     /// Password.
+    #[oai(validator(max_length = 256))]
     pub password: String,
     /// Optional: a WeChat registration token to bind that WeChat identity to this account.
+    #[oai(validator(max_length = 2048))]
     pub wechat_registration_token: Option<String>,
 }
 
@@ -35,8 +39,10 @@ pub struct SignInRequest {
 #[derive(Debug, Object)]
 pub struct WechatSignInRequest {
     /// The enterprise's code (企业标识).
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
     /// The `code` from the official-account redirect, or from `wx.login` in the mini-program.
+    #[oai(validator(max_length = 256))]
     pub code: String,
 }
 
@@ -44,6 +50,7 @@ pub struct WechatSignInRequest {
 #[derive(Debug, Object)]
 pub struct RefreshRequest {
     /// The current refresh token.
+    #[oai(validator(max_length = 2048))]
     pub refresh_token: String,
 }
 

@@ -19,17 +19,23 @@ pub struct UsersApi {
 #[derive(Debug, Object)]
 pub struct RegisterRequest {
     /// The enterprise's code (企业标识), chosen from the directory.
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
     /// Login name: 3-32 letters, digits, `_`, `.` or `-`, not only digits.
+    #[oai(validator(max_length = 128))]
     pub username: Option<String>,
     /// Mobile phone number; also usable to sign in.
+    #[oai(validator(max_length = 32))]
     pub phone: Option<String>,
     /// 8-128 characters with a letter and a digit.
+    #[oai(validator(max_length = 256))]
     pub password: Option<String>,
     /// Name shown in the apps; defaults to the user name or masked phone.
+    #[oai(validator(max_length = 128))]
     pub display_name: Option<String>,
     /// From a WeChat sign-in that answered `registration_required`: binds that WeChat
     /// identity to the new account.
+    #[oai(validator(max_length = 2048))]
     pub wechat_registration_token: Option<String>,
 }
 
@@ -37,8 +43,10 @@ pub struct RegisterRequest {
 #[derive(Debug, Object)]
 pub struct ChangePasswordRequest {
     /// The current password.
+    #[oai(validator(max_length = 256))]
     pub current_password: String,
     /// The new password: 8-128 characters with a letter and a digit.
+    #[oai(validator(max_length = 256))]
     pub new_password: String,
 }
 

@@ -69,10 +69,13 @@ pub struct AdjustRequest {
     /// Fen to add (negative to take away); not zero.
     pub amount_fen: i64,
     /// Why (1-200 characters); kept in the ledger and the audit log.
+    #[oai(validator(max_length = 256))]
     pub reason: String,
     /// The client's idempotency key (8-64 characters).
+    #[oai(validator(max_length = 128))]
     pub idempotency_key: String,
     /// `adjustment` (the default) or `gift` (赠送, credits only).
+    #[oai(validator(max_length = 32))]
     pub kind: Option<String>,
 }
 

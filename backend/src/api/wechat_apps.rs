@@ -14,8 +14,10 @@ pub struct WechatAppsApi {
 #[derive(Debug, Object)]
 pub struct SetWechatAppRequest {
     /// WeChat AppID (`wx` + 16 characters).
+    #[oai(validator(max_length = 64))]
     pub app_id: String,
     /// WeChat AppSecret; stored encrypted, never returned.
+    #[oai(validator(max_length = 128))]
     pub app_secret: String,
 }
 

@@ -18,8 +18,10 @@ pub struct WechatJsSdkApi {
 #[derive(Debug, Object)]
 pub struct JsSdkConfigRequest {
     /// The enterprise whose official account the page runs under.
+    #[oai(validator(max_length = 64))]
     pub enterprise_code: String,
     /// The page's full URL (`location.href`); anything after `#` is ignored.
+    #[oai(validator(max_length = 2048))]
     pub url: String,
 }
 

@@ -46,6 +46,9 @@ pub enum GatewayError {
     Storage(#[from] sqlx::Error),
 }
 
+/// The longest gateway version kept (as `RegisterGatewayRequest.version` declares).
+pub const MAX_VERSION_CHARS: usize = 64;
+
 /// A printer as the gateway reports it.
 #[derive(Debug, Clone)]
 pub struct ReportedPrinter {
@@ -206,7 +209,10 @@ impl GatewayService {
         if let Err(e) = self.cache.set(&presence_key(&g.id), connection, HEARTBEAT * 3).await {
             tracing::warn!(error = %e, "cannot record gateway presence");
         }
-        if let Err(e) = self.repo.touch(&g.id, version, now_ms()).await {
+        // A link frame is not held to the API's declared lengths: the gateway's version is
+        // kept to the same 64 characters its registration may give.
+        let version = version.map(|v| v.chars().take(MAX_VERSION_CHARS).collect::<String>());
+        if let Err(e) = self.repo.touch(&g.id, version.as_deref(), now_ms()).await {
             tracing::warn!(error = %e, "cannot record gateway contact");
         }
     }

@@ -16,7 +16,6 @@ use crate::{
         tenants::{TenantError, TenantService},
     },
     storage::{
-        admins::AdminRepo,
         is_unique_violation,
         print_points::{PrintPointRepo, PrintPointRow, PrinterGroupRow, WhitelistRow},
         rates::{RateOwner, RateRepo},
@@ -102,7 +101,6 @@ pub struct PrintPoint {
 pub struct PrintPointService {
     repo: PrintPointRepo,
     rates: RateRepo,
-    admins: AdminRepo,
     tenants_repo: TenantRepo,
     tenants: TenantService,
     signer: QrSigner,
@@ -135,7 +133,6 @@ impl PrintPointService {
         Self {
             repo: PrintPointRepo::new(pool.clone()),
             rates: RateRepo::new(pool.clone()),
-            admins: AdminRepo::new(pool.clone()),
             tenants_repo: TenantRepo::new(pool),
             tenants,
             signer,
@@ -508,38 +505,21 @@ impl PrintPointService {
             TenantError::NotFound => PrintPointError::NotFound,
             e => e.into(),
         })?;
-        if let Some(ids) = &print_point_ids {
-            for id in ids {
-                match self.repo.get(id).await? {
-                    Some(p) if p.enterprise_id == enterprise.id => {}
-                    _ => return Err(PrintPointError::UnknownReference { field: "print_point_ids" }),
-                }
-            }
-        }
-        if let Some(ids) = &admin_ids {
-            for id in ids {
-                match self.admins.get(id).await? {
-                    Some(a)
-                        if a.scope_kind == "enterprise"
-                            && a.scope_id.as_deref() == Some(&enterprise.id)
-                            && a.role != "super" => {}
-                    _ => return Err(PrintPointError::UnknownReference { field: "admin_ids" }),
-                }
-            }
-        }
         if !actor.is_super() {
             return Err(PrintPointError::Forbidden);
         }
-        if let Some(mut ids) = print_point_ids {
-            ids.sort();
-            ids.dedup();
-            self.repo.set_group_members(&group.id, &ids).await?;
-        }
-        if let Some(mut ids) = admin_ids {
-            ids.sort();
-            ids.dedup();
-            self.repo.set_group_admins(&group.id, &ids).await?;
-        }
+        let distinct = |ids: Option<Vec<String>>| {
+            ids.map(|mut ids| {
+                ids.sort();
+                ids.dedup();
+                ids
+            })
+        };
+        let (print_point_ids, admin_ids) = (distinct(print_point_ids), distinct(admin_ids));
+        self.repo
+            .set_group(&group.id, &enterprise.id, print_point_ids.as_deref(), admin_ids.as_deref())
+            .await?
+            .map_err(|members| PrintPointError::UnknownReference { field: members.field() })?;
         let points = self.repo.memberships(&enterprise.id).await?;
         let points = points.into_iter().filter(|(_, g)| *g == group.id).map(|(p, _)| p).collect();
         let admins = self.repo.admins_of_group(&group.id).await?;

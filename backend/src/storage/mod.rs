@@ -217,6 +217,12 @@ pub fn like_literal(text: &str) -> String {
     out
 }
 
+/// `$first, $first+1, …` for `count` values bound in a row (an `IN (…)` list); both backends
+/// take numbered placeholders.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +265,12 @@ mod tests {
         let duplicate = sqlx::query("INSERT INTO t VALUES (1, 0)").execute(db.pool()).await.err();
         assert!(duplicate.as_ref().is_some_and(|e| is_unique_violation(e) && !is_busy(e)), "{duplicate:?}");
         assert!(!is_busy(&sqlx::Error::Protocol("database is locked".into())));
+    }
+
+    #[test]
+    fn placeholders_number_a_list() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 1), "$1");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,48 @@ pub struct PrintPointRow {
     pub updated_at: i64,
 }
 
+/// The members of a printer group a list names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupMembers {
+    PrintPoints,
+    Admins,
+}
+
+impl GroupMembers {
+    /// The request field that names them.
+    pub fn field(self) -> &'static str {
+        match self {
+            GroupMembers::PrintPoints => "print_point_ids",
+            GroupMembers::Admins => "admin_ids",
+        }
+    }
+
+    fn clear(self) -> &'static str {
+        match self {
+            GroupMembers::PrintPoints => "DELETE FROM print_point_groups WHERE group_id = $1",
+            GroupMembers::Admins => "DELETE FROM admin_printer_groups WHERE group_id = $1",
+        }
+    }
+
+    /// Who may be a member, as `table x WHERE …` with the enterprise as `$1`.
+    fn eligible(self) -> &'static str {
+        match self {
+            GroupMembers::PrintPoints => "print_points x WHERE x.enterprise_id = $1",
+            // The enterprise's own admins, but not its super admins (they see everything).
+            GroupMembers::Admins => {
+                "admins x WHERE x.scope_kind = 'enterprise' AND x.scope_id = $1 AND x.role <> 'super'"
+            }
+        }
+    }
+
+    fn insert(self) -> &'static str {
+        match self {
+            GroupMembers::PrintPoints => "INSERT INTO print_point_groups (print_point_id, group_id)",
+            GroupMembers::Admins => "INSERT INTO admin_printer_groups (admin_id, group_id)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PrinterGroupRow {
     pub id: String,
@@ -245,30 +287,54 @@ impl PrintPointRepo {
     }
 
     /// Replaces a group's print points, or an admin's groups, in one transaction.
-    pub async fn set_group_members(&self, group_id: &str, print_point_ids: &[String]) -> Result<(), sqlx::Error> {
+    /// Sets a group's print points and admins (a list left `None` stays) in one transaction.
+    /// Each list is checked in one query — every id a print point of `enterprise_id`, every
+    /// admin one of its own non-super admins — and written in one statement; the answer names
+    /// the first list that holds an id that is not (nothing is written then).
+    pub async fn set_group(
+        &self,
+        group_id: &str,
+        enterprise_id: &str,
+        print_point_ids: Option<&[String]>,
+        admin_ids: Option<&[String]>,
+    ) -> Result<Result<(), GroupMembers>, sqlx::Error> {
         let mut tx = super::begin_write(&self.pool).await?;
-        sqlx::query("DELETE FROM print_point_groups WHERE group_id = $1").bind(group_id).execute(&mut *tx).await?;
-        for p in print_point_ids {
-            sqlx::query("INSERT INTO print_point_groups (print_point_id, group_id) VALUES ($1, $2)")
-                .bind(p)
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
+        let lists = [(GroupMembers::PrintPoints, print_point_ids), (GroupMembers::Admins, admin_ids)];
+        for (members, ids) in lists {
+            let Some(ids) = ids else { continue };
+            sqlx::query(members.clear()).bind(group_id).execute(&mut *tx).await?;
+            if ids.is_empty() {
+                continue;
+            }
+            // Checked: $1 the enterprise, the ids from $2.
+            let count_sql = format!(
+                "SELECT COUNT(*) FROM {} AND x.id IN ({})",
+                members.eligible(),
+                super::placeholders(2, ids.len())
+            );
+            let mut count = sqlx::query_as::<_, (i64,)>(&count_sql).bind(enterprise_id);
+            for id in ids {
+                count = count.bind(id);
+            }
+            let (found,) = count.fetch_one(&mut *tx).await?;
+            if usize::try_from(found).ok() != Some(ids.len()) {
+                return Ok(Err(members));
+            }
+            // Written: $1 the enterprise, $2 the group, the ids from $3.
+            let insert_sql = format!(
+                "{} SELECT x.id, $2 FROM {} AND x.id IN ({})",
+                members.insert(),
+                members.eligible(),
+                super::placeholders(3, ids.len())
+            );
+            let mut insert = sqlx::query(&insert_sql).bind(enterprise_id).bind(group_id);
+            for id in ids {
+                insert = insert.bind(id);
+            }
+            insert.execute(&mut *tx).await?;
         }
-        tx.commit().await
-    }
-
-    pub async fn set_group_admins(&self, group_id: &str, admin_ids: &[String]) -> Result<(), sqlx::Error> {
-        let mut tx = super::begin_write(&self.pool).await?;
-        sqlx::query("DELETE FROM admin_printer_groups WHERE group_id = $1").bind(group_id).execute(&mut *tx).await?;
-        for a in admin_ids {
-            sqlx::query("INSERT INTO admin_printer_groups (admin_id, group_id) VALUES ($1, $2)")
-                .bind(a)
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     /// (print point id, group id) pairs of an enterprise.

@@ -7,6 +7,8 @@ use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use yunyin_e2e::TestApp;
 
+use super::resolve;
+
 /// Sends a request head declaring `declared` bytes of JSON and only `sent` of them, and
 /// returns the status line and body the server answers with (it must not wait for the rest).
 async fn raw_post(app: &TestApp, path: &str, declared: u64, sent: &[u8]) -> (u16, Value) {
@@ -120,14 +122,6 @@ async fn wrong_json_types_are_refused_naming_the_field() {
     app.post(&format!("/api/v1/enterprises/{eid}/regions"), Some(&platform), json!({"name": "false"}))
         .await
         .expect(201);
-}
-
-/// Resolves `$ref`s of the live document.
-fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => spec.pointer(&r.replacen('#', "", 1)).unwrap_or(schema),
-        None => schema,
-    }
 }
 
 /// For every operation of the live OpenAPI document that takes JSON: a number in each of its
