@@ -40,6 +40,7 @@ use crate::{
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
         qr_codes::QrSigner,
+        refunds::RefundService,
         release::ReleaseService,
         sessions::{SessionEnder, SessionLimits, SessionService},
         tenants::TenantService,
@@ -214,7 +215,9 @@ impl AppState {
             PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
         let gateways =
             GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
-        let release = ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), master);
+        let refunds = RefundService::new(pool.clone(), events.clone());
+        let release =
+            ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), refunds, master);
         let wallets = WalletService::new(pool.clone(), tenants.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

@@ -11,6 +11,7 @@ pub mod pricing;
 pub mod print_points;
 pub mod processing;
 pub mod qr_codes;
+pub mod refunds;
 pub mod release;
 pub mod sessions;
 pub mod tenants;

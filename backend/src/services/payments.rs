@@ -28,7 +28,7 @@ use super::{
     release::{ReleaseError, ReleaseService},
 };
 use crate::{
-    domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, RefundSettledEvent, UserEvent, ValueError},
+    domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, UserEvent, ValueError},
     infra::{events::EventBus, new_id, now_ms},
     payments::{
         alipay::{self, AlipayClient, TradeRequest},
@@ -724,61 +724,8 @@ impl PaymentService {
             wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => false,
             wechat_pay::RefundStatus::Processing => return Ok(()),
         };
-        self.settle_refund(&refund, &order, succeeded, now_ms()).await?;
+        self.release.refunds().settle_channel_refund(&refund, &order, succeeded, now_ms()).await?;
         Ok(())
-    }
-
-    /// Settles a channel refund once. One the channel could not carry out (the payer's card
-    /// closed, the refund closed) goes to the user's wallet instead, in the same transaction,
-    /// so the user still gets the money at once and nobody has to step in; the ledger entry
-    /// says why. True when this call settled it.
-    async fn settle_refund(
-        &self,
-        refund: &PaymentRefundRow,
-        order: &PaymentOrderRow,
-        succeeded: bool,
-        now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let settled = if succeeded {
-            self.orders.settle_refund(&refund.id, "succeeded", now).await?
-        } else {
-            let wallet =
-                WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
-            let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
-            let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, "to_wallet", now).await?;
-            if settled {
-                let change = Change {
-                    kind: "refund",
-                    amount_fen: refund.amount_fen,
-                    reference: &format!("payment-refund:{}", refund.id),
-                    actor_kind: "system",
-                    actor_id: "refund_fallback",
-                    idempotency_key: &format!("payment-refund:{}", refund.id),
-                };
-                if let Applied::Insufficient { .. } = WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
-                    return Err(sqlx::Error::Protocol("a credit cannot be short".into()));
-                }
-            }
-            tx.commit().await?;
-            settled
-        };
-        if settled {
-            let channel = if succeeded {
-                tracing::info!(refund = %refund.id, amount_fen = refund.amount_fen, "refund through the original channel settled");
-                "original"
-            } else {
-                tracing::warn!(refund = %refund.id, amount_fen = refund.amount_fen, "the original channel could not refund; refunded to the wallet");
-                "wallet"
-            };
-            let event = UserEvent::RefundSettled(RefundSettledEvent {
-                job_id: refund.job_id.clone(),
-                state: "succeeded".into(),
-                refund_fen: refund.amount_fen,
-                channel: channel.into(),
-            });
-            event.publish(self.events.as_ref(), &order.user_id).await;
-        }
-        Ok(settled)
     }
 
     /// An Alipay notification for an order paid to `owner`.
@@ -990,7 +937,7 @@ impl PaymentService {
             None => Some(false),
         };
         let Some(succeeded) = succeeded else { return Ok(false) };
-        self.settle_refund(refund, &order, succeeded, now).await?;
+        self.release.refunds().settle_channel_refund(refund, &order, succeeded, now).await?;
         Ok(true)
     }
 

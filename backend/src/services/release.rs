@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::{
-    domain::{Fen, RefundEvent, UserEvent},
+    domain::Fen,
     infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
     services::{
         authz::UserPrincipal,
@@ -17,11 +17,11 @@ use crate::{
         jobs::{announce, options_of, pages_of},
         pricing::{self, Quote, RatePlan},
         print_points::{PrintPointError, PrintPointService},
+        refunds::RefundService,
     },
     storage::{
         gateways::{CommandRow, GatewayRepo},
-        jobs::{transition_in, Actor, JobRepo, JobRow, COLS},
-        payment_orders::{PaymentOrderRepo, PaymentRefundRow},
+        jobs::{transition_in, Actor, JobRepo, JobRow},
         print_points::PrintPointRow,
         rates::RateRepo,
         wallets::{Applied, Change, WalletRepo},
@@ -113,6 +113,7 @@ pub struct ReleaseService {
     print_points: PrintPointService,
     gateways: GatewayService,
     events: Arc<dyn EventBus>,
+    refunds: RefundService,
     url_key: [u8; 32],
 }
 
@@ -125,9 +126,11 @@ impl ReleaseService {
         print_points: PrintPointService,
         gateways: GatewayService,
         events: Arc<dyn EventBus>,
+        refunds: RefundService,
         master: &MasterKey,
     ) -> Self {
         Self {
+            refunds,
             jobs_repo: JobRepo::new(pool.clone()),
             rates: RateRepo::new(pool.clone()),
             wallets: WalletRepo::new(pool),
@@ -136,6 +139,11 @@ impl ReleaseService {
             events,
             url_key: master.derive("yunyin document url v1"),
         }
+    }
+
+    /// The refunds service, which payments settles channel refunds with.
+    pub fn refunds(&self) -> &RefundService {
+        &self.refunds
     }
 
     pub fn wallets(&self) -> &WalletRepo {
@@ -191,14 +199,7 @@ impl ReleaseService {
     }
 
     async fn ready_jobs(&self, who: &UserPrincipal) -> Result<Vec<JobRow>, ReleaseError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {COLS} FROM print_jobs WHERE user_id = $1 AND enterprise_id = $2 AND state = 'ready' AND hidden = 0 \
-             ORDER BY created_at, id"
-        ))
-        .bind(&who.user_id)
-        .bind(&who.enterprise_id)
-        .fetch_all(self.jobs_repo.pool())
-        .await?)
+        Ok(self.jobs_repo.ready_of_user(&who.user_id, &who.enterprise_id).await?)
     }
 
     fn price(plan: &RatePlan, job: JobRow) -> Result<PricedJob, ReleaseError> {
@@ -375,13 +376,7 @@ impl ReleaseService {
                 tx.rollback().await?;
                 return Err(ReleaseError::JobNotReady);
             }
-            sqlx::query("UPDATE print_jobs SET print_point_id = $2, charged_fen = $3, release_id = $4 WHERE id = $1")
-                .bind(&p.job.id)
-                .bind(&point.id)
-                .bind(p.quote.total.0)
-                .bind(release_id)
-                .execute(&mut *tx)
-                .await?;
+            JobRepo::assign_release_in(&mut tx, &p.job.id, &point.id, p.quote.total.0, release_id).await?;
             let o = options_of(&p.job);
             let command = PrintCommand {
                 job_id: p.job.id.clone(),
@@ -478,102 +473,21 @@ impl ReleaseService {
             return Ok(());
         }
         if let Some(printed) = u.pages_printed {
-            sqlx::query("UPDATE print_jobs SET pages_printed = $2 WHERE id = $1")
-                .bind(&job.id)
-                .bind(printed)
-                .execute(&mut *tx)
-                .await?;
+            JobRepo::set_pages_printed_in(&mut tx, &job.id, printed).await?;
         }
-        let mut refunded = 0;
-        let mut channel = "wallet";
-        if to == "failed" && job.charged_fen > job.refunded_fen {
-            let refund = refund_amount(&job, u.pages_printed);
-            // Paid directly with WeChat Pay / Alipay, and the enterprise refunds that way:
-            // the refund goes back through the provider (issued by the payments service).
-            let original = match &job.release_id {
-                Some(release) if PaymentOrderRepo::refunds_to_original_in(&mut tx, &job.enterprise_id).await? => {
-                    PaymentOrderRepo::paid_release_order_in(&mut tx, &job.user_id, release).await?
-                }
-                _ => None,
-            };
-            if let (true, Some(order_id)) = (refund > 0, original) {
-                let row = PaymentRefundRow {
-                    id: new_id(),
-                    out_refund_no: format!("rf{}", job.id.replace('-', "")),
-                    order_id,
-                    job_id: Some(job.id.clone()),
-                    amount_fen: refund,
-                    state: "pending".into(),
-                    created_at: now,
-                    settled_at: None,
-                    next_check_at: now,
-                    check_attempts: 0,
-                };
-                if PaymentOrderRepo::insert_refund_in(&mut tx, &row).await? {
-                    sqlx::query("UPDATE print_jobs SET refunded_fen = refunded_fen + $2 WHERE id = $1")
-                        .bind(&job.id)
-                        .bind(refund)
-                        .execute(&mut *tx)
-                        .await?;
-                    refunded = refund;
-                    channel = "original";
-                }
-            } else if refund > 0 {
-                let wallet =
-                    sqlx::query_as::<_, (String,)>("SELECT id FROM wallets WHERE user_id = $1 AND enterprise_id = $2")
-                        .bind(&job.user_id)
-                        .bind(&job.enterprise_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let change = Change {
-                    kind: "refund",
-                    amount_fen: refund,
-                    reference: &format!("job:{}", job.id),
-                    actor_kind: "system",
-                    actor_id: "release",
-                    idempotency_key: &format!("refund:{}", job.id),
-                };
-                if let Applied::Done(_) = WalletRepo::apply(&mut tx, &wallet.0, &change, now).await? {
-                    sqlx::query("UPDATE print_jobs SET refunded_fen = refunded_fen + $2 WHERE id = $1")
-                        .bind(&job.id)
-                        .bind(refund)
-                        .execute(&mut *tx)
-                        .await?;
-                    refunded = refund;
-                }
-            }
-        }
+        let refund = if to == "failed" {
+            self.refunds.refund_failed_job_in(&mut tx, &job, u.pages_printed, now).await?
+        } else {
+            None
+        };
         tx.commit().await?;
         if let Some(now) = self.jobs_repo.get(&job.id).await? {
             announce(self.events.as_ref(), &now).await;
-            if refunded > 0 {
-                let event = UserEvent::Refund(RefundEvent {
-                    job_id: now.id.clone(),
-                    state: now.state.clone(),
-                    progress: now.progress,
-                    error_code: now.error_code.clone(),
-                    refund_fen: refunded,
-                    channel: channel.into(),
-                });
-                event.publish(self.events.as_ref(), &now.user_id).await;
+            if let Some(refund) = refund {
+                self.refunds.announce_job_refund(&now, refund).await;
             }
         }
         Ok(())
-    }
-}
-
-/// The refund of a failed job: all of it, or pro rata for the sides not printed.
-pub fn refund_amount(job: &JobRow, pages_printed: Option<i64>) -> i64 {
-    let outstanding = job.charged_fen - job.refunded_fen;
-    let expected = job.page_count.unwrap_or(0).max(1) * job.copies.max(1);
-    match pages_printed {
-        Some(printed) if printed > 0 => {
-            let printed = printed.min(expected);
-            // Keep only what was printed, rounding the kept part down in the user's favour.
-            let kept = job.charged_fen * printed / expected;
-            (job.charged_fen - kept).min(outstanding).max(0)
-        }
-        _ => outstanding.max(0),
     }
 }
 
@@ -591,66 +505,6 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn job(charged: i64, pages: i64, copies: i64) -> JobRow {
-        let mut j = blank();
-        j.charged_fen = charged;
-        j.page_count = Some(pages);
-        j.copies = copies;
-        j
-    }
-
-    fn blank() -> JobRow {
-        JobRow {
-            id: "j".into(),
-            enterprise_id: "e".into(),
-            user_id: "u".into(),
-            file_name: "f".into(),
-            document_kind: "pdf".into(),
-            size_bytes: 0,
-            sha256: String::new(),
-            state: "printing".into(),
-            progress: 100,
-            error_code: None,
-            copies: 1,
-            sides: "one-sided".into(),
-            colour_mode: "auto".into(),
-            paper_size: "A4".into(),
-            page_ranges: String::new(),
-            pages_per_sheet: 1,
-            orientation: "auto".into(),
-            page_count: None,
-            colour_page_count: None,
-            pages: None,
-            quote_fen: None,
-            claimed_by: None,
-            lease_until: 0,
-            attempts: 0,
-            files_deleted: 0,
-            hidden: 0,
-            created_at: 0,
-            updated_at: 0,
-            expires_at: 0,
-            finished_at: None,
-            print_point_id: None,
-            charged_fen: 0,
-            refunded_fen: 0,
-            pages_printed: None,
-            release_id: None,
-        }
-    }
-
-    #[test]
-    fn refunds_are_whole_or_pro_rata() {
-        assert_eq!(refund_amount(&job(100, 10, 1), None), 100, "nothing known: all back");
-        assert_eq!(refund_amount(&job(100, 10, 1), Some(0)), 100);
-        assert_eq!(refund_amount(&job(100, 10, 1), Some(4)), 60);
-        assert_eq!(refund_amount(&job(100, 3, 2), Some(1)), 84, "6 sides, 1 printed: keep 16, refund 84");
-        assert_eq!(refund_amount(&job(100, 10, 1), Some(99)), 0, "all printed");
-        let mut partly = job(100, 10, 1);
-        partly.refunded_fen = 30;
-        assert_eq!(refund_amount(&partly, None), 70, "never more than what is left");
-    }
 
     #[test]
     fn hex_round_trips() {

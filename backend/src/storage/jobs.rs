@@ -313,6 +313,62 @@ impl JobRepo {
         Ok(true)
     }
 
+    /// A user's ready jobs in an enterprise, oldest first (what a release may print).
+    pub async fn ready_of_user(&self, user_id: &str, enterprise_id: &str) -> Result<Vec<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM print_jobs WHERE user_id = $1 AND enterprise_id = $2 AND state = 'ready' AND hidden = 0 \
+             ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .bind(enterprise_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records, inside the release's transaction, where a job is printed, what it was charged
+    /// and under which release.
+    pub async fn assign_release_in(
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        print_point_id: &str,
+        charged_fen: i64,
+        release_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE print_jobs SET print_point_id = $2, charged_fen = $3, release_id = $4 WHERE id = $1")
+            .bind(id)
+            .bind(print_point_id)
+            .bind(charged_fen)
+            .bind(release_id)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+    }
+
+    /// How many sides the printer says it printed.
+    pub async fn set_pages_printed_in(
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        printed: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE print_jobs SET pages_printed = $2 WHERE id = $1")
+            .bind(id)
+            .bind(printed)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+    }
+
+    /// Adds a refund to what the job has had back (with the refund's own record, in one
+    /// transaction).
+    pub async fn add_refunded_in(tx: &mut Transaction<'_, Any>, id: &str, fen: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE print_jobs SET refunded_fen = refunded_fen + $2 WHERE id = $1")
+            .bind(id)
+            .bind(fen)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

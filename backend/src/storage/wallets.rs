@@ -111,6 +111,20 @@ impl WalletRepo {
             .await
     }
 
+    /// The id of a user's wallet in an enterprise, inside the caller's transaction.
+    pub async fn id_of_in(
+        tx: &mut Transaction<'_, Any>,
+        user_id: &str,
+        enterprise_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM wallets WHERE user_id = $1 AND enterprise_id = $2")
+            .bind(user_id)
+            .bind(enterprise_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
     pub async fn by_key(tx: &mut Transaction<'_, Any>, key: &str) -> Result<Option<LedgerRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {LEDGER_COLS} FROM wallet_ledger WHERE idempotency_key = $1"))
             .bind(key)
