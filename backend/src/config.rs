@@ -181,63 +181,43 @@ impl Config {
                 reason: format!("expected a whole number, got {raw:?}"),
             })
         }
-        let opt_secret = |raw: String| (!raw.trim().is_empty()).then(|| Secret::new(raw.trim()));
-        if let Some(v) = get("YUNYIN_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = get("YUNYIN_PUBLIC_BASE_URL") {
-            self.public_base_url = v;
-        }
-        if let Some(v) = get("YUNYIN_DATA_DIR") {
-            self.data_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("YUNYIN_DATABASE_URL") {
-            self.database_url = opt_secret(v);
-        }
-        if let Some(v) = get("YUNYIN_REDIS_URL") {
-            self.redis_url = opt_secret(v);
-        }
-        if let Some(v) = get("YUNYIN_REDIS_PREFIX") {
-            self.redis_prefix = v;
-        }
-        if let Some(v) = get("YUNYIN_MASTER_KEY") {
-            self.master_key = opt_secret(v);
-        }
-        if let Some(v) = get("YUNYIN_LOG_FORMAT") {
-            self.log_format = match v.trim() {
-                "pretty" => LogFormat::Pretty,
-                "json" => LogFormat::Json,
-                other => {
-                    return Err(ConfigError::Env {
-                        var: "YUNYIN_LOG_FORMAT".into(),
-                        reason: format!("expected pretty or json, got {other:?}"),
-                    })
+        // Each variable, when set, replaces its key through a conversion that may refuse it.
+        macro_rules! set {
+            ($($field:ident => $var:literal, $convert:expr);* $(;)?) => {$(
+                if let Some(v) = get($var) {
+                    self.$field = $convert(v)?;
                 }
-            };
+            )*};
         }
-        if let Some(v) = get("YUNYIN_LOG") {
-            self.log = v;
-        }
-        if let Some(v) = get("YUNYIN_WECHAT_API_BASE") {
-            self.wechat_api_base = v;
-        }
-        if let Some(v) = get("YUNYIN_WECHAT_OAUTH_BASE") {
-            self.wechat_oauth_base = v;
-        }
-        if let Some(v) = get("YUNYIN_WECHAT_PAY_API_BASE") {
-            self.wechat_pay_api_base = v;
-        }
-        if let Some(v) = get("YUNYIN_ALIPAY_GATEWAY_URL") {
-            self.alipay_gateway_url = v;
-        }
-        if let Some(v) = get("YUNYIN_MOBILE_DIR") {
-            self.mobile_dir = PathBuf::from(v);
-        }
-        if let Some(v) = get("YUNYIN_SOFFICE") {
-            self.soffice = v;
-        }
-        if let Some(v) = get("YUNYIN_FIRST_ADMIN") {
-            self.first_admin = Some(v).filter(|v| !v.trim().is_empty());
+        let text = |v: String| Ok::<_, ConfigError>(v);
+        let path = |v: String| Ok::<_, ConfigError>(PathBuf::from(v));
+        let secret = |raw: String| Ok::<_, ConfigError>((!raw.trim().is_empty()).then(|| Secret::new(raw.trim())));
+        let log_format = |v: String| match v.trim() {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            other => Err(ConfigError::Env {
+                var: "YUNYIN_LOG_FORMAT".into(),
+                reason: format!("expected pretty or json, got {other:?}"),
+            }),
+        };
+        let optional = |v: String| Ok::<_, ConfigError>(Some(v).filter(|v| !v.trim().is_empty()));
+        set! {
+            listen => "YUNYIN_LISTEN", text;
+            public_base_url => "YUNYIN_PUBLIC_BASE_URL", text;
+            data_dir => "YUNYIN_DATA_DIR", path;
+            database_url => "YUNYIN_DATABASE_URL", secret;
+            redis_url => "YUNYIN_REDIS_URL", secret;
+            redis_prefix => "YUNYIN_REDIS_PREFIX", text;
+            master_key => "YUNYIN_MASTER_KEY", secret;
+            log_format => "YUNYIN_LOG_FORMAT", log_format;
+            log => "YUNYIN_LOG", text;
+            wechat_api_base => "YUNYIN_WECHAT_API_BASE", text;
+            wechat_oauth_base => "YUNYIN_WECHAT_OAUTH_BASE", text;
+            wechat_pay_api_base => "YUNYIN_WECHAT_PAY_API_BASE", text;
+            alipay_gateway_url => "YUNYIN_ALIPAY_GATEWAY_URL", text;
+            mobile_dir => "YUNYIN_MOBILE_DIR", path;
+            soffice => "YUNYIN_SOFFICE", text;
+            first_admin => "YUNYIN_FIRST_ADMIN", optional;
         }
         macro_rules! numeric {
             ($($field:ident => $var:literal),* $(,)?) => {$(

@@ -147,49 +147,12 @@ impl AppState {
         store: Arc<dyn FileStore>,
     ) -> Self {
         let pool = db.pool().clone();
-        let tenants_repo = TenantRepo::new(pool.clone());
-        let users_repo = UserRepo::new(pool.clone());
-        let admins_repo = AdminRepo::new(pool.clone());
-        let limits = SessionLimits {
-            access_ttl: Duration::from_secs(config.access_token_ttl_secs.max(1)),
-            refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs.max(1)),
-            max_failures: config.signin_max_failures.max(1),
-            lock: Duration::from_secs(config.signin_lock_secs.max(1)),
-            max_per_ip_per_minute: config.signin_max_per_ip_per_minute.max(1),
-        };
-        let tenants = TenantService::new(
-            tenants_repo.clone(),
-            WechatRepo::new(pool.clone()),
-            SecretBox::new(master),
-            SessionEnder::new(cache.clone(), limits.access_ttl),
-        );
-        let sessions = SessionService::new(
-            pool.clone(),
-            tenants.clone(),
-            WechatClient::new(&config.wechat_api_base),
-            AccessTokens::new(master),
-            cache.clone(),
-            limits,
-        );
-        let wechat_js_sdk = JsSdkService::new(
-            tenants.clone(),
-            WechatClient::new(&config.wechat_api_base),
-            cache.clone(),
-            &config.wechat_oauth_base,
-        );
-        let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
+        let Identity { tenants, sessions, users, admins, wechat_js_sdk } = identity(&config, &pool, &cache, master);
         let payment_accounts = PaymentAccountService::new(
             PaymentRepo::new(pool.clone()),
-            tenants_repo.clone(),
+            TenantRepo::new(pool.clone()),
             SecretBox::new(master),
             &config.public_base_url,
-        );
-        let admins = AdminService::new(
-            admins_repo,
-            tenants_repo,
-            tenants.clone(),
-            sessions.clone(),
-            AuditRepo::new(pool.clone()),
         );
         let soffice = convert::find_soffice(&config.soffice);
         let limits = JobLimits {
@@ -199,18 +162,7 @@ impl AppState {
         };
         let wake = Arc::new(tokio::sync::Notify::new());
         let jobs = JobService::new(pool.clone(), tenants.clone(), store.clone(), events.clone(), limits, wake.clone());
-        let workers = match config.processing_workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        };
-        let processing = ProcessingConfig {
-            workers,
-            lease: Duration::from_secs(config.processing_lease_secs.max(3)),
-            conversion_timeout: Duration::from_secs(config.conversion_timeout_secs.max(1)),
-            page_limit: config.page_limit.max(1),
-            soffice,
-            sweep_every: Duration::from_secs(config.retention_sweep_secs.max(1)),
-        };
+        let processing = processing_config(&config, soffice);
         let print_points =
             PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
         let gateways =
@@ -219,24 +171,7 @@ impl AppState {
         let release =
             ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), refunds, master);
         let wallets = WalletService::new(pool.clone(), tenants.clone());
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap_or_default();
-        let reconcile_every = Duration::from_millis(config.payment_reconcile_ms.max(50));
-        let payments = PaymentService::new(
-            PaymentOrderRepo::new(pool.clone()),
-            payment_accounts.clone(),
-            release.clone(),
-            ProviderClients {
-                wechat_pay: WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
-                alipay: AlipayClient::new(&config.alipay_gateway_url, http),
-            },
-            events.clone(),
-            &config.public_base_url,
-            ReconcileConfig { every: reconcile_every, first_check: reconcile_every },
-        );
+        let payments = payment_service(&config, &pool, &payment_accounts, &release, &events);
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
@@ -261,6 +196,106 @@ impl AppState {
             processor,
         }
     }
+}
+
+/// Who is who: tenants, sessions, users, admins and the WeChat JS-SDK signature.
+struct Identity {
+    tenants: TenantService,
+    sessions: SessionService,
+    users: UserService,
+    admins: AdminService,
+    wechat_js_sdk: JsSdkService,
+}
+
+fn identity(config: &Config, pool: &sqlx::AnyPool, cache: &Arc<dyn Cache>, master: &MasterKey) -> Identity {
+    let tenants_repo = TenantRepo::new(pool.clone());
+    let users_repo = UserRepo::new(pool.clone());
+    let admins_repo = AdminRepo::new(pool.clone());
+    let limits = session_limits(config);
+    let tenants = TenantService::new(
+        tenants_repo.clone(),
+        WechatRepo::new(pool.clone()),
+        SecretBox::new(master),
+        SessionEnder::new(cache.clone(), limits.access_ttl),
+    );
+    let sessions = SessionService::new(
+        pool.clone(),
+        tenants.clone(),
+        WechatClient::new(&config.wechat_api_base),
+        AccessTokens::new(master),
+        cache.clone(),
+        limits,
+    );
+    let wechat_js_sdk = JsSdkService::new(
+        tenants.clone(),
+        WechatClient::new(&config.wechat_api_base),
+        cache.clone(),
+        &config.wechat_oauth_base,
+    );
+    let users = UserService::new(users_repo, tenants_repo.clone(), tenants.clone(), sessions.clone());
+    let admins = AdminService::new(
+        admins_repo,
+        tenants_repo.clone(),
+        tenants.clone(),
+        sessions.clone(),
+        AuditRepo::new(pool.clone()),
+    );
+    Identity { tenants, sessions, users, admins, wechat_js_sdk }
+}
+
+/// Sign-in and token limits from the configuration (each at least 1).
+fn session_limits(config: &Config) -> SessionLimits {
+    SessionLimits {
+        access_ttl: Duration::from_secs(config.access_token_ttl_secs.max(1)),
+        refresh_ttl: Duration::from_secs(config.refresh_token_ttl_secs.max(1)),
+        max_failures: config.signin_max_failures.max(1),
+        lock: Duration::from_secs(config.signin_lock_secs.max(1)),
+        max_per_ip_per_minute: config.signin_max_per_ip_per_minute.max(1),
+    }
+}
+
+/// The document workers' settings; 0 workers means one per core.
+fn processing_config(config: &Config, soffice: Option<std::path::PathBuf>) -> ProcessingConfig {
+    let workers = match config.processing_workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    ProcessingConfig {
+        workers,
+        lease: Duration::from_secs(config.processing_lease_secs.max(3)),
+        conversion_timeout: Duration::from_secs(config.conversion_timeout_secs.max(1)),
+        page_limit: config.page_limit.max(1),
+        soffice,
+        sweep_every: Duration::from_secs(config.retention_sweep_secs.max(1)),
+    }
+}
+
+/// Payments, with provider clients that give up on a provider after 20 s.
+fn payment_service(
+    config: &Config,
+    pool: &sqlx::AnyPool,
+    accounts: &PaymentAccountService,
+    release: &ReleaseService,
+    events: &Arc<dyn EventBus>,
+) -> PaymentService {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_default();
+    let reconcile_every = Duration::from_millis(config.payment_reconcile_ms.max(50));
+    PaymentService::new(
+        PaymentOrderRepo::new(pool.clone()),
+        accounts.clone(),
+        release.clone(),
+        ProviderClients {
+            wechat_pay: WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
+            alipay: AlipayClient::new(&config.alipay_gateway_url, http),
+        },
+        events.clone(),
+        &config.public_base_url,
+        ReconcileConfig { every: reconcile_every, first_check: reconcile_every },
+    )
 }
 
 /// The API description as JSON, exactly as served at `/api/v1/openapi.json`.

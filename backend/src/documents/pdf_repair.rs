@@ -145,24 +145,7 @@ fn rebuild(bytes: &[u8]) -> Result<(Document, Vec<u8>), String> {
         return Err("no readable objects".into());
     }
 
-    let mut named: Vec<Named> = scan.trailers.clone();
-    // Cross-reference streams carry the trailer's entries in their dictionary.
-    for (obj, at) in objects.values() {
-        if let Object::Stream(s) = obj {
-            if s.dict.has_type(b"XRef") {
-                if let Ok(root) = s.dict.get(b"Root").and_then(Object::as_reference) {
-                    let info = s.dict.get(b"Info").and_then(Object::as_reference).ok();
-                    named.push(Named { at: *at, root, info });
-                }
-            }
-        }
-    }
-    // Catalog objects too, for when no trailer survives (or a later update's trailer is lost).
-    let catalogs: Vec<(usize, ObjectId)> = objects
-        .iter()
-        .filter(|(_, (obj, _))| obj.as_dict().is_ok_and(|d| d.has_type(b"Catalog")))
-        .map(|(id, (_, at))| (*at, *id))
-        .collect();
+    let (named, catalogs) = roots(&scan, &objects);
 
     let mut doc = Document::new();
     doc.version = header_version(buf);
@@ -182,26 +165,7 @@ fn rebuild(bytes: &[u8]) -> Result<(Document, Vec<u8>), String> {
         .collect();
     doc.max_id = doc.objects.keys().map(|(num, _)| *num).max().unwrap_or(0);
 
-    // The latest word on the catalog first: a trailer names it (with the document's /Info), a
-    // catalog object stands for itself (with the latest /Info any trailer names).
-    let is_dict = |doc: &Document, id: ObjectId| doc.get_dictionary(id).is_ok();
-    named.sort_by_key(|n| std::cmp::Reverse(n.at));
-    let latest_info = named.iter().filter_map(|n| n.info).find(|id| is_dict(&doc, *id));
-    let mut candidates: Vec<Named> = named;
-    candidates.extend(catalogs.into_iter().map(|(at, root)| Named { at, root, info: latest_info }));
-    candidates.sort_by_key(|n| std::cmp::Reverse(n.at));
-    let mut pages = 0;
-    for Named { root, info, .. } in candidates {
-        doc.trailer = lopdf::Dictionary::new();
-        doc.trailer.set("Root", root);
-        pages = doc.get_pages().len();
-        if pages > 0 {
-            if let Some(info) = info.filter(|id| is_dict(&doc, *id)) {
-                doc.trailer.set("Info", info);
-            }
-            break;
-        }
-    }
+    let pages = choose_root(&mut doc, named, catalogs);
     if pages == 0 {
         return Err("no catalog leads to pages".into());
     }
@@ -214,6 +178,56 @@ fn rebuild(bytes: &[u8]) -> Result<(Document, Vec<u8>), String> {
         return Err("the rebuilt file does not read back whole".into());
     }
     Ok((reread, file))
+}
+
+/// What names a catalog: the trailers and cross-reference streams (with the document's
+/// /Info), and the catalog objects themselves, for when no trailer survives (or a later
+/// update's trailer is lost).
+fn roots(scan: &Scan, objects: &BTreeMap<ObjectId, (Object, usize)>) -> (Vec<Named>, Vec<(usize, ObjectId)>) {
+    let mut named: Vec<Named> = scan.trailers.clone();
+    // Cross-reference streams carry the trailer's entries in their dictionary.
+    for (obj, at) in objects.values() {
+        if let Object::Stream(s) = obj {
+            if s.dict.has_type(b"XRef") {
+                if let Ok(root) = s.dict.get(b"Root").and_then(Object::as_reference) {
+                    let info = s.dict.get(b"Info").and_then(Object::as_reference).ok();
+                    named.push(Named { at: *at, root, info });
+                }
+            }
+        }
+    }
+    let catalogs = objects
+        .iter()
+        .filter(|(_, (obj, _))| obj.as_dict().is_ok_and(|d| d.has_type(b"Catalog")))
+        .map(|(id, (_, at))| (*at, *id))
+        .collect();
+    (named, catalogs)
+}
+
+/// Sets the trailer's /Root to the latest catalog that leads to pages; how many pages (0:
+/// none does).
+fn choose_root(doc: &mut Document, mut named: Vec<Named>, catalogs: Vec<(usize, ObjectId)>) -> usize {
+    // The latest word on the catalog first: a trailer names it (with the document's /Info), a
+    // catalog object stands for itself (with the latest /Info any trailer names).
+    let is_dict = |doc: &Document, id: ObjectId| doc.get_dictionary(id).is_ok();
+    named.sort_by_key(|n| std::cmp::Reverse(n.at));
+    let latest_info = named.iter().filter_map(|n| n.info).find(|id| is_dict(doc, *id));
+    let mut candidates: Vec<Named> = named;
+    candidates.extend(catalogs.into_iter().map(|(at, root)| Named { at, root, info: latest_info }));
+    candidates.sort_by_key(|n| std::cmp::Reverse(n.at));
+    let mut pages = 0;
+    for Named { root, info, .. } in candidates {
+        doc.trailer = lopdf::Dictionary::new();
+        doc.trailer.set("Root", root);
+        pages = doc.get_pages().len();
+        if pages > 0 {
+            if let Some(info) = info.filter(|id| is_dict(doc, *id)) {
+                doc.trailer.set("Info", info);
+            }
+            break;
+        }
+    }
+    pages
 }
 
 /// `1.7` from `%PDF-1.7`; a header we would not write back becomes 1.7.

@@ -2,7 +2,10 @@
 //! either stored whole or not at all), options and quotes, cancel and delete, files and
 //! history, rates. Processing itself is in `processing.rs`.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -11,7 +14,7 @@ use crate::{
     documents::{
         office, pdf,
         sniff::{self, DocumentKind},
-        store::{FileKey, FileStore, StoreError},
+        store::{FileKey, FileStore, StoreError, Stored},
         DocumentError,
     },
     domain::{
@@ -187,85 +190,17 @@ impl JobService {
         let path = temp.to_path_buf();
         let page_limit = self.limits.page_limit;
         let converter = self.limits.soffice.is_some();
-        let kind = tokio::task::spawn_blocking(move || -> Result<DocumentKind, DocumentError> {
-            let kind = sniff::sniff(&path)?;
-            match kind {
-                DocumentKind::Pdf => {
-                    pdf::inspect(&path, page_limit)?;
-                }
-                DocumentKind::Office(k) => {
-                    if matches!(
-                        k,
-                        sniff::OfficeKind::Docx
-                            | sniff::OfficeKind::Xlsx
-                            | sniff::OfficeKind::Pptx
-                            | sniff::OfficeKind::Odt
-                            | sniff::OfficeKind::Ods
-                            | sniff::OfficeKind::Odp
-                    ) {
-                        office::check_zip_bounds(&path)?;
-                    }
-                }
-                DocumentKind::Image(_) => {
-                    image::ImageReader::open(&path)
-                        .and_then(|r| r.with_guessed_format())
-                        .map_err(|e| DocumentError::Corrupt(e.to_string()))?
-                        .into_dimensions()
-                        .map_err(|e| DocumentError::Corrupt(e.to_string()))?;
-                }
-                DocumentKind::Text(_) => {}
-            }
-            if kind.needs_converter() && !converter {
-                return Err(DocumentError::ConverterUnavailable);
-            }
-            Ok(kind)
-        })
-        .await
-        .map_err(|e| DocumentError::Io(e.to_string()))??;
+        let kind = tokio::task::spawn_blocking(move || check_upload(&path, page_limit, converter))
+            .await
+            .map_err(|e| DocumentError::Io(e.to_string()))??;
 
         let now = now_ms();
         let retention_hours = self.tenants_repo.job_retention_hours(&who.enterprise_id).await?;
-        let options = JobOptions::default();
         let id = new_id();
         let source = job_file(&id, "source").ok_or(JobError::NotFound)?;
         self.store.commit(&temp, &source).await?;
-        let job = JobRow {
-            id: id.clone(),
-            enterprise_id: who.enterprise_id.clone(),
-            user_id: who.user_id.clone(),
-            file_name: display_name,
-            document_kind: kind.as_str().into(),
-            size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
-            sha256: stored.sha256,
-            state: JobState::Uploaded.as_str().into(),
-            progress: 0,
-            error_code: None,
-            copies: i64::from(options.copies),
-            sides: options.sides.as_str().into(),
-            colour_mode: options.colour_mode.as_str().into(),
-            paper_size: options.paper_size.as_str().into(),
-            page_ranges: options.page_ranges.to_text(),
-            pages_per_sheet: i64::from(options.pages_per_sheet),
-            orientation: options.orientation.as_str().into(),
-            page_count: None,
-            colour_page_count: None,
-            pages: None,
-            quote_fen: None,
-            claimed_by: None,
-            lease_until: 0,
-            attempts: 0,
-            files_deleted: 0,
-            hidden: 0,
-            created_at: now,
-            updated_at: now,
-            expires_at: now.saturating_add(retention_hours.saturating_mul(3_600_000)),
-            finished_at: None,
-            print_point_id: None,
-            charged_fen: 0,
-            refunded_fen: 0,
-            pages_printed: None,
-            release_id: None,
-        };
+        let expires_at = now.saturating_add(retention_hours.saturating_mul(3_600_000));
+        let job = new_job(id.clone(), who, display_name, kind, stored, now, expires_at);
         if let Err(e) = self.repo.insert(&job, &Actor { kind: "user", id: who.user_id.clone() }).await {
             // Nothing half-stored: the file goes with the failed insert.
             if let Some(prefix) = job_prefix(&id) {
@@ -506,6 +441,77 @@ pub fn display_file_name(raw: &str) -> Option<String> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base.chars().filter(|c| !c.is_control()).collect::<String>().trim().chars().take(200).collect();
     (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+/// What an upload is, once its content has been looked at: readable as its kind says
+/// (a PDF's pages counted, an Office zip's bounds checked, an image's size read), and
+/// convertible here.
+fn check_upload(path: &Path, page_limit: u32, converter: bool) -> Result<DocumentKind, DocumentError> {
+    let kind = sniff::sniff(path)?;
+    match kind {
+        DocumentKind::Pdf => {
+            pdf::inspect(path, page_limit)?;
+        }
+        DocumentKind::Office(k) => {
+            if matches!(
+                k,
+                sniff::OfficeKind::Docx
+                    | sniff::OfficeKind::Xlsx
+                    | sniff::OfficeKind::Pptx
+                    | sniff::OfficeKind::Odt
+                    | sniff::OfficeKind::Ods
+                    | sniff::OfficeKind::Odp
+            ) {
+                office::check_zip_bounds(path)?;
+            }
+        }
+        DocumentKind::Image(_) => {
+            image::ImageReader::open(path)
+                .and_then(|r| r.with_guessed_format())
+                .map_err(|e| DocumentError::Corrupt(e.to_string()))?
+                .into_dimensions()
+                .map_err(|e| DocumentError::Corrupt(e.to_string()))?;
+        }
+        DocumentKind::Text(_) => {}
+    }
+    if kind.needs_converter() && !converter {
+        return Err(DocumentError::ConverterUnavailable);
+    }
+    Ok(kind)
+}
+
+/// A new uploaded job with the default options.
+fn new_job(
+    id: String,
+    who: &UserPrincipal,
+    file_name: String,
+    kind: DocumentKind,
+    stored: Stored,
+    now: i64,
+    expires_at: i64,
+) -> JobRow {
+    let options = JobOptions::default();
+    JobRow {
+        id,
+        enterprise_id: who.enterprise_id.clone(),
+        user_id: who.user_id.clone(),
+        file_name,
+        document_kind: kind.as_str().into(),
+        size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
+        sha256: stored.sha256,
+        state: JobState::Uploaded.as_str().into(),
+        copies: i64::from(options.copies),
+        sides: options.sides.as_str().into(),
+        colour_mode: options.colour_mode.as_str().into(),
+        paper_size: options.paper_size.as_str().into(),
+        page_ranges: options.page_ranges.to_text(),
+        pages_per_sheet: i64::from(options.pages_per_sheet),
+        orientation: options.orientation.as_str().into(),
+        created_at: now,
+        updated_at: now,
+        expires_at,
+        ..JobRow::default()
+    }
 }
 
 #[cfg(test)]

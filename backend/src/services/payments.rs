@@ -25,7 +25,7 @@ use rand::Rng;
 use super::{
     authz::UserPrincipal,
     payment_accounts::{AccountOwner, PaymentAccountError, PaymentAccountService},
-    release::{ReleaseError, ReleaseService},
+    release::{check_release_id, ReleaseError, ReleaseService},
 };
 use crate::{
     domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, UserEvent, ValueError},
@@ -508,11 +508,7 @@ impl PaymentService {
         req: ReleasePaymentRequest,
     ) -> Result<(OrderView, PayAction), PaymentError> {
         let release_id = req.release_id.trim().to_string();
-        if !(8..=64).contains(&release_id.len())
-            || !release_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ReleaseError::InvalidReleaseId.into());
-        }
+        check_release_id(&release_id)?;
         let view = self.release.view(user, code).await?;
         if let Some(why) = view.unavailable {
             return Err(ReleaseError::Unavailable(why).into());
@@ -559,12 +555,121 @@ impl PaymentService {
             return Err(PaymentError::MethodNotOffered(provider.as_str()));
         }
         let owner = self.accounts.payee_of(&user.enterprise_id).await?;
-        let now = now_ms();
+        let mut order = self.new_order(user, intent, provider, method, &owner, now_ms());
         // Whole seconds: the provider's `time_expire` and ours are the same instant.
-        let time_expire_unix = (now + PAYMENT_WINDOW_MS) / 1000;
-        let expires_at = time_expire_unix * 1000;
+        let time_expire_unix = order.expires_at / 1000;
+        let description = description.to_string();
+        let action = match provider {
+            PaymentProvider::WechatPay => {
+                self.open_wechat(user, &owner, &mut order, method, client_ip, description, time_expire_unix).await?
+            }
+            PaymentProvider::Alipay => {
+                self.open_alipay(user, &owner, &mut order, method, return_url, description, time_expire_unix).await?
+            }
+        };
+        tracing::info!(order = %order.id, provider = provider.as_str(), method = method.as_str(), amount_fen = order.amount_fen, "payment order started");
+        Ok((order.into(), action))
+    }
+
+    /// Opens `order` with WeChat Pay (recorded first, so a notification always finds it).
+    #[allow(clippy::too_many_arguments)] // The order's parts, as `open` has them.
+    async fn open_wechat(
+        &self,
+        user: &UserPrincipal,
+        owner: &AccountOwner,
+        order: &mut PaymentOrderRow,
+        method: PayMethod,
+        client_ip: Option<String>,
+        description: String,
+        time_expire_unix: i64,
+    ) -> Result<PayAction, PaymentError> {
+        let m = self.accounts.wechat_merchant_required(&user.enterprise_id, owner).await?;
+        order.app_id = m.app_id.clone();
+        order.merchant_id = m.mch_id.clone();
+        let kind = match method {
+            PayMethod::Jsapi => {
+                let openid = self
+                    .orders
+                    .openid_of(&m.app_id, &user.user_id)
+                    .await?
+                    .ok_or(PaymentError::WechatIdentityRequired)?;
+                TradeKind::Jsapi { openid }
+            }
+            PayMethod::Native => TradeKind::Native,
+            PayMethod::H5 => TradeKind::H5 { client_ip: client_ip.clone().unwrap_or_default() },
+            _ => TradeKind::App,
+        };
+        // Recorded before the provider hears of it, so a notification always finds it.
+        self.orders.insert(order).await?;
+        let prepay = PrepayRequest {
+            kind,
+            out_trade_no: order.out_trade_no.clone(),
+            description,
+            amount_fen: order.amount_fen,
+            notify_url: self.notify_url(PaymentProvider::WechatPay, owner),
+            time_expire_unix,
+        };
+        match self.wechat.prepay(&m, &prepay).await {
+            Ok(Prepay::Jsapi(p)) => Ok(PayAction::WechatJsapi(p)),
+            Ok(Prepay::App(p)) => Ok(PayAction::WechatApp(p)),
+            Ok(Prepay::Native { code_url }) => Ok(PayAction::QrCode(code_url)),
+            Ok(Prepay::H5 { h5_url }) => Ok(PayAction::Redirect(h5_url)),
+            Err(e) => Err(self.prepay_failed(order, e.to_string()).await),
+        }
+    }
+
+    /// Opens `order` with Alipay (recorded first, so a notification always finds it).
+    #[allow(clippy::too_many_arguments)] // The order's parts, as `open` has them.
+    async fn open_alipay(
+        &self,
+        user: &UserPrincipal,
+        owner: &AccountOwner,
+        order: &mut PaymentOrderRow,
+        method: PayMethod,
+        return_url: Option<String>,
+        description: String,
+        time_expire_unix: i64,
+    ) -> Result<PayAction, PaymentError> {
+        let m = self.accounts.alipay_merchant_required(&user.enterprise_id, owner).await?;
+        order.app_id = m.app_id.clone();
+        order.merchant_id = m.seller_id.clone().unwrap_or_default();
+        self.orders.insert(order).await?;
+        let trade = TradeRequest {
+            out_trade_no: order.out_trade_no.clone(),
+            subject: description,
+            amount_fen: order.amount_fen,
+            notify_url: self.notify_url(PaymentProvider::Alipay, owner),
+            return_url: return_url.clone(),
+            time_expire_unix,
+        };
+        let action = match method {
+            PayMethod::Page => self.alipay.page_pay_url(&m, &trade).map(PayAction::Redirect),
+            PayMethod::Wap => self.alipay.wap_pay_url(&m, &trade).map(PayAction::Redirect),
+            PayMethod::App => self.alipay.app_pay_order_string(&m, &trade).map(PayAction::AlipayOrderString),
+            _ => self.alipay.precreate(&m, &trade).await.map(PayAction::QrCode),
+        };
+        match action {
+            Ok(a) => Ok(a),
+            Err(e) => Err(self.prepay_failed(order, e.to_string()).await),
+        }
+    }
+
+    /// A new pending order for `intent`, payable until the end of its window (whole seconds,
+    /// so the provider's `time_expire` and ours are the same instant); the merchant's ids are
+    /// filled in once the merchant is known.
+    fn new_order(
+        &self,
+        user: &UserPrincipal,
+        intent: Intent,
+        provider: PaymentProvider,
+        method: PayMethod,
+        owner: &AccountOwner,
+        now: i64,
+    ) -> PaymentOrderRow {
+        let expires_at = (now + PAYMENT_WINDOW_MS) / 1000 * 1000;
         let release = intent.release.unwrap_or_default();
-        let mut order = PaymentOrderRow {
+        let first_check = next_check_at(self.reconcile.first_check, 0, self.spread(), now, expires_at + CLOSE_GRACE_MS);
+        PaymentOrderRow {
             id: new_id(),
             out_trade_no: new_id().replace('-', ""),
             enterprise_id: user.enterprise_id.clone(),
@@ -588,79 +693,9 @@ impl PaymentService {
             created_at: now,
             expires_at,
             settled_at: None,
-            next_check_at: next_check_at(
-                self.reconcile.first_check,
-                0,
-                self.spread(),
-                now,
-                expires_at + CLOSE_GRACE_MS,
-            ),
+            next_check_at: first_check,
             check_attempts: 0,
-        };
-        let description = description.to_string();
-        let action = match provider {
-            PaymentProvider::WechatPay => {
-                let m = self.accounts.wechat_merchant_required(&user.enterprise_id, &owner).await?;
-                order.app_id = m.app_id.clone();
-                order.merchant_id = m.mch_id.clone();
-                let kind = match method {
-                    PayMethod::Jsapi => {
-                        let openid = self
-                            .orders
-                            .openid_of(&m.app_id, &user.user_id)
-                            .await?
-                            .ok_or(PaymentError::WechatIdentityRequired)?;
-                        TradeKind::Jsapi { openid }
-                    }
-                    PayMethod::Native => TradeKind::Native,
-                    PayMethod::H5 => TradeKind::H5 { client_ip: client_ip.clone().unwrap_or_default() },
-                    _ => TradeKind::App,
-                };
-                // Recorded before the provider hears of it, so a notification always finds it.
-                self.orders.insert(&order).await?;
-                let prepay = PrepayRequest {
-                    kind,
-                    out_trade_no: order.out_trade_no.clone(),
-                    description,
-                    amount_fen: order.amount_fen,
-                    notify_url: self.notify_url(provider, &owner),
-                    time_expire_unix,
-                };
-                match self.wechat.prepay(&m, &prepay).await {
-                    Ok(Prepay::Jsapi(p)) => PayAction::WechatJsapi(p),
-                    Ok(Prepay::App(p)) => PayAction::WechatApp(p),
-                    Ok(Prepay::Native { code_url }) => PayAction::QrCode(code_url),
-                    Ok(Prepay::H5 { h5_url }) => PayAction::Redirect(h5_url),
-                    Err(e) => return Err(self.prepay_failed(&order, e.to_string()).await),
-                }
-            }
-            PaymentProvider::Alipay => {
-                let m = self.accounts.alipay_merchant_required(&user.enterprise_id, &owner).await?;
-                order.app_id = m.app_id.clone();
-                order.merchant_id = m.seller_id.clone().unwrap_or_default();
-                self.orders.insert(&order).await?;
-                let trade = TradeRequest {
-                    out_trade_no: order.out_trade_no.clone(),
-                    subject: description,
-                    amount_fen: order.amount_fen,
-                    notify_url: self.notify_url(provider, &owner),
-                    return_url: return_url.clone(),
-                    time_expire_unix,
-                };
-                let action = match method {
-                    PayMethod::Page => self.alipay.page_pay_url(&m, &trade).map(PayAction::Redirect),
-                    PayMethod::Wap => self.alipay.wap_pay_url(&m, &trade).map(PayAction::Redirect),
-                    PayMethod::App => self.alipay.app_pay_order_string(&m, &trade).map(PayAction::AlipayOrderString),
-                    _ => self.alipay.precreate(&m, &trade).await.map(PayAction::QrCode),
-                };
-                match action {
-                    Ok(a) => a,
-                    Err(e) => return Err(self.prepay_failed(&order, e.to_string()).await),
-                }
-            }
-        };
-        tracing::info!(order = %order.id, provider = provider.as_str(), method = method.as_str(), amount_fen = order.amount_fen, "payment order started");
-        Ok((order.into(), action))
+        }
     }
 
     /// The provider refused to open the order: it is closed at once (nobody can pay it).
@@ -786,45 +821,7 @@ impl PaymentService {
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
         let by = if notification.is_some() { "notification" } else { "query" };
-        let result: Result<Option<bool>, sqlx::Error> = async {
-            let wallet =
-                WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
-            let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
-            if let Some((provider, id)) = notification {
-                PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now).await?;
-            }
-            let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
-                false
-            } else {
-                let late_by = format!("{by}_after_close");
-                if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now).await? {
-                    tx.commit().await?;
-                    return Ok(None);
-                }
-                true
-            };
-            // A release paid directly passes through the wallet: credited here, debited by
-            // the release right after, both in the ledger.
-            let kind = if order.purpose == "release" { "payment" } else { "top_up" };
-            let change = Change {
-                kind,
-                amount_fen: order.amount_fen,
-                reference: &format!("payment:{}", order.id),
-                actor_kind: "payment",
-                actor_id: &order.provider,
-                idempotency_key: &format!("payment:{}", order.id),
-            };
-            match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
-                Applied::Done(_) | Applied::AlreadyDone(_) => {}
-                Applied::Insufficient { .. } | Applied::OverCeiling { .. } => {
-                    return Err(sqlx::Error::Protocol("a paid credit is neither short nor capped".into()))
-                }
-            }
-            tx.commit().await?;
-            Ok(Some(late))
-        }
-        .await;
-        match result? {
+        match self.record_paid(order, trade_no, payer, notification, by, now).await? {
             Some(false) => {
                 tracing::info!(order = %order.id, settled_by = by, "payment settled");
                 let event = UserEvent::Payment(PaymentEvent {
@@ -839,36 +836,88 @@ impl PaymentService {
                 Ok(true)
             }
             Some(true) => {
-                tracing::error!(
-                    order = %order.id,
-                    out_trade_no = %order.out_trade_no,
-                    provider = %order.provider,
-                    provider_trade_no = %trade_no,
-                    user = %order.user_id,
-                    amount_fen = order.amount_fen,
-                    reported_by = by,
-                    "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
-                     credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
-                    order.id
-                );
-                let event = if order.purpose == "release" {
-                    // Paid too late to print: the user may be long gone from the printer.
-                    UserEvent::PaymentHeld(PaymentHeldEvent {
-                        order_id: order.id.clone(),
-                        amount_fen: order.amount_fen,
-                    })
-                } else {
-                    UserEvent::Payment(PaymentEvent {
-                        order_id: order.id.clone(),
-                        state: "paid".into(),
-                        amount_fen: order.amount_fen,
-                    })
-                };
-                event.publish(self.events.as_ref(), &order.user_id).await;
+                self.announce_late_payment(order, trade_no, by).await;
                 Ok(true)
             }
             None => Ok(false),
         }
+    }
+
+    /// Marks `order` paid and credits the wallet in one transaction: `Some(false)` when it
+    /// was pending, `Some(true)` when it had been closed here (paid late), `None` when it was
+    /// settled already.
+    async fn record_paid(
+        &self,
+        order: &PaymentOrderRow,
+        trade_no: &str,
+        payer: Option<&str>,
+        notification: Option<(&str, &str)>,
+        by: &str,
+        now: i64,
+    ) -> Result<Option<bool>, sqlx::Error> {
+        let wallet =
+            WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
+        let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
+        if let Some((provider, id)) = notification {
+            PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now).await?;
+        }
+        let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
+            false
+        } else {
+            let late_by = format!("{by}_after_close");
+            if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now).await? {
+                tx.commit().await?;
+                return Ok(None);
+            }
+            true
+        };
+        // A release paid directly passes through the wallet: credited here, debited by
+        // the release right after, both in the ledger.
+        let kind = if order.purpose == "release" { "payment" } else { "top_up" };
+        let change = Change {
+            kind,
+            amount_fen: order.amount_fen,
+            reference: &format!("payment:{}", order.id),
+            actor_kind: "payment",
+            actor_id: &order.provider,
+            idempotency_key: &format!("payment:{}", order.id),
+        };
+        match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
+            Applied::Done(_) | Applied::AlreadyDone(_) => {}
+            Applied::Insufficient { .. } | Applied::OverCeiling { .. } => {
+                return Err(sqlx::Error::Protocol("a paid credit is neither short nor capped".into()))
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(late))
+    }
+
+    /// Money for an order closed here reached the wallet: the operator is told at error
+    /// level, and the user sees the payment (held, for a release: too late to print).
+    async fn announce_late_payment(&self, order: &PaymentOrderRow, trade_no: &str, by: &str) {
+        tracing::error!(
+            order = %order.id,
+            out_trade_no = %order.out_trade_no,
+            provider = %order.provider,
+            provider_trade_no = %trade_no,
+            user = %order.user_id,
+            amount_fen = order.amount_fen,
+            reported_by = by,
+            "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
+             credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
+            order.id
+        );
+        let event = if order.purpose == "release" {
+            // Paid too late to print: the user may be long gone from the printer.
+            UserEvent::PaymentHeld(PaymentHeldEvent { order_id: order.id.clone(), amount_fen: order.amount_fen })
+        } else {
+            UserEvent::Payment(PaymentEvent {
+                order_id: order.id.clone(),
+                state: "paid".into(),
+                amount_fen: order.amount_fen,
+            })
+        };
+        event.publish(self.events.as_ref(), &order.user_id).await;
     }
 
     /// Releases the jobs a paid release order was for. If they cannot be released any more

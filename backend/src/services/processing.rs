@@ -3,18 +3,24 @@
 //! a worker claims a job with a lease it keeps renewing; on graceful shutdown claims go back
 //! to the queue at once, and after a crash the lease runs out and another worker takes over.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use tokio::sync::{watch, Notify};
 
 use crate::{
     documents::{
-        convert, pdf, render,
+        convert,
+        pdf::{self, PdfFacts},
+        render,
         sniff::{self, DocumentKind},
         store::FileStore,
         DocumentError,
     },
-    domain::JobState,
+    domain::{JobOptions, JobState},
     infra::{events::EventBus, now_ms},
     services::{
         jobs::{announce, job_file, job_prefix, options_of, JobService, PageFacts},
@@ -205,44 +211,8 @@ impl Processor {
         let scratch = self.store.scratch().map_err(|e| DocumentError::Io(e.to_string()))?;
         let dir = scratch.path().to_path_buf();
 
-        // 1. A print-ready PDF: an uploaded PDF as it is, or rebuilt when it needed repair
-        //    (read once here, for its facts too).
-        let mut pdf_facts = None;
-        let ready = match kind {
-            DocumentKind::Pdf => {
-                let repaired = dir.join("repaired.pdf");
-                let (src, out, limit) = (source.clone(), repaired.clone(), self.config.page_limit);
-                let facts = tokio::task::spawn_blocking(move || pdf::inspect_and_repair(&src, limit, &out))
-                    .await
-                    .map_err(|e| DocumentError::Io(e.to_string()))??;
-                let ready = if facts.repaired { repaired } else { source.clone() };
-                pdf_facts = Some(facts);
-                ready
-            }
-            DocumentKind::Image(image_kind) => {
-                let out = dir.join("print.pdf");
-                let (src, dst) = (source.clone(), out.clone());
-                let (paper, orientation) = (options.paper_size, options.orientation);
-                tokio::task::spawn_blocking(move || pdf::image_to_pdf(&src, image_kind, paper, orientation, &dst))
-                    .await
-                    .map_err(|e| DocumentError::Io(e.to_string()))??;
-                out
-            }
-            DocumentKind::Text(encoding) => {
-                let soffice = self.config.soffice.clone().ok_or(DocumentError::ConverterUnavailable)?;
-                let bytes = tokio::fs::read(&source).await?;
-                let fodt = convert::text_as_fodt(&sniff::decode_text(&bytes, encoding), options.paper_size);
-                let input = dir.join("document.fodt");
-                tokio::fs::write(&input, fodt).await?;
-                convert::to_pdf(&soffice, &input, &dir, self.config.conversion_timeout).await?
-            }
-            DocumentKind::Office(office_kind) => {
-                let soffice = self.config.soffice.clone().ok_or(DocumentError::ConverterUnavailable)?;
-                let input = dir.join(convert::office_input_name(office_kind));
-                tokio::fs::copy(&source, &input).await?;
-                convert::to_pdf(&soffice, &input, &dir, self.config.conversion_timeout).await?
-            }
-        };
+        // 1. A print-ready PDF (with the PDF's facts when it was read for them already).
+        let (ready, pdf_facts) = self.print_ready(kind, &options, &source, &dir).await?;
         set(30);
 
         // 2. Pages and sizes.
@@ -279,26 +249,7 @@ impl Processor {
         let plan = self.jobs.rate_plan(&job.enterprise_id).await.map_err(|e| DocumentError::Io(e.to_string()))?;
         // Ranges beyond the document's end price as nothing until the user fixes them.
         let quote = pricing::quote(&plan, &colour, &options).map(|q| q.total.0).unwrap_or(0);
-        if ready != source {
-            self.store
-                .commit(&ready, &job_file(&job.id, "print.pdf").ok_or_else(missing)?)
-                .await
-                .map_err(|e| DocumentError::Io(e.to_string()))?;
-        } else {
-            // The upload is already print-ready: link it rather than copy (scans are large).
-            let copy = dir.join("print.pdf");
-            if tokio::fs::hard_link(&source, &copy).await.is_err() {
-                tokio::fs::copy(&source, &copy).await?;
-            }
-            self.store
-                .commit(&copy, &job_file(&job.id, "print.pdf").ok_or_else(missing)?)
-                .await
-                .map_err(|e| DocumentError::Io(e.to_string()))?;
-        }
-        self.store
-            .commit(&dir.join("thumb.png"), &job_file(&job.id, "thumb.png").ok_or_else(missing)?)
-            .await
-            .map_err(|e| DocumentError::Io(e.to_string()))?;
+        self.commit_files(&job.id, &ready, &source, &dir).await?;
         let pages_json = serde_json::to_string(&pages).unwrap_or_else(|_| "[]".into());
         let processed = Processed {
             page_count: pages.len() as i64,
@@ -316,6 +267,80 @@ impl Processor {
             tracing::info!(job = %job.id, "job changed while processing (cancelled?); result dropped");
             self.jobs.delete_files(&job.id).await;
         }
+        Ok(())
+    }
+
+    /// An uploaded PDF as it is, or rebuilt when it needed repair (read once here, for its
+    /// facts too); an image placed on the page; text and Office documents through LibreOffice.
+    async fn print_ready(
+        &self,
+        kind: DocumentKind,
+        options: &JobOptions,
+        source: &Path,
+        dir: &Path,
+    ) -> Result<(PathBuf, Option<PdfFacts>), DocumentError> {
+        let mut pdf_facts = None;
+        let ready = match kind {
+            DocumentKind::Pdf => {
+                let repaired = dir.join("repaired.pdf");
+                let (src, out, limit) = (source.to_path_buf(), repaired.clone(), self.config.page_limit);
+                let facts = tokio::task::spawn_blocking(move || pdf::inspect_and_repair(&src, limit, &out))
+                    .await
+                    .map_err(|e| DocumentError::Io(e.to_string()))??;
+                let ready = if facts.repaired { repaired } else { source.to_path_buf() };
+                pdf_facts = Some(facts);
+                ready
+            }
+            DocumentKind::Image(image_kind) => {
+                let out = dir.join("print.pdf");
+                let (src, dst) = (source.to_path_buf(), out.clone());
+                let (paper, orientation) = (options.paper_size, options.orientation);
+                tokio::task::spawn_blocking(move || pdf::image_to_pdf(&src, image_kind, paper, orientation, &dst))
+                    .await
+                    .map_err(|e| DocumentError::Io(e.to_string()))??;
+                out
+            }
+            DocumentKind::Text(encoding) => {
+                let soffice = self.config.soffice.clone().ok_or(DocumentError::ConverterUnavailable)?;
+                let bytes = tokio::fs::read(source).await?;
+                let fodt = convert::text_as_fodt(&sniff::decode_text(&bytes, encoding), options.paper_size);
+                let input = dir.join("document.fodt");
+                tokio::fs::write(&input, fodt).await?;
+                convert::to_pdf(&soffice, &input, dir, self.config.conversion_timeout).await?
+            }
+            DocumentKind::Office(office_kind) => {
+                let soffice = self.config.soffice.clone().ok_or(DocumentError::ConverterUnavailable)?;
+                let input = dir.join(convert::office_input_name(office_kind));
+                tokio::fs::copy(source, &input).await?;
+                convert::to_pdf(&soffice, &input, dir, self.config.conversion_timeout).await?
+            }
+        };
+        Ok((ready, pdf_facts))
+    }
+
+    /// Commits the print-ready PDF and the thumbnail to the job's files.
+    async fn commit_files(&self, job_id: &str, ready: &Path, source: &Path, dir: &Path) -> Result<(), DocumentError> {
+        let missing = || DocumentError::Io("job file key".into());
+        if ready != source {
+            self.store
+                .commit(ready, &job_file(job_id, "print.pdf").ok_or_else(missing)?)
+                .await
+                .map_err(|e| DocumentError::Io(e.to_string()))?;
+        } else {
+            // The upload is already print-ready: link it rather than copy (scans are large).
+            let copy = dir.join("print.pdf");
+            if tokio::fs::hard_link(source, &copy).await.is_err() {
+                tokio::fs::copy(source, &copy).await?;
+            }
+            self.store
+                .commit(&copy, &job_file(job_id, "print.pdf").ok_or_else(missing)?)
+                .await
+                .map_err(|e| DocumentError::Io(e.to_string()))?;
+        }
+        self.store
+            .commit(&dir.join("thumb.png"), &job_file(job_id, "thumb.png").ok_or_else(missing)?)
+            .await
+            .map_err(|e| DocumentError::Io(e.to_string()))?;
         Ok(())
     }
 

@@ -213,43 +213,7 @@ mod tests {
     }
 
     fn blank() -> JobRow {
-        JobRow {
-            id: "j".into(),
-            enterprise_id: "e".into(),
-            user_id: "u".into(),
-            file_name: "f".into(),
-            document_kind: "pdf".into(),
-            size_bytes: 0,
-            sha256: String::new(),
-            state: "printing".into(),
-            progress: 100,
-            error_code: None,
-            copies: 1,
-            sides: "one-sided".into(),
-            colour_mode: "auto".into(),
-            paper_size: "A4".into(),
-            page_ranges: String::new(),
-            pages_per_sheet: 1,
-            orientation: "auto".into(),
-            page_count: None,
-            colour_page_count: None,
-            pages: None,
-            quote_fen: None,
-            claimed_by: None,
-            lease_until: 0,
-            attempts: 0,
-            files_deleted: 0,
-            hidden: 0,
-            created_at: 0,
-            updated_at: 0,
-            expires_at: 0,
-            finished_at: None,
-            print_point_id: None,
-            charged_fen: 0,
-            refunded_fen: 0,
-            pages_printed: None,
-            release_id: None,
-        }
+        JobRow { state: "printing".into(), progress: 100, copies: 1, ..JobRow::default() }
     }
 
     #[test]

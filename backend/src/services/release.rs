@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use sqlx::{Any, Transaction};
 
 use crate::{
     domain::Fen,
@@ -298,32 +299,10 @@ impl ReleaseService {
         job_ids: &[String],
         release_id: &str,
     ) -> Result<Released, ReleaseError> {
-        if !(8..=64).contains(&release_id.len())
-            || !release_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ReleaseError::InvalidReleaseId);
-        }
-        let point = match point {
-            PointRef::Code(code) => self.point_for(who, code).await?,
-            PointRef::Id(id) => self
-                .print_points
-                .repo()
-                .get(id)
-                .await?
-                .filter(|p| p.enterprise_id == who.enterprise_id)
-                .ok_or(ReleaseError::NotFound)?,
-        };
-        let done = self.jobs_repo.by_release(&who.user_id, release_id).await?;
-        if !done.is_empty() {
-            let charged =
-                Fen::checked_sum(done.iter().map(|j| Fen(j.charged_fen))).ok_or(ReleaseError::AmountOutOfRange)?;
-            let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
-            return Ok(Released {
-                release_id: release_id.into(),
-                jobs: done,
-                charged,
-                balance: Fen(wallet.balance_fen),
-            });
+        check_release_id(release_id)?;
+        let point = self.resolve_point(who, point).await?;
+        if let Some(released) = self.released_before(who, release_id).await? {
+            return Ok(released);
         }
         if let Some(why) = self.unavailable(&point).await {
             return Err(ReleaseError::Unavailable(why));
@@ -340,74 +319,13 @@ impl ReleaseService {
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let now = now_ms();
 
+        // One transaction: an error below drops it, undoing the debit and every release.
         let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
         if total > Fen::ZERO {
-            let change = Change {
-                kind: "job_payment",
-                amount_fen: -total.0,
-                reference: &format!("release:{release_id}"),
-                actor_kind: "user",
-                actor_id: &who.user_id,
-                idempotency_key: &format!("release:{}:{release_id}", who.user_id),
-            };
-            match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
-                Applied::Done(_) => {}
-                Applied::Insufficient { balance_fen } => {
-                    tx.rollback().await?;
-                    let balance = Fen(balance_fen);
-                    let missing = total.checked_sub(balance).ok_or(ReleaseError::AmountOutOfRange)?;
-                    return Err(ReleaseError::InsufficientBalance { balance, total, missing });
-                }
-                Applied::OverCeiling { .. } => {
-                    return Err(sqlx::Error::Protocol("a debit is never capped".into()).into());
-                }
-                // The same release raced in: its jobs are no longer ready below.
-                Applied::AlreadyDone(_) => {
-                    tx.rollback().await?;
-                    return Err(ReleaseError::JobNotReady);
-                }
-            }
+            Self::debit_in(&mut tx, who, &wallet.id, release_id, total, now).await?;
         }
-        let actor = Actor { kind: "user", id: who.user_id.clone() };
         for p in &priced {
-            let moved = transition_in(&mut tx, &p.job.id, &["ready"], "released", now, &actor, None).await?;
-            if moved.is_none() {
-                // Released (or cancelled) meanwhile: nothing of this release happens.
-                tx.rollback().await?;
-                return Err(ReleaseError::JobNotReady);
-            }
-            JobRepo::assign_release_in(&mut tx, &p.job.id, &point.id, p.quote.total.0, release_id).await?;
-            let o = options_of(&p.job);
-            let command = PrintCommand {
-                job_id: p.job.id.clone(),
-                print_point_id: point.id.clone(),
-                device_uri: point.device_uri.clone(),
-                document_url: self.document_path(&p.job.id),
-                copies: o.copies,
-                sides: o.sides.as_str().into(),
-                colour: p.quote.lines.iter().any(|l| l.colour),
-                media: o.paper_size.as_str().into(),
-                job_name: p.job.file_name.clone(),
-                user_name: who.user_id.clone(),
-            };
-            let payload = match serde_json::to_string(&CommandBody::Print(command)) {
-                Ok(payload) => payload,
-                Err(e) => {
-                    // Dropping the transaction undoes the debit and the releases before it.
-                    tx.rollback().await?;
-                    return Err(e.into());
-                }
-            };
-            let row = CommandRow {
-                id: new_id(),
-                gateway_id: gateway_id.clone(),
-                seq: 0,
-                kind: "print".into(),
-                payload,
-                created_at: now,
-                job_id: Some(p.job.id.clone()),
-            };
-            GatewayRepo::enqueue(&mut tx, &row).await?;
+            self.queue_print_in(&mut tx, who, &point, &gateway_id, p, release_id, now).await?;
         }
         tx.commit().await?;
         self.gateways.wake(&gateway_id).await;
@@ -417,6 +335,107 @@ impl ReleaseService {
         }
         let balance = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?.balance_fen;
         Ok(Released { release_id: release_id.into(), jobs, charged: total, balance: Fen(balance) })
+    }
+
+    /// The print point a release names, within the user's enterprise.
+    async fn resolve_point(&self, who: &UserPrincipal, point: PointRef<'_>) -> Result<PrintPointRow, ReleaseError> {
+        match point {
+            PointRef::Code(code) => self.point_for(who, code).await,
+            PointRef::Id(id) => self
+                .print_points
+                .repo()
+                .get(id)
+                .await?
+                .filter(|p| p.enterprise_id == who.enterprise_id)
+                .ok_or(ReleaseError::NotFound),
+        }
+    }
+
+    /// The first result of a release confirmed before under the same id.
+    async fn released_before(&self, who: &UserPrincipal, release_id: &str) -> Result<Option<Released>, ReleaseError> {
+        let done = self.jobs_repo.by_release(&who.user_id, release_id).await?;
+        if done.is_empty() {
+            return Ok(None);
+        }
+        let charged =
+            Fen::checked_sum(done.iter().map(|j| Fen(j.charged_fen))).ok_or(ReleaseError::AmountOutOfRange)?;
+        let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
+        Ok(Some(Released { release_id: release_id.into(), jobs: done, charged, balance: Fen(wallet.balance_fen) }))
+    }
+
+    /// Takes a release's total from the wallet, inside the release's transaction.
+    async fn debit_in(
+        tx: &mut Transaction<'_, Any>,
+        who: &UserPrincipal,
+        wallet_id: &str,
+        release_id: &str,
+        total: Fen,
+        now: i64,
+    ) -> Result<(), ReleaseError> {
+        let change = Change {
+            kind: "job_payment",
+            amount_fen: -total.0,
+            reference: &format!("release:{release_id}"),
+            actor_kind: "user",
+            actor_id: &who.user_id,
+            idempotency_key: &format!("release:{}:{release_id}", who.user_id),
+        };
+        match WalletRepo::apply(tx, wallet_id, &change, now).await? {
+            Applied::Done(_) => Ok(()),
+            Applied::Insufficient { balance_fen } => {
+                let balance = Fen(balance_fen);
+                let missing = total.checked_sub(balance).ok_or(ReleaseError::AmountOutOfRange)?;
+                Err(ReleaseError::InsufficientBalance { balance, total, missing })
+            }
+            Applied::OverCeiling { .. } => Err(sqlx::Error::Protocol("a debit is never capped".into()).into()),
+            // The same release raced in: its jobs are no longer ready.
+            Applied::AlreadyDone(_) => Err(ReleaseError::JobNotReady),
+        }
+    }
+
+    /// Releases one priced job to the print point and queues its print command for the
+    /// gateway, inside the release's transaction.
+    #[allow(clippy::too_many_arguments)] // The release's parts, as the transaction holds them.
+    async fn queue_print_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        who: &UserPrincipal,
+        point: &PrintPointRow,
+        gateway_id: &str,
+        p: &PricedJob,
+        release_id: &str,
+        now: i64,
+    ) -> Result<(), ReleaseError> {
+        let actor = Actor { kind: "user", id: who.user_id.clone() };
+        if transition_in(tx, &p.job.id, &["ready"], "released", now, &actor, None).await?.is_none() {
+            // Released (or cancelled) meanwhile: nothing of this release happens.
+            return Err(ReleaseError::JobNotReady);
+        }
+        JobRepo::assign_release_in(tx, &p.job.id, &point.id, p.quote.total.0, release_id).await?;
+        let o = options_of(&p.job);
+        let command = PrintCommand {
+            job_id: p.job.id.clone(),
+            print_point_id: point.id.clone(),
+            device_uri: point.device_uri.clone(),
+            document_url: self.document_path(&p.job.id),
+            copies: o.copies,
+            sides: o.sides.as_str().into(),
+            colour: p.quote.lines.iter().any(|l| l.colour),
+            media: o.paper_size.as_str().into(),
+            job_name: p.job.file_name.clone(),
+            user_name: who.user_id.clone(),
+        };
+        let row = CommandRow {
+            id: new_id(),
+            gateway_id: gateway_id.to_string(),
+            seq: 0,
+            kind: "print".into(),
+            payload: serde_json::to_string(&CommandBody::Print(command))?,
+            created_at: now,
+            job_id: Some(p.job.id.clone()),
+        };
+        GatewayRepo::enqueue(tx, &row).await?;
+        Ok(())
     }
 
     /// Retires a queued command whose payload cannot be read (an older or broken writer):
@@ -488,6 +507,17 @@ impl ReleaseService {
             }
         }
         Ok(())
+    }
+}
+
+/// A release id is the client's idempotency key: 8-64 letters, digits, '-' or '_'.
+pub fn check_release_id(release_id: &str) -> Result<(), ReleaseError> {
+    let ok = (8..=64).contains(&release_id.len())
+        && release_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ReleaseError::InvalidReleaseId)
     }
 }
 

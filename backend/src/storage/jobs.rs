@@ -7,7 +7,8 @@ use sqlx::{Any, AnyPool, Transaction};
 use super::print_points::{admin_unrestricted, points_visible_to_admin, ScopedAdmin};
 use crate::infra::new_id;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A job as stored. `Default` is a blank row: nothing set, nothing charged.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct JobRow {
     pub id: String,
     pub enterprise_id: String,
