@@ -317,8 +317,7 @@ impl GatewaysApi {
             return Err(ApiError::new(ErrorCode::NotFound));
         }
         let key = job_file(&job_id, "print.pdf").ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
-        let path = self.jobs.local_file(&key).await.ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
-        let file = tokio::fs::File::open(path).await.map_err(|e| ApiError::internal(&e))?;
+        let file = self.jobs.stored_file(&key).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
         Ok(Pdf::Ok(Binary(Body::from_async_read(file))))
     }
 }

@@ -430,9 +430,7 @@ impl JobsApi {
     /// The first page as a small PNG.
     #[oai(path = "/jobs/:id/thumbnail", method = "get", operation_id = "job_thumbnail")]
     async fn thumbnail(&self, auth: UserAuth, id: Path<String>) -> Result<Png, ApiError> {
-        let path = self.jobs.file(&auth.0, &id, "thumb.png").await?;
-        let bytes = tokio::fs::read(path).await.map_err(|e| ApiError::internal(&e))?;
-        Ok(Png::Ok(Binary(bytes)))
+        Ok(Png::Ok(Binary(self.jobs.file_bytes(&auth.0, &id, "thumb.png").await?)))
     }
 
     /// A page rendered as PNG on request.
@@ -452,8 +450,7 @@ impl JobsApi {
     /// The print-ready PDF.
     #[oai(path = "/jobs/:id/document", method = "get", operation_id = "job_document")]
     async fn document(&self, auth: UserAuth, id: Path<String>) -> Result<Pdf, ApiError> {
-        let path = self.jobs.file(&auth.0, &id, "print.pdf").await?;
-        let file = tokio::fs::File::open(path).await.map_err(|e| ApiError::internal(&e))?;
+        let file = self.jobs.file(&auth.0, &id, "print.pdf").await?;
         Ok(Pdf::Ok(Binary(Body::from_async_read(file))))
     }
 

@@ -51,6 +51,9 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// A stored file, read as it streams out.
+pub type FileReader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
 #[async_trait]
 pub trait FileStore: Send + Sync + 'static {
     /// Streams `body` into a temporary file, hashing as it goes; nothing is left behind when
@@ -65,6 +68,10 @@ pub trait FileStore: Send + Sync + 'static {
     /// A local path to read `key` from (tools such as pdftoppm need one).
     fn local_path(&self, key: &FileKey) -> PathBuf;
     async fn exists(&self, key: &FileKey) -> bool;
+    /// Opens `key` for streaming (`None` when there is no such file).
+    async fn open(&self, key: &FileKey) -> Result<Option<FileReader>, StoreError>;
+    /// Reads `key` whole (`None` when there is no such file); for small files.
+    async fn read(&self, key: &FileKey) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deletes everything under `prefix` (a job's files).
     async fn delete_prefix(&self, prefix: &FileKey) -> Result<(), StoreError>;
     /// A scratch directory on the same file system, removed when dropped.
@@ -126,6 +133,22 @@ impl FileStore for LocalStore {
 
     async fn exists(&self, key: &FileKey) -> bool {
         tokio::fs::try_exists(self.local_path(key)).await.unwrap_or(false)
+    }
+
+    async fn open(&self, key: &FileKey) -> Result<Option<FileReader>, StoreError> {
+        match tokio::fs::File::open(self.local_path(key)).await {
+            Ok(file) => Ok(Some(Box::new(file))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn read(&self, key: &FileKey) -> Result<Option<Vec<u8>>, StoreError> {
+        match tokio::fs::read(self.local_path(key)).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn delete_prefix(&self, prefix: &FileKey) -> Result<(), StoreError> {

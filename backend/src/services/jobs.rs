@@ -14,7 +14,7 @@ use crate::{
     documents::{
         office, pdf,
         sniff::{self, DocumentKind},
-        store::{FileKey, FileStore, StoreError, Stored},
+        store::{FileKey, FileReader, FileStore, StoreError, Stored},
         DocumentError,
     },
     domain::{
@@ -344,7 +344,19 @@ impl JobService {
     }
 
     /// A local path of one of the job's files, once processed and while kept.
-    pub async fn file(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<PathBuf, JobError> {
+    pub async fn file(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<FileReader, JobError> {
+        let key = self.ready_file(who, id, name).await?;
+        self.store.open(&key).await?.ok_or(JobError::NotFound)
+    }
+
+    /// One of the user's job's small files (the thumbnail), whole.
+    pub async fn file_bytes(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<Vec<u8>, JobError> {
+        let key = self.ready_file(who, id, name).await?;
+        self.store.read(&key).await?.ok_or(JobError::NotFound)
+    }
+
+    /// The key of a processed job's file, once the user may have it.
+    async fn ready_file(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<FileKey, JobError> {
         let job = self.get(who, id).await?;
         if job.files_deleted != 0 {
             return Err(JobError::NotFound);
@@ -352,16 +364,12 @@ impl JobService {
         if job.page_count.is_none() {
             return Err(JobError::NotReady);
         }
-        let key = job_file(&job.id, name).ok_or(JobError::NotFound)?;
-        if !self.store.exists(&key).await {
-            return Err(JobError::NotFound);
-        }
-        Ok(self.store.local_path(&key))
+        job_file(&job.id, name).ok_or(JobError::NotFound)
     }
 
-    /// A stored file's local path, if it exists (signed gateway downloads).
-    pub async fn local_file(&self, key: &FileKey) -> Option<PathBuf> {
-        self.store.exists(key).await.then(|| self.store.local_path(key))
+    /// A stored file for a signed gateway download, if it exists.
+    pub async fn stored_file(&self, key: &FileKey) -> Result<Option<FileReader>, JobError> {
+        Ok(self.store.open(key).await?)
     }
 
     /// Renders page `page` of the print-ready PDF as a PNG (longer side `size` px).
@@ -371,7 +379,12 @@ impl JobService {
         if page == 0 || page > pages.max(1) {
             return Err(JobError::NotFound);
         }
-        let pdf = self.file(who, id, "print.pdf").await?;
+        let key = self.ready_file(who, id, "print.pdf").await?;
+        if !self.store.exists(&key).await {
+            return Err(JobError::NotFound);
+        }
+        // pdftoppm reads a local path; the PNG it writes is scratch, read back here.
+        let pdf = self.store.local_path(&key);
         let scratch = self.store.scratch()?;
         let png = crate::documents::render::page_png(
             &pdf,

@@ -1,0 +1,44 @@
+//! A print point's QR code: the print point behind a scanned code, the code as PNG or SVG, and sticker sheets.
+
+use super::*;
+
+impl PrintPointService {
+    /// The print point behind a scanned code, for anyone holding a genuine code.
+    pub async fn by_code(&self, code: &str) -> Result<PrintPointRow, PrintPointError> {
+        let qr_id = self.signer.verify(code).ok_or(PrintPointError::NotFound)?;
+        self.repo.by_qr_id(&qr_id).await?.ok_or(PrintPointError::NotFound)
+    }
+
+    pub async fn qr_png(&self, actor: &AdminPrincipal, id: &str, size: u32) -> Result<Vec<u8>, PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        qr_codes::png(&self.qr_url(&row), size.clamp(64, 2048)).map_err(PrintPointError::Image)
+    }
+
+    pub async fn qr_svg(&self, actor: &AdminPrincipal, id: &str, size: u32) -> Result<String, PrintPointError> {
+        let (row, _) = self.visible_point(actor, id).await?;
+        qr_codes::svg(&self.qr_url(&row), size.clamp(64, 2048)).map_err(PrintPointError::Image)
+    }
+
+    /// A printable sheet of stickers for the given print points (all visible ones if empty).
+    pub async fn sticker_sheet(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        ids: &[String],
+    ) -> Result<String, PrintPointError> {
+        let points = self.list(actor, enterprise_id).await?;
+        let chosen: Vec<&PrintPoint> = points.iter().filter(|p| ids.is_empty() || ids.contains(&p.row.id)).collect();
+        if chosen.len() != ids.len() && !ids.is_empty() {
+            return Err(PrintPointError::UnknownReference { field: "ids" });
+        }
+        let stickers: Vec<Sticker> = chosen
+            .iter()
+            .map(|p| Sticker {
+                url: p.qr_url.clone(),
+                title: p.row.name.clone(),
+                subtitle: "微信或云印 App 扫码取件打印 · Scan to print".into(),
+            })
+            .collect();
+        qr_codes::sticker_sheet(&stickers).map_err(PrintPointError::Image)
+    }
+}

@@ -1,0 +1,70 @@
+//! Regions (区域): an enterprise's areas, nested, which region admins are held to.
+
+use super::*;
+
+impl TenantService {
+    pub async fn create_region(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        input: NewRegion,
+    ) -> Result<RegionRow, TenantError> {
+        let enterprise = self.enterprise(actor, enterprise_id).await?;
+        let name = Name::parse(&input.name).map_err(invalid("name"))?;
+        if !actor.is_super() {
+            return Err(TenantError::Forbidden);
+        }
+        let parent = match input.parent_id {
+            Some(id) => {
+                let r = self.repo.region(&id).await?.filter(|r| r.enterprise_id == enterprise.id);
+                Some(r.ok_or(TenantError::UnknownReference { field: "parent_id" })?)
+            }
+            None => None,
+        };
+        let id = new_id();
+        let row = RegionRow {
+            path: match &parent {
+                Some(p) => format!("{}{id}/", p.path),
+                None => format!("/{id}/"),
+            },
+            id,
+            enterprise_id: enterprise.id,
+            parent_id: parent.map(|p| p.id),
+            name: name.into_string(),
+            created_at: now_ms(),
+        };
+        self.repo.insert_region(&row).await?;
+        Ok(row)
+    }
+
+    /// The enterprise's regions as the viewer may see them.
+    pub async fn regions(&self, viewer: Viewer<'_>, enterprise_id: &str) -> Result<Vec<RegionRow>, TenantError> {
+        match viewer {
+            Viewer::User(u) => {
+                if u.enterprise_id != enterprise_id {
+                    return Err(TenantError::NotFound);
+                }
+                Ok(self.repo.regions_of(enterprise_id).await?)
+            }
+            Viewer::Admin(a) => {
+                self.enterprise(a, enterprise_id).await?;
+                let all = self.repo.regions_of(enterprise_id).await?;
+                Ok(all.into_iter().filter(|r| a.region_allows(&r.path)).collect())
+            }
+        }
+    }
+
+    /// Regions by id, all of which must belong to the enterprise.
+    pub async fn regions_of_enterprise(
+        &self,
+        enterprise_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<RegionRow>, TenantError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r = self.repo.region(id).await?.filter(|r| r.enterprise_id == enterprise_id);
+            out.push(r.ok_or(TenantError::UnknownReference { field: "region_ids" })?);
+        }
+        Ok(out)
+    }
+}
