@@ -1585,7 +1585,7 @@ export interface components {
             /** @description The job. */
             job_id: string;
             /** @description Its state now. */
-            state: string;
+            state: components["schemas"]["JobState"] & unknown;
             /**
              * Format: int64
              * @description Processing progress, 0-100.
@@ -1621,6 +1621,12 @@ export interface components {
             orientation: string;
         };
         /**
+         * @description Where a job is in its life. Stored and sent as its snake_case name (`as_str`); the
+         *     OpenAPI document lists the names, so clients get an exact union.
+         * @enum {string}
+         */
+        JobState: "uploaded" | "processing" | "ready" | "released" | "printing" | "completed" | "failed" | "cancelled" | "expired";
+        /**
          * JobView
          * @description A print job.
          */
@@ -1642,7 +1648,7 @@ export interface components {
              * @description `uploaded`, `processing`, `ready`, `released`, `printing`, `completed`, `failed`,
              *     `cancelled` or `expired`.
              */
-            state: string;
+            state: components["schemas"]["JobState"] & unknown;
             /**
              * Format: int64
              * @description Processing progress, 0-100.
@@ -2176,7 +2182,7 @@ export interface components {
             /** @description The job. */
             job_id: string;
             /** @description Its state now (`failed`). */
-            state: string;
+            state: components["schemas"]["JobState"] & unknown;
             /**
              * Format: int64
              * @description Processing progress, 0-100.

@@ -17,6 +17,7 @@ use super::{
     ApiTags,
 };
 use crate::{
+    domain::JobState,
     services::{
         jobs::{options_of, pages_of, JobError, JobService, OptionsPatch},
         pricing::Quote,
@@ -79,7 +80,7 @@ pub struct JobView {
     pub sha256: String,
     /// `uploaded`, `processing`, `ready`, `released`, `printing`, `completed`, `failed`,
     /// `cancelled` or `expired`.
-    pub state: String,
+    pub state: JobState,
     /// Processing progress, 0-100.
     pub progress: i64,
     /// Why the job failed (same codes as API errors).

@@ -234,9 +234,13 @@ impl JobOptions {
     }
 }
 
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a job is in its life. Stored and sent as its snake_case name (`as_str`); the
+/// OpenAPI document lists the names, so clients get an exact union.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum JobState {
+    #[default]
     Uploaded,
     Processing,
     /// Print-ready and held until released at a printer.

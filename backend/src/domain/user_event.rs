@@ -7,6 +7,7 @@
 use poem_openapi::{Object, Union};
 use serde::{Deserialize, Serialize};
 
+use super::JobState;
 use crate::infra::events::EventBus;
 
 /// One event for one user, tagged by `type`.
@@ -39,7 +40,7 @@ pub struct JobEvent {
     /// The job.
     pub job_id: String,
     /// Its state now.
-    pub state: String,
+    pub state: JobState,
     /// Processing progress, 0-100.
     pub progress: i64,
     /// Why it failed, if it did.
@@ -55,7 +56,7 @@ pub struct RefundEvent {
     /// The job.
     pub job_id: String,
     /// Its state now (`failed`).
-    pub state: String,
+    pub state: JobState,
     /// Processing progress, 0-100.
     pub progress: i64,
     /// Why it failed.
@@ -134,10 +135,10 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_the_wire_form() {
         let all = [
-            UserEvent::Job(JobEvent { job_id: "j".into(), state: "ready".into(), progress: 100, error_code: None }),
+            UserEvent::Job(JobEvent { job_id: "j".into(), state: JobState::Ready, progress: 100, error_code: None }),
             UserEvent::Refund(RefundEvent {
                 job_id: "j".into(),
-                state: "failed".into(),
+                state: JobState::Failed,
                 progress: 100,
                 error_code: Some("printer_failed".into()),
                 refund_fen: 20,

@@ -47,8 +47,8 @@ pub enum JobError {
     TooLarge { limit: u64 },
     #[error(transparent)]
     Document(#[from] DocumentError),
-    #[error("the job is {0}; this is not allowed now")]
-    StateConflict(String),
+    #[error("the job is {}; this is not allowed now", .0.as_str())]
+    StateConflict(JobState),
     #[error("the job is not processed yet")]
     NotReady,
     #[error(transparent)]
@@ -131,7 +131,7 @@ pub fn pages_of(j: &JobRow) -> Option<Vec<PageFacts>> {
 pub async fn announce(events: &dyn EventBus, j: &JobRow) {
     let event = UserEvent::Job(JobEvent {
         job_id: j.id.clone(),
-        state: j.state.clone(),
+        state: j.state,
         progress: j.progress,
         error_code: j.error_code.clone(),
     });
@@ -236,7 +236,7 @@ impl JobService {
     /// Changes options while the job is held; the quote follows.
     pub async fn update_options(&self, who: &UserPrincipal, id: &str, patch: OptionsPatch) -> Result<JobRow, JobError> {
         let mut job = self.get(who, id).await?;
-        let state = JobState::parse(&job.state).map_err(invalid("state"))?;
+        let state = job.state;
         let mut o = options_of(&job);
         if let Some(n) = patch.copies {
             o.copies = JobOptions::parse_copies(n).map_err(invalid("copies"))?;
@@ -275,7 +275,7 @@ impl JobService {
         job.orientation = o.orientation.as_str().into();
         job.updated_at = now_ms();
         if !self.repo.update_options(&job).await? {
-            return Err(JobError::StateConflict("released".into()));
+            return Err(JobError::StateConflict(JobState::Released));
         }
         Ok(job)
     }
@@ -319,7 +319,7 @@ impl JobService {
     /// for billing; jobs at the printer cannot be deleted.
     pub async fn delete(&self, who: &UserPrincipal, id: &str) -> Result<(), JobError> {
         let job = self.get(who, id).await?;
-        let state = JobState::parse(&job.state).map_err(invalid("state"))?;
+        let state = job.state;
         if state.is_held() {
             self.cancel(who, id).await?;
         } else if !state.is_final() {
@@ -512,7 +512,7 @@ fn new_job(
         document_kind: kind.as_str().into(),
         size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
         sha256: stored.sha256,
-        state: JobState::Uploaded.as_str().into(),
+        state: JobState::Uploaded,
         copies: i64::from(options.copies),
         sides: options.sides.as_str().into(),
         colour_mode: options.colour_mode.as_str().into(),

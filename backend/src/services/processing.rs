@@ -172,7 +172,7 @@ impl Processor {
             None => {
                 tracing::info!(job = %job.id, "claim lost (cancelled?); processing abandoned");
                 if let Ok(Some(now)) = self.repo.get(&job.id).await {
-                    if JobState::parse(&now.state).is_ok_and(JobState::is_final) {
+                    if now.state.is_final() {
                         self.jobs.delete_files(&job.id).await;
                     }
                 }

@@ -123,7 +123,7 @@ impl RefundService {
     pub async fn announce_job_refund(&self, job: &JobRow, refund: JobRefund) {
         let event = UserEvent::Refund(RefundEvent {
             job_id: job.id.clone(),
-            state: job.state.clone(),
+            state: job.state,
             progress: job.progress,
             error_code: job.error_code.clone(),
             refund_fen: refund.fen,
@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn blank() -> JobRow {
-        JobRow { state: "printing".into(), progress: 100, copies: 1, ..JobRow::default() }
+        JobRow { state: crate::domain::JobState::Printing, progress: 100, copies: 1, ..JobRow::default() }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::print_points::{admin_unrestricted, points_visible_to_admin, ScopedAdmin};
-use crate::infra::new_id;
+use crate::{domain::JobState, infra::new_id};
 
 /// A job as stored. `Default` is a blank row: nothing set, nothing charged.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -17,7 +17,8 @@ pub struct JobRow {
     pub document_kind: String,
     pub size_bytes: i64,
     pub sha256: String,
-    pub state: String,
+    /// Parsed when read: a value the database should never hold fails the read.
+    pub state: JobState,
     pub progress: i64,
     pub error_code: Option<String>,
     pub copies: i64,
@@ -204,7 +205,7 @@ impl JobRepo {
         .bind(&j.document_kind)
         .bind(j.size_bytes)
         .bind(&j.sha256)
-        .bind(&j.state)
+        .bind(j.state.as_str())
         .bind(j.progress)
         .bind(&j.error_code)
         .bind(j.copies)
@@ -229,7 +230,7 @@ impl JobRepo {
         .bind(j.finished_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, &j.id, None, &j.state, j.created_at, actor, None).await?;
+        record(&mut tx, &j.id, None, j.state.as_str(), j.created_at, actor, None).await?;
         tx.commit().await
     }
 

@@ -21,6 +21,8 @@ pub mod wechat;
 
 use std::{str::FromStr, time::Duration};
 
+use crate::domain::JobState;
+
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
     Any, AnyPool, Executor, Transaction,
@@ -223,6 +225,34 @@ pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A job state is a TEXT column: written as its name, parsed once when read (an unknown name
+/// is a decode error, not a string passed along).
+impl sqlx::Type<Any> for JobState {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for JobState {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let raw = <String as sqlx::Decode<'r, Any>>::decode(value)?;
+        JobState::parse(&raw).map_err(|_| format!("unknown job state {raw:?}").into())
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Any> for JobState {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&str as sqlx::Encode<'q, Any>>::encode(self.as_str(), buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +278,28 @@ mod tests {
             sqlx::query(statement).execute(db.pool()).await.unwrap_or_else(|e| panic!("{e}"));
         }
         (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_job_state_is_written_by_name_and_parsed_when_read() {
+        let (_dir, db) = sqlite().await;
+        let pool = db.pool();
+        sqlx::query("CREATE TABLE s (id BIGINT PRIMARY KEY, state TEXT NOT NULL)")
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("INSERT INTO s VALUES (1, $1), (2, 'bogus')")
+            .bind(JobState::Printing)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read =
+            |id: i64| sqlx::query_as::<_, (JobState,)>("SELECT state FROM s WHERE id = $1").bind(id).fetch_one(pool);
+        assert_eq!(read(1).await.ok(), Some((JobState::Printing,)));
+        let (raw,): (String,) =
+            sqlx::query_as("SELECT state FROM s WHERE id = 1").fetch_one(pool).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw, "printing", "stored by name");
+        assert!(read(2).await.is_err(), "a name that is no state fails the read");
     }
 
     #[tokio::test]
