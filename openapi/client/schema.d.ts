@@ -1758,6 +1758,11 @@ export interface components {
             url: string;
         };
         /**
+         * @description Where a payment order is. Sent and stored by name; the OpenAPI document lists the names.
+         * @enum {string}
+         */
+        OrderState: "pending" | "paid" | "closed";
+        /**
          * PageView
          * @description One page of the print-ready document.
          */
@@ -1845,7 +1850,7 @@ export interface components {
             /** @description The order. */
             order_id: string;
             /** @description `paid`. */
-            state: string;
+            state: components["schemas"]["OrderState"] & unknown;
             /**
              * Format: int64
              * @description The amount paid, fen.
@@ -1881,7 +1886,7 @@ export interface components {
             /** Format: int64 */
             amount_fen: number;
             /** @description `pending` (paying), `paid` or `closed`. */
-            state: string;
+            state: components["schemas"]["OrderState"] & unknown;
             /**
              * Format: int64
              * @description Epoch ms.

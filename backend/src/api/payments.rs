@@ -11,6 +11,7 @@ use super::{
     ApiTags,
 };
 use crate::{
+    domain::OrderState,
     payments::wechat_pay::{AppPayParams, JsapiPayParams},
     services::payments::{OrderView, PayAction, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
 };
@@ -72,7 +73,7 @@ pub struct PaymentOrderObject {
     pub method: String,
     pub amount_fen: i64,
     /// `pending` (paying), `paid` or `closed`.
-    pub state: String,
+    pub state: OrderState,
     /// Epoch ms.
     pub created_at: i64,
     /// When it was paid or closed, epoch ms.

@@ -28,6 +28,32 @@ pub enum RefundTo {
     Original,
 }
 
+/// Where a payment order is. Sent and stored by name; the OpenAPI document lists the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Opened at the provider; the user is paying.
+    #[default]
+    Pending,
+    /// Paid: the money is in the wallet (and, for a release, spent on it).
+    Paid,
+    /// Closed unpaid (its window ended, or the provider refused it).
+    Closed,
+}
+
+/// Where a refund through the original channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundState {
+    /// Recorded; being issued to the provider.
+    #[default]
+    Pending,
+    /// The provider paid it back.
+    Succeeded,
+    /// The provider could not; the wallet was credited instead.
+    ToWallet,
+}
+
 macro_rules! vocabulary {
     ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         impl $ty {
@@ -48,6 +74,8 @@ macro_rules! vocabulary {
 vocabulary!(Payee { Platform = "platform", Provider = "provider", Enterprise = "enterprise" });
 vocabulary!(PaymentProvider { WechatPay = "wechat_pay", Alipay = "alipay" });
 vocabulary!(RefundTo { Wallet = "wallet", Original = "original" });
+vocabulary!(OrderState { Pending = "pending", Paid = "paid", Closed = "closed" });
+vocabulary!(RefundState { Pending = "pending", Succeeded = "succeeded", ToWallet = "to_wallet" });
 
 #[cfg(test)]
 mod tests {
@@ -63,6 +91,12 @@ mod tests {
         }
         for r in [RefundTo::Wallet, RefundTo::Original] {
             assert_eq!(RefundTo::parse(r.as_str()), Ok(r));
+        }
+        for s in [OrderState::Pending, OrderState::Paid, OrderState::Closed] {
+            assert_eq!(OrderState::parse(s.as_str()), Ok(s));
+        }
+        for s in [RefundState::Pending, RefundState::Succeeded, RefundState::ToWallet] {
+            assert_eq!(RefundState::parse(s.as_str()), Ok(s));
         }
         assert_eq!(Payee::parse(" enterprise "), Ok(Payee::Enterprise));
         assert_eq!(Payee::parse("agent"), Err(ValueError::UnknownVariant));

@@ -7,7 +7,7 @@
 use poem_openapi::{Object, Union};
 use serde::{Deserialize, Serialize};
 
-use super::JobState;
+use super::{JobState, OrderState};
 use crate::infra::events::EventBus;
 
 /// One event for one user, tagged by `type`.
@@ -92,7 +92,7 @@ pub struct PaymentEvent {
     /// The order.
     pub order_id: String,
     /// `paid`.
-    pub state: String,
+    pub state: OrderState,
     /// The amount paid, fen.
     pub amount_fen: i64,
 }
@@ -150,7 +150,7 @@ mod tests {
                 refund_fen: 5,
                 channel: "original".into(),
             }),
-            UserEvent::Payment(PaymentEvent { order_id: "o".into(), state: "paid".into(), amount_fen: 100 }),
+            UserEvent::Payment(PaymentEvent { order_id: "o".into(), state: OrderState::Paid, amount_fen: 100 }),
             UserEvent::PaymentHeld(PaymentHeldEvent { order_id: "o".into(), amount_fen: 100 }),
         ];
         let kinds = ["job", "refund", "refund_settled", "payment", "payment_held"];

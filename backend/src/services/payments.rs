@@ -28,7 +28,7 @@ use super::{
     release::{check_release_id, ReleaseError, ReleaseService},
 };
 use crate::{
-    domain::{Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, UserEvent, ValueError},
+    domain::{OrderState, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, UserEvent, ValueError},
     infra::{events::EventBus, new_id, now_ms},
     payments::{
         alipay::{self, AlipayClient, TradeRequest},
@@ -229,7 +229,7 @@ pub struct OrderView {
     pub method: String,
     pub amount_fen: i64,
     /// `pending` (paying), `paid` or `closed`.
-    pub state: String,
+    pub state: OrderState,
     pub created_at: i64,
     pub settled_at: Option<i64>,
 }
@@ -682,7 +682,7 @@ impl PaymentService {
             app_id: String::new(),
             merchant_id: String::new(),
             amount_fen: intent.amount_fen,
-            state: "pending".into(),
+            state: OrderState::Pending,
             provider_trade_no: None,
             payer: None,
             settled_by: None,
@@ -826,7 +826,7 @@ impl PaymentService {
                 tracing::info!(order = %order.id, settled_by = by, "payment settled");
                 let event = UserEvent::Payment(PaymentEvent {
                     order_id: order.id.clone(),
-                    state: "paid".into(),
+                    state: OrderState::Paid,
                     amount_fen: order.amount_fen,
                 });
                 event.publish(self.events.as_ref(), &order.user_id).await;
@@ -913,7 +913,7 @@ impl PaymentService {
         } else {
             UserEvent::Payment(PaymentEvent {
                 order_id: order.id.clone(),
-                state: "paid".into(),
+                state: OrderState::Paid,
                 amount_fen: order.amount_fen,
             })
         };
@@ -1327,7 +1327,7 @@ mod tests {
                 .into(),
             merchant_id: if provider == PaymentProvider::WechatPay { "1900000109" } else { "2088000000000001" }.into(),
             amount_fen: 300,
-            state: "pending".into(),
+            state: OrderState::Pending,
             provider_trade_no: None,
             payer: None,
             settled_by: None,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    domain::{RefundEvent, RefundSettledEvent, UserEvent},
+    domain::{RefundEvent, RefundSettledEvent, RefundState, UserEvent},
     infra::{events::EventBus, new_id},
     storage::{
         jobs::{JobRepo, JobRow},
@@ -88,7 +88,7 @@ impl RefundService {
                     order_id,
                     job_id: Some(job.id.clone()),
                     amount_fen: fen,
-                    state: "pending".into(),
+                    state: RefundState::Pending,
                     created_at: now,
                     settled_at: None,
                     next_check_at: now,
@@ -144,11 +144,11 @@ impl RefundService {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let settled = if succeeded {
-            self.orders.settle_refund(&refund.id, "succeeded", now).await?
+            self.orders.settle_refund(&refund.id, RefundState::Succeeded, now).await?
         } else {
             let wallet = self.wallets.ensure(&order.user_id, &order.enterprise_id, now).await?;
             let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
-            let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, "to_wallet", now).await?;
+            let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, RefundState::ToWallet, now).await?;
             if settled {
                 let change = Change {
                     kind: "refund",

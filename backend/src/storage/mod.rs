@@ -21,7 +21,7 @@ pub mod wechat;
 
 use std::{str::FromStr, time::Duration};
 
-use crate::domain::JobState;
+use crate::domain::{JobState, OrderState, RefundState};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -225,33 +225,39 @@ pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
-/// A job state is a TEXT column: written as its name, parsed once when read (an unknown name
-/// is a decode error, not a string passed along).
-impl sqlx::Type<Any> for JobState {
-    fn type_info() -> sqlx::any::AnyTypeInfo {
-        <String as sqlx::Type<Any>>::type_info()
-    }
+/// A state kept in a TEXT column: written by name, parsed once when read (an unknown name is a
+/// decode error, not a string passed along).
+macro_rules! state_column {
+    ($($ty:ty),* $(,)?) => {$(
+        impl sqlx::Type<Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<Any>>::type_info()
+            }
 
-    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
-        <String as sqlx::Type<Any>>::compatible(ty)
-    }
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Any> for $ty {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let raw = <String as sqlx::Decode<'r, Any>>::decode(value)?;
+                <$ty>::parse(&raw).map_err(|_| format!("unknown {} {raw:?}", stringify!($ty)).into())
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, Any>>::encode(self.as_str(), buf)
+            }
+        }
+    )*};
 }
 
-impl<'r> sqlx::Decode<'r, Any> for JobState {
-    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let raw = <String as sqlx::Decode<'r, Any>>::decode(value)?;
-        JobState::parse(&raw).map_err(|_| format!("unknown job state {raw:?}").into())
-    }
-}
-
-impl<'q> sqlx::Encode<'q, Any> for JobState {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
-    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        <&str as sqlx::Encode<'q, Any>>::encode(self.as_str(), buf)
-    }
-}
+state_column!(JobState, OrderState, RefundState);
 
 #[cfg(test)]
 mod tests {
@@ -281,7 +287,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_job_state_is_written_by_name_and_parsed_when_read() {
+    async fn states_are_written_by_name_and_parsed_when_read() {
         let (_dir, db) = sqlite().await;
         let pool = db.pool();
         sqlx::query("CREATE TABLE s (id BIGINT PRIMARY KEY, state TEXT NOT NULL)")
@@ -300,6 +306,20 @@ mod tests {
             sqlx::query_as("SELECT state FROM s WHERE id = 1").fetch_one(pool).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(raw, "printing", "stored by name");
         assert!(read(2).await.is_err(), "a name that is no state fails the read");
+        // The same for the payment states, by their snake_case names.
+        let (order, refund): (OrderState, RefundState) = sqlx::query_as("SELECT $1, $2")
+            .bind(OrderState::Closed)
+            .bind(RefundState::ToWallet)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((order, refund), (OrderState::Closed, RefundState::ToWallet));
+        let (name,): (String,) = sqlx::query_as("SELECT $1")
+            .bind(RefundState::ToWallet)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(name, "to_wallet");
     }
 
     #[tokio::test]

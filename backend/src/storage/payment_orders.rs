@@ -3,6 +3,8 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
+use crate::domain::{OrderState, RefundState};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentOrderRow {
     pub id: String,
@@ -21,7 +23,7 @@ pub struct PaymentOrderRow {
     pub merchant_id: String,
     pub amount_fen: i64,
     /// `pending`, `paid` or `closed`.
-    pub state: String,
+    pub state: OrderState,
     pub provider_trade_no: Option<String>,
     pub payer: Option<String>,
     /// `notification` or `query`: what settled it.
@@ -54,7 +56,7 @@ pub struct PaymentRefundRow {
     pub job_id: Option<String>,
     pub amount_fen: i64,
     /// `pending`, `succeeded` or `failed`.
-    pub state: String,
+    pub state: RefundState,
     pub created_at: i64,
     pub settled_at: Option<i64>,
     pub next_check_at: i64,
@@ -96,7 +98,7 @@ impl PaymentOrderRepo {
         .bind(&o.app_id)
         .bind(&o.merchant_id)
         .bind(o.amount_fen)
-        .bind(&o.state)
+        .bind(o.state)
         .bind(&o.provider_trade_no)
         .bind(&o.payer)
         .bind(&o.settled_by)
@@ -349,7 +351,7 @@ impl PaymentOrderRepo {
         .bind(&r.order_id)
         .bind(&r.job_id)
         .bind(r.amount_fen)
-        .bind(&r.state)
+        .bind(r.state)
         .bind(r.created_at)
         .bind(r.settled_at)
         .bind(r.next_check_at)
@@ -409,7 +411,7 @@ impl PaymentOrderRepo {
     pub async fn settle_refund_in(
         tx: &mut Transaction<'_, Any>,
         id: &str,
-        state: &str,
+        state: RefundState,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done =
@@ -425,7 +427,7 @@ impl PaymentOrderRepo {
     /// Settles a pending refund: `succeeded` through the channel, or `to_wallet` when the
     /// channel could not carry it out and the wallet took it instead.
     #[tracing::instrument(skip_all)]
-    pub async fn settle_refund(&self, id: &str, state: &str, now: i64) -> Result<bool, sqlx::Error> {
+    pub async fn settle_refund(&self, id: &str, state: RefundState, now: i64) -> Result<bool, sqlx::Error> {
         let mut tx = super::begin_write(&self.pool).await?;
         let settled = Self::settle_refund_in(&mut tx, id, state, now).await?;
         tx.commit().await?;
