@@ -372,7 +372,13 @@ async fn a_converter_that_overruns_is_killed_with_its_children() {
     let job = app.upload(&token, "three-pages.docx", fixtures::kept("three-pages.docx")).await.expect(201);
     let failed = app.wait_job(&token, &id(&job), PROCESSING).await;
     assert_eq!((failed["state"].as_str(), failed["error_code"].as_str()), (Some("failed"), Some("conversion_timeout")));
-    assert_eq!(failed["files_available"], false);
+    // Its files go right after the failure is recorded.
+    let job_path = format!("/api/v1/jobs/{}", id(&job));
+    let gone = yunyin_e2e::harness::wait_until(Duration::from_secs(5), || async {
+        app.get(&job_path, Some(&token)).await.expect(200)["files_available"] == false
+    })
+    .await;
+    assert!(gone, "the failed job's files were deleted: {failed}");
 
     let text = std::fs::read_to_string(&pids).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);

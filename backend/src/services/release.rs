@@ -304,7 +304,25 @@ impl ReleaseService {
         if let Some(released) = self.released_before(who, release_id).await? {
             return Ok(released);
         }
-        if let Some(why) = self.unavailable(&point).await {
+        match self.release_now(who, &point, job_ids, release_id).await {
+            // The same release carried out meanwhile (a payment notification and a retry, or
+            // a client sending twice): its result stands, for this call too.
+            Err(e @ (ReleaseError::JobNotReady | ReleaseError::NothingToRelease)) => {
+                self.released_before(who, release_id).await?.ok_or(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Prices the chosen jobs at the print point and carries the release out.
+    async fn release_now(
+        &self,
+        who: &UserPrincipal,
+        point: &PrintPointRow,
+        job_ids: &[String],
+        release_id: &str,
+    ) -> Result<Released, ReleaseError> {
+        if let Some(why) = self.unavailable(point).await {
             return Err(ReleaseError::Unavailable(why));
         }
         let gateway_id = point.gateway_id.clone().ok_or(ReleaseError::Unavailable(Unavailable::Offline))?;
@@ -319,15 +337,7 @@ impl ReleaseService {
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let now = now_ms();
 
-        // One transaction: an error below drops it, undoing the debit and every release.
-        let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
-        if total > Fen::ZERO {
-            Self::debit_in(&mut tx, who, &wallet.id, release_id, total, now).await?;
-        }
-        for p in &priced {
-            self.queue_print_in(&mut tx, who, &point, &gateway_id, p, release_id, now).await?;
-        }
-        tx.commit().await?;
+        self.carry_out(who, point, &gateway_id, &priced, &wallet.id, release_id, total, now).await?;
         self.gateways.wake(&gateway_id).await;
         let jobs = self.jobs_repo.by_release(&who.user_id, release_id).await?;
         for j in &jobs {
@@ -335,6 +345,31 @@ impl ReleaseService {
         }
         let balance = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?.balance_fen;
         Ok(Released { release_id: release_id.into(), jobs, charged: total, balance: Fen(balance) })
+    }
+
+    /// The debit and every job's release and print command, in one transaction: an error
+    /// drops it, undoing them all.
+    #[allow(clippy::too_many_arguments)] // The release's parts, as confirm has them.
+    async fn carry_out(
+        &self,
+        who: &UserPrincipal,
+        point: &PrintPointRow,
+        gateway_id: &str,
+        priced: &[PricedJob],
+        wallet_id: &str,
+        release_id: &str,
+        total: Fen,
+        now: i64,
+    ) -> Result<(), ReleaseError> {
+        let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
+        if total > Fen::ZERO {
+            Self::debit_in(&mut tx, who, wallet_id, release_id, total, now).await?;
+        }
+        for p in priced {
+            self.queue_print_in(&mut tx, who, point, gateway_id, p, release_id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The print point a release names, within the user's enterprise.
