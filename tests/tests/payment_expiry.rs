@@ -78,8 +78,7 @@ trait Expiry {
 
 impl Expiry for World {
     async fn state(&self, order_id: &str) -> String {
-        let o = self.app.get(&format!("/api/v1/payment-orders/{order_id}"), Some(&self.user)).await.expect(200);
-        o["state"].as_str().unwrap().to_string()
+        self.order(order_id).await["state"].as_str().unwrap().to_string()
     }
 
     async fn until_state(&self, order_id: &str, state: &str) {

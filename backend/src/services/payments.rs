@@ -596,7 +596,7 @@ impl PaymentService {
                 TradeKind::Jsapi { openid }
             }
             PayMethod::Native => TradeKind::Native,
-            PayMethod::H5 => TradeKind::H5 { client_ip: client_ip.clone().unwrap_or_default() },
+            PayMethod::H5 => TradeKind::H5 { client_ip: client_ip.unwrap_or_default() },
             _ => TradeKind::App,
         };
         // Recorded before the provider hears of it, so a notification always finds it.
@@ -639,7 +639,7 @@ impl PaymentService {
             subject: description,
             amount_fen: order.amount_fen,
             notify_url: self.notify_url(PaymentProvider::Alipay, owner),
-            return_url: return_url.clone(),
+            return_url,
             time_expire_unix,
         };
         let action = match method {

@@ -45,7 +45,8 @@ use yunyin_e2e::{
         wechat_pay::{FakeWechatPay, NotifyMode as WechatMode},
         PreparedNotification,
     },
-    fixtures, TestApp,
+    payment_world::{key, set_accounts, ALIPAY_APP, API_V3_KEY, OA_APP as APP_ID, SELLER, SERIAL},
+    TestApp,
 };
 use yunyin_server::{
     config::LogFormat,
@@ -56,18 +57,8 @@ use yunyin_server::{
     AppState,
 };
 
-const APP_ID: &str = "wx1234567890abcdef";
-const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
-const SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
-const ALIPAY_APP: &str = "2021000000000001";
-const SELLER: &str = "2088000000000001";
-
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn key(name: &str) -> String {
-    String::from_utf8(fixtures::kept(&format!("keys/{name}"))).unwrap()
 }
 
 /// Sends every request with `concurrency` in flight; the rate, after checking each answer.
@@ -155,23 +146,7 @@ async fn setup() -> (FakeWechatPay, FakeAlipay, TestApp) {
     )
     .await
     .expect(200);
-    app.put(
-        &format!("/api/v1/payment-accounts/enterprise/{e}/wechat_pay"),
-        Some(&admin),
-        json!({ "app_id": APP_ID, "mch_id": "1900000109", "api_v3_key": API_V3_KEY,
-                "private_key_pem": key("wechat_merchant_a.pem"), "certificate_serial": SERIAL,
-                "platform_public_key_pem": wechat_pay.platform_public_key_pem(), "platform_key_id": wechat_pay.platform_key_id() }),
-    )
-    .await
-    .expect(200);
-    app.put(
-        &format!("/api/v1/payment-accounts/enterprise/{e}/alipay"),
-        Some(&admin),
-        json!({ "app_id": ALIPAY_APP, "app_private_key": key("alipay_app_a.pem"),
-                "alipay_public_key": alipay.alipay_public_key_pem(), "seller_id": SELLER }),
-    )
-    .await
-    .expect(200);
+    set_accounts(&app, &admin, &format!("enterprise/{e}"), "1900000109", &wechat_pay, "alipay_app_a", &alipay).await;
     (wechat_pay, alipay, app)
 }
 
