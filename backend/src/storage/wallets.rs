@@ -140,6 +140,15 @@ impl WalletRepo {
         c: &Change<'_>,
         now: i64,
     ) -> Result<Applied, sqlx::Error> {
+        // The wallet's row lock first, then the key: on PostgreSQL a change with the same key
+        // committing meanwhile makes this wait, and the check below (a new statement) then
+        // sees its ledger entry — checked first, it would be missed and the update would run
+        // on the balance the other change left (a refused debit, or a duplicate-key error).
+        // On SQLite the transaction already holds the write lock.
+        sqlx::query("UPDATE wallets SET balance_fen = balance_fen WHERE id = $1")
+            .bind(wallet_id)
+            .execute(&mut **tx)
+            .await?;
         if let Some(done) = Self::by_key(tx, c.idempotency_key).await? {
             return Ok(Applied::AlreadyDone(done));
         }
