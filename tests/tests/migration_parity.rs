@@ -354,3 +354,54 @@ async fn drift_of_each_kind_is_reported() {
     assert!(diff.contains("drift_table: 1 CHECK constraints on SQLite, 0 on PostgreSQL"), "{diff}");
     assert!(!diff.contains("drift_table.n:"), "INTEGER and BIGINT are the same family: {diff}");
 }
+
+/// Both databases refuse a state outside its vocabulary, a negative balance and a refund
+/// beyond its charge, by the named CHECK constraint (issue 12); the same rows in range are
+/// stored. Foreign keys are switched off on the connection, so that the rows need no tenants.
+#[tokio::test]
+async fn both_databases_refuse_unknown_states_and_negative_balances() {
+    let Some((sqlite, _s, postgres, _p)) = both("both_databases_refuse_unknown_states_and_negative_balances").await
+    else {
+        return;
+    };
+    for (db, no_foreign_keys) in
+        [(&sqlite, "PRAGMA foreign_keys = OFF"), (&postgres, "SET session_replication_role = replica")]
+    {
+        let mut conn = db.pool().acquire().await.unwrap();
+        sqlx::query(no_foreign_keys).execute(&mut *conn).await.unwrap();
+        let stored = [
+            "INSERT INTO wallets (id, user_id, enterprise_id, balance_fen, updated_at) VALUES ('w', 'u', 'e', 0, 0)",
+            "INSERT INTO print_jobs (id, enterprise_id, user_id, file_name, document_kind, size_bytes, sha256, state, \
+             progress, copies, sides, colour_mode, paper_size, page_ranges, pages_per_sheet, orientation, lease_until, \
+             attempts, files_deleted, hidden, created_at, updated_at, expires_at, charged_fen) \
+             VALUES ('j', 'e', 'u', 'a.pdf', 'pdf', 1, 'x', 'ready', 0, 1, 'one_sided', 'auto', 'a4', '', 1, 'auto', \
+             0, 0, 0, 0, 0, 0, 0, 100)",
+            "UPDATE print_jobs SET state = 'released', refunded_fen = 100",
+            "INSERT INTO payment_orders (id, out_trade_no, enterprise_id, user_id, purpose, provider, method, payee_kind, \
+             payee_id, app_id, merchant_id, amount_fen, state, created_at, expires_at, next_check_at) \
+             VALUES ('o', 't', 'e', 'u', 'top_up', 'alipay', 'page', 'enterprise', 'e', 'a', 'm', 1, 'pending', 0, 0, 0)",
+        ];
+        for sql in stored {
+            sqlx::query(sql).execute(&mut *conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let refused = [
+            ("UPDATE wallets SET balance_fen = -1", "wallets_balance"),
+            ("UPDATE print_jobs SET state = 'done'", "print_jobs_state"),
+            ("UPDATE print_jobs SET refunded_fen = 101", "print_jobs_money"),
+            ("UPDATE payment_orders SET state = 'refunded'", "payment_orders_state"),
+            ("UPDATE payment_orders SET method = 'cash'", "payment_orders_vocabulary"),
+            ("UPDATE payment_orders SET amount_fen = 0", "payment_orders_amount"),
+            (
+                "INSERT INTO job_transitions (id, job_id, from_state, to_state, at, actor_kind, actor_id) \
+                 VALUES ('t', 'j', 'ready', 'printed', 0, 'user', 'u')",
+                "job_transitions_states",
+            ),
+        ];
+        for (sql, constraint) in refused {
+            let e = sqlx::query(sql).execute(&mut *conn).await.expect_err(sql);
+            assert!(e.to_string().contains(constraint), "{sql}: refused, but not by {constraint}: {e}");
+        }
+        // Detached, so that the switched-off foreign keys never reach another test's query.
+        let _ = conn.detach();
+    }
+}
