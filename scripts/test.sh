@@ -66,6 +66,8 @@ command -v dbus-daemon >/dev/null 2>&1 || packages+=(dbus)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # …and a real browser walks it (Playwright drives Debian's Chromium; no browser download).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+# The spec conformance run: schemathesis (PyPI), installed into a virtual environment.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3 python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq
@@ -111,14 +113,21 @@ phase "mobile app: API client up to date with openapi/openapi.json, type check, 
 (cd mobile && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
 
 # One build serves both passes: both run the same test binaries.
-phase "build the tests (once, for both passes)"
+phase "build the tests (once, for both passes) and the server"
 cargo test --workspace --locked --no-run
+cargo build -p yunyin-server --bin yunyin --locked
 
 phase "pass 1/2: SQLite (embedded default) + in-process cache and events"
 YUNYIN_TEST_BACKEND=sqlite YUNYIN_TEST_REDIS_URL= cargo test --workspace --locked
 
 phase "pass 2/2: PostgreSQL + Redis"
 YUNYIN_TEST_BACKEND=postgres YUNYIN_TEST_REDIS_URL=$REDIS_URL cargo test --workspace --locked
+
+phase "spec conformance: schemathesis --checks all against the served spec"
+# Pinned, in a virtual environment beside the build cache (reused by later runs).
+venv="$(dirname "$CARGO_TARGET_DIR")/schemathesis-venv"
+[ -x "$venv/bin/st" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q schemathesis==4.32.5; }
+PATH="$venv/bin:$PATH" scripts/schemathesis.sh "$CARGO_TARGET_DIR/debug/yunyin"
 
 phase ""
 skipped=$(grep -c '^SKIPPED' "$YUNYIN_SKIP_LOG" || true)

@@ -683,6 +683,8 @@ export interface paths {
         /**
          * A `text/event-stream` of the user's events (`job`, `refund`, `refund_settled`,
          *     `payment`, `payment_held`, told apart by `type`), kept alive with comments every 15 s.
+         *     Its errors are the API's (401 without a valid token, 403 for an admin's), declared
+         *     with the stream so that clients are generated for both.
          */
         get: operations["user_events"];
         put?: never;
@@ -1210,7 +1212,7 @@ export interface components {
             /** @description The MAC, any common notation. */
             mac: string;
             /** @description Why (e.g. the machines sharing it). */
-            note?: string;
+            note?: string | null;
         };
         /**
          * AdjustRequest
@@ -1219,15 +1221,18 @@ export interface components {
         AdjustRequest: {
             /**
              * Format: int64
-             * @description Fen to add (negative to take away); not zero.
+             * @description Fen to add (negative to take away); not zero, and positive for a gift.
              */
             amount_fen: number;
             /** @description Why (1-200 characters); kept in the ledger and the audit log. */
             reason: string;
             /** @description The client's idempotency key (8-64 characters). */
             idempotency_key: string;
-            /** @description `adjustment` (the default) or `gift` (赠送, credits only). */
-            kind?: string;
+            /**
+             * @description `adjustment` (the default) or `gift` (赠送, credits only).
+             * @enum {string|null}
+             */
+            kind?: "adjustment" | "gift" | null;
         };
         /**
          * AdminChangePasswordRequest
@@ -1308,12 +1313,12 @@ export interface components {
             /** @description Alipay's public key for this application (PEM or bare base64). */
             alipay_public_key: string;
             /** @description The seller id (PID, `2088…`), checked against notifications when given. */
-            seller_id?: string;
+            seller_id?: string | null;
             /**
              * @description The application public key (应用公钥), optional: when given, it must be the public half
              *     of `app_private_key`.
              */
-            app_public_key?: string;
+            app_public_key?: string | null;
         };
         /**
          * ChangePasswordRequest
@@ -1349,7 +1354,7 @@ export interface components {
          */
         ConfirmRelease: {
             /** @description The jobs to print; all ready jobs when empty or absent. */
-            job_ids?: string[];
+            job_ids?: string[] | null;
             /**
              * @description The client's idempotency key for this confirm (8-64 letters, digits, '-' or '_'):
              *     confirming again with it prints and charges nothing more.
@@ -1365,12 +1370,18 @@ export interface components {
             username: string;
             /** @description Name shown in the console. */
             display_name: string;
-            /** @description `platform`, `provider` or `enterprise`: at or below the creator's own scope. */
-            scope_kind: string;
+            /**
+             * @description `platform`, `provider` or `enterprise`: at or below the creator's own scope.
+             * @enum {string}
+             */
+            scope_kind: "platform" | "provider" | "enterprise" | null;
             /** @description The provider or enterprise id (omit for `platform`). */
-            scope_id?: string;
-            /** @description `super`, `region` or `ordinary`. */
-            role: string;
+            scope_id?: string | null;
+            /**
+             * @description `super`, `region` or `ordinary`.
+             * @enum {string}
+             */
+            role: "super" | "region" | "ordinary" | null;
             /**
              * @description For `region` admins (enterprise scope only): the regions they are limited to.
              * @default []
@@ -1391,7 +1402,7 @@ export interface components {
             /** @description Contact phone. */
             contact_phone: string;
             /** @description The owning provider; omitted, the caller's own provider (or the platform). */
-            provider_id?: string;
+            provider_id?: string | null;
         };
         /**
          * CreatePrintPointRequest
@@ -1401,38 +1412,38 @@ export interface components {
             /** @description Name, 1-64 characters. */
             name: string;
             /** @description Region (required for region admins). */
-            region_id?: string;
+            region_id?: string | null;
             /** @description Street address. */
-            address?: string;
+            address?: string | null;
             /**
              * Format: double
              * @description Latitude, -90..90.
              */
-            latitude?: number;
+            latitude?: number | null;
             /**
              * Format: double
              * @description Longitude, -180..180.
              */
-            longitude?: number;
+            longitude?: number | null;
             /** @description MAC address in any common notation; unique platform-wide unless whitelisted. */
-            mac?: string;
+            mac?: string | null;
             /** @description Make and model. */
-            make_model?: string;
+            make_model?: string | null;
             /** @description Serial number. */
-            serial_number?: string;
+            serial_number?: string | null;
             /** @description IPP URI or IP address of the device. */
-            device_uri?: string;
+            device_uri?: string | null;
             /** @description Cloud print enabled (default true; refused for whitelisted MACs). */
-            cloud_print_enabled?: boolean;
+            cloud_print_enabled?: boolean | null;
             /** @description Copy enabled (default true). */
-            copy_enabled?: boolean;
+            copy_enabled?: boolean | null;
             /** @description Scan enabled (default true). */
-            scan_enabled?: boolean;
+            scan_enabled?: boolean | null;
             /**
              * Format: int64
              * @description Meter-reading interval, minutes (1-1440, default 60).
              */
-            meter_interval_minutes?: number;
+            meter_interval_minutes?: number | null;
         };
         /**
          * CreatePrinterGroupRequest
@@ -1450,7 +1461,7 @@ export interface components {
             /** @description Name, 1-64 characters. */
             name: string;
             /** @description The provider above; omitted, it is the caller's own provider (or the platform). */
-            parent_id?: string;
+            parent_id?: string | null;
         };
         /**
          * CreateRegionRequest
@@ -1460,7 +1471,7 @@ export interface components {
             /** @description Name, 1-64 characters. */
             name: string;
             /** @description The region above, for nested regions. */
-            parent_id?: string;
+            parent_id?: string | null;
         };
         /**
          * Enrolment
@@ -1604,12 +1615,21 @@ export interface components {
              * @description Copies, 1-99.
              */
             copies: number;
-            /** @description `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`. */
-            sides: string;
-            /** @description `auto` (each page as it is), `mono` or `colour`. */
-            colour_mode: string;
-            /** @description `A4`, `A3`, `A5`, `B5` or `Letter`. */
-            paper_size: string;
+            /**
+             * @description `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`.
+             * @enum {string}
+             */
+            sides: "one-sided" | "two-sided-long-edge" | "two-sided-short-edge" | null;
+            /**
+             * @description `auto` (each page as it is), `mono` or `colour`.
+             * @enum {string}
+             */
+            colour_mode: "auto" | "mono" | "colour" | null;
+            /**
+             * @description `A4`, `A3`, `A5`, `B5` or `Letter`.
+             * @enum {string}
+             */
+            paper_size: "A4" | "A3" | "A5" | "B5" | "Letter" | null;
             /** @description Pages to print, e.g. `1-3,5,8-`; empty for all. */
             page_ranges: string;
             /**
@@ -1617,8 +1637,11 @@ export interface components {
              * @description Pages per sheet side: 1, 2 or 4.
              */
             pages_per_sheet: number;
-            /** @description `auto`, `portrait` or `landscape`. */
-            orientation: string;
+            /**
+             * @description `auto`, `portrait` or `landscape`.
+             * @enum {string}
+             */
+            orientation: "auto" | "portrait" | "landscape" | null;
         };
         /**
          * @description Where a job is in its life. Stored and sent as its snake_case name (`as_str`); the
@@ -2146,8 +2169,9 @@ export interface components {
             /**
              * @description `per_side`: each printed side costs its price; `per_sheet`: a two-sided sheet costs
              *     one side price (the dearer side's).
+             * @enum {string}
              */
-            duplex_pricing: string;
+            duplex_pricing: "per_side" | "per_sheet" | null;
             /**
              * Format: int64
              * @description Minimum charge per job, in fen (0 for none).
@@ -2161,8 +2185,11 @@ export interface components {
          * @description The price of one printed side.
          */
         RatePrice: {
-            /** @description `A4`, `A3`, `A5`, `B5` or `Letter`. */
-            paper_size: string;
+            /**
+             * @description `A4`, `A3`, `A5`, `B5` or `Letter`.
+             * @enum {string}
+             */
+            paper_size: "A4" | "A3" | "A5" | "B5" | "Letter" | null;
             /** @description Colour (true) or mono (false). */
             colour: boolean;
             /**
@@ -2254,7 +2281,7 @@ export interface components {
             /** @description A name for this gateway (e.g. the PC's host name). */
             name: string;
             /** @description The gateway's version. */
-            version?: string;
+            version?: string | null;
         };
         /**
          * RegisterRequest
@@ -2265,18 +2292,18 @@ export interface components {
             /** @description The enterprise's code (企业标识), chosen from the directory. */
             enterprise_code: string;
             /** @description Login name: 3-32 letters, digits, `_`, `.` or `-`, not only digits. */
-            username?: string;
+            username?: string | null;
             /** @description Mobile phone number; also usable to sign in. */
-            phone?: string;
+            phone?: string | null;
             /** @description 8-128 characters with a letter and a digit. */
-            password?: string;
+            password?: string | null;
             /** @description Name shown in the apps; defaults to the user name or masked phone. */
-            display_name?: string;
+            display_name?: string | null;
             /**
              * @description From a WeChat sign-in that answered `registration_required`: binds that WeChat
              *     identity to the new account.
              */
-            wechat_registration_token?: string;
+            wechat_registration_token?: string | null;
         };
         /**
          * RegisteredGateway
@@ -2376,7 +2403,7 @@ export interface components {
              * @description "Refresh printer status" after a reinstall: re-bind this enterprise's printers whose
              *     gateway is gone. Without it, printers under another gateway are left alone.
              */
-            refresh?: boolean;
+            refresh?: boolean | null;
         };
         /**
          * ReportedPrinterBody
@@ -2386,17 +2413,17 @@ export interface components {
             /** @description The gateway's own key for it, echoed in the result. */
             key: string;
             /** @description Name to show (defaults to make and model). */
-            name?: string;
+            name?: string | null;
             /** @description MAC address, if the gateway knows it. */
-            mac?: string;
+            mac?: string | null;
             /** @description How the gateway reaches it (IPP URI). */
             device_uri: string;
             /** @description Make and model (IPP printer-make-and-model). */
-            make_model?: string;
+            make_model?: string | null;
             /** @description Serial number. */
-            serial_number?: string;
+            serial_number?: string | null;
             /** @description IPP printer-uuid. */
-            uuid?: string;
+            uuid?: string | null;
         };
         /**
          * SessionTokens
@@ -2423,10 +2450,16 @@ export interface components {
          * @description New payment settings.
          */
         SetPaymentSettingsRequest: {
-            /** @description `platform`, `provider` or `enterprise`. */
-            payee: string;
-            /** @description `wallet` or `original`. */
-            refund_to: string;
+            /**
+             * @description `platform`, `provider` or `enterprise`.
+             * @enum {string}
+             */
+            payee: "platform" | "provider" | "enterprise" | null;
+            /**
+             * @description `wallet` or `original`.
+             * @enum {string}
+             */
+            refund_to: "wallet" | "original" | null;
         };
         /**
          * SetPrintPointRates
@@ -2434,7 +2467,7 @@ export interface components {
          */
         SetPrintPointRates: {
             /** @description The print point's own plan, or nothing to fall back to the enterprise's. */
-            plan?: components["schemas"]["RatePlanObject"] & unknown;
+            plan?: (components["schemas"]["RatePlanObject"] & unknown) | null;
         };
         /**
          * SetPrinterGroupRequest
@@ -2442,9 +2475,9 @@ export interface components {
          */
         SetPrinterGroupRequest: {
             /** @description The print points of the group (the enterprise's). */
-            print_point_ids?: string[];
+            print_point_ids?: string[] | null;
             /** @description The group admins (the enterprise's own non-super admins). */
-            admin_ids?: string[];
+            admin_ids?: string[] | null;
         };
         /**
          * SetWechatAppRequest
@@ -2468,7 +2501,7 @@ export interface components {
             /** @description Password. */
             password: string;
             /** @description Optional: a WeChat registration token to bind that WeChat identity to this account. */
-            wechat_registration_token?: string;
+            wechat_registration_token?: string | null;
         };
         /**
          * StartReleasePaymentRequest
@@ -2481,16 +2514,20 @@ export interface components {
              */
             release_id: string;
             /** @description The jobs to print; all ready jobs when empty or absent. */
-            job_ids?: string[];
-            /** @description `wechat_pay` or `alipay`. */
-            provider: string;
+            job_ids?: string[] | null;
+            /**
+             * @description `wechat_pay` or `alipay`.
+             * @enum {string}
+             */
+            provider: "wechat_pay" | "alipay" | null;
             /**
              * @description As for top-ups: `jsapi`, `native`, `h5`, `app` (WeChat Pay); `page`, `wap`, `app`,
              *     `precreate` (Alipay).
+             * @enum {string}
              */
-            method: string;
+            method: "jsapi" | "native" | "h5" | "app" | "page" | "wap" | "precreate" | null;
             /** @description Where the browser returns after Alipay page / wap pay. */
-            return_url?: string;
+            return_url?: string | null;
         };
         /**
          * StartTopUpRequest
@@ -2502,15 +2539,19 @@ export interface components {
              * @description Amount in fen, 1 to 5 000 000 (50 000 yuan).
              */
             amount_fen: number;
-            /** @description `wechat_pay` or `alipay`. */
-            provider: string;
+            /**
+             * @description `wechat_pay` or `alipay`.
+             * @enum {string}
+             */
+            provider: "wechat_pay" | "alipay" | null;
             /**
              * @description WeChat Pay: `jsapi` (official account / mini-program), `native` (QR code), `h5`, `app`;
              *     Alipay: `page` (PC), `wap` (mobile browser), `app`, `precreate` (QR code).
+             * @enum {string}
              */
-            method: string;
+            method: "jsapi" | "native" | "h5" | "app" | "page" | "wap" | "precreate" | null;
             /** @description Where the browser returns after Alipay page / wap pay. */
-            return_url?: string;
+            return_url?: string | null;
         };
         /**
          * StartedPaymentObject
@@ -2547,18 +2588,21 @@ export interface components {
          */
         UpdateEnterpriseRequest: {
             /** @description New name. */
-            name?: string;
+            name?: string | null;
             /** @description New contact person. */
-            contact_name?: string;
+            contact_name?: string | null;
             /** @description New contact phone. */
-            contact_phone?: string;
-            /** @description `active` or `suspended`; only admins above the enterprise may change it. */
-            status?: string;
+            contact_phone?: string | null;
+            /**
+             * @description `active` or `suspended`; only admins above the enterprise may change it.
+             * @enum {string|null}
+             */
+            status?: "active" | "suspended" | null;
             /**
              * Format: int64
              * @description Hours an unreleased job is kept before it expires, 1-720.
              */
-            job_retention_hours?: number;
+            job_retention_hours?: number | null;
         };
         /**
          * UpdateOptionsRequest
@@ -2569,22 +2613,35 @@ export interface components {
              * Format: int64
              * @description Copies, 1-99.
              */
-            copies?: number;
-            /** @description `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`. */
-            sides?: string;
-            /** @description `auto`, `mono` or `colour`. */
-            colour_mode?: string;
-            /** @description `A4`, `A3`, `A5`, `B5` or `Letter`. */
-            paper_size?: string;
+            copies?: number | null;
+            /**
+             * @description `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`.
+             * @enum {string|null}
+             */
+            sides?: "one-sided" | "two-sided-long-edge" | "two-sided-short-edge" | null;
+            /**
+             * @description `auto`, `mono` or `colour`.
+             * @enum {string|null}
+             */
+            colour_mode?: "auto" | "mono" | "colour" | null;
+            /**
+             * @description `A4`, `A3`, `A5`, `B5` or `Letter`.
+             * @enum {string|null}
+             */
+            paper_size?: "A4" | "A3" | "A5" | "B5" | "Letter" | null;
             /** @description e.g. `1-3,5,8-`; empty for all pages. */
-            page_ranges?: string;
+            page_ranges?: string | null;
             /**
              * Format: int64
              * @description 1, 2 or 4.
+             * @enum {integer|null}
              */
-            pages_per_sheet?: number;
-            /** @description `auto`, `portrait` or `landscape`. */
-            orientation?: string;
+            pages_per_sheet?: 1 | 2 | 4 | null;
+            /**
+             * @description `auto`, `portrait` or `landscape`.
+             * @enum {string|null}
+             */
+            orientation?: "auto" | "portrait" | "landscape" | null;
         };
         /**
          * UpdatePrintPointRequest
@@ -2592,32 +2649,32 @@ export interface components {
          */
         UpdatePrintPointRequest: {
             /** @description Name, 1-64 characters. */
-            name?: string;
+            name?: string | null;
             /** @description Region; an empty string removes the region. */
-            region_id?: string;
+            region_id?: string | null;
             /** @description Street address. */
-            address?: string;
+            address?: string | null;
             /**
              * Format: double
              * @description Latitude, -90..90.
              */
-            latitude?: number;
+            latitude?: number | null;
             /**
              * Format: double
              * @description Longitude, -180..180.
              */
-            longitude?: number;
+            longitude?: number | null;
             /** @description Cloud print enabled (refused for whitelisted MACs). */
-            cloud_print_enabled?: boolean;
+            cloud_print_enabled?: boolean | null;
             /** @description Copy enabled. */
-            copy_enabled?: boolean;
+            copy_enabled?: boolean | null;
             /** @description Scan enabled. */
-            scan_enabled?: boolean;
+            scan_enabled?: boolean | null;
             /**
              * Format: int64
              * @description Meter-reading interval, minutes (1-1440).
              */
-            meter_interval_minutes?: number;
+            meter_interval_minutes?: number | null;
         };
         /** @description One event for one user, tagged by `type`. */
         UserEvent: components["schemas"]["UserEvent_JobEvent"] | components["schemas"]["UserEvent_RefundEvent"] | components["schemas"]["UserEvent_RefundSettledEvent"] | components["schemas"]["UserEvent_PaymentEvent"] | components["schemas"]["UserEvent_PaymentHeldEvent"];
@@ -2806,7 +2863,7 @@ export interface components {
             /** @description The AppID payments are made under (official account or mini-program), `wx…`. */
             app_id: string;
             /** @description That AppID's AppSecret, when it is not one of the enterprise's configured WeChat apps. */
-            app_secret?: string;
+            app_secret?: string | null;
             /** @description The merchant id (MchID). */
             mch_id: string;
             /** @description The APIv3 key (32 characters). */
@@ -2826,7 +2883,7 @@ export interface components {
              * @description The merchant API certificate (`apiclient_cert.pem`), optional: when given, it must hold
              *     the public half of `private_key_pem` and carry `certificate_serial`.
              */
-            merchant_certificate_pem?: string;
+            merchant_certificate_pem?: string | null;
         };
         /**
          * WechatSignInRequest
@@ -2982,6 +3039,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -3115,6 +3184,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3264,6 +3345,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -3394,6 +3487,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3534,6 +3639,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3682,6 +3799,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -3816,6 +3945,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3964,6 +4105,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -4098,6 +4251,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4245,6 +4410,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -4379,6 +4556,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4528,6 +4717,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -4670,6 +4871,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -4800,6 +5013,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4947,6 +5172,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -5086,6 +5323,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -5218,6 +5467,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5367,6 +5628,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -5509,6 +5782,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -5641,6 +5926,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5790,6 +6087,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -5925,6 +6234,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6071,6 +6392,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -6207,6 +6540,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6358,6 +6703,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -6404,7 +6761,7 @@ export interface operations {
             path: {
                 id: string;
                 /** @description `official_account` or `mini_program`. */
-                kind: string;
+                kind: "official_account" | "mini_program" | null;
             };
             cookie?: never;
         };
@@ -6496,6 +6853,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6635,6 +7004,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6784,6 +7165,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -6925,6 +7318,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -7057,6 +7462,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7208,6 +7625,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -7251,7 +7680,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                state?: string;
+                state?: "uploaded" | "processing" | "ready" | "released" | "printing" | "completed" | "failed" | "cancelled" | "expired" | null;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
                 /** @description Rows to skip (default 0). */
@@ -7345,6 +7774,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7490,6 +7931,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7645,6 +8098,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -7784,6 +8249,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -7915,6 +8392,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8065,6 +8554,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -8197,6 +8698,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8343,6 +8856,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -8476,6 +9001,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8628,6 +9165,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -8761,6 +9310,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8907,6 +9468,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -8950,7 +9523,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                state?: string;
+                state?: "uploaded" | "processing" | "ready" | "released" | "printing" | "completed" | "failed" | "cancelled" | "expired" | null;
                 /** @description Only this user's jobs. */
                 user_id?: string;
                 /** @description Part of the file name. */
@@ -9050,6 +9623,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9189,6 +9774,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9339,6 +9936,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -9393,6 +10002,136 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["UserEvent"][];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -9490,6 +10229,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9641,6 +10392,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -9773,6 +10536,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9923,6 +10698,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -10059,6 +10846,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10209,6 +11008,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -10352,6 +11163,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -10484,6 +11307,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10634,6 +11469,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -10766,6 +11613,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10917,6 +11776,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -11060,6 +11931,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -11190,6 +12073,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11338,6 +12233,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -11469,6 +12376,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11617,6 +12536,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -11756,6 +12687,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -11888,6 +12831,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12037,6 +12992,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -12167,6 +13134,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12308,6 +13287,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12460,6 +13451,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -12592,6 +13595,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12742,6 +13757,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -12877,6 +13904,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13028,6 +14067,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13168,6 +14219,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13300,6 +14363,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13450,6 +14525,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13495,7 +14582,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `platform`, `provider` or `enterprise`. */
-                owner_kind: string;
+                owner_kind: "platform" | "provider" | "enterprise" | null;
                 /** @description The provider's or enterprise's id; `-` for the platform. */
                 owner_id: string;
             };
@@ -13592,6 +14679,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13637,7 +14736,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `platform`, `provider` or `enterprise`. */
-                owner_kind: string;
+                owner_kind: "platform" | "provider" | "enterprise" | null;
                 /** @description The provider's or enterprise's id; `-` for the platform. */
                 owner_id: string;
             };
@@ -13738,6 +14837,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13783,7 +14894,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `platform`, `provider` or `enterprise`. */
-                owner_kind: string;
+                owner_kind: "platform" | "provider" | "enterprise" | null;
                 /** @description The provider's or enterprise's id; `-` for the platform. */
                 owner_id: string;
             };
@@ -13879,6 +14990,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -13924,7 +15047,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `platform`, `provider` or `enterprise`. */
-                owner_kind: string;
+                owner_kind: "platform" | "provider" | "enterprise" | null;
                 /** @description The provider's or enterprise's id; `-` for the platform. */
                 owner_id: string;
             };
@@ -14025,6 +15148,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -14070,7 +15205,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `platform`, `provider` or `enterprise`. */
-                owner_kind: string;
+                owner_kind: "platform" | "provider" | "enterprise" | null;
                 /** @description The provider's or enterprise's id; `-` for the platform. */
                 owner_id: string;
             };
@@ -14159,6 +15294,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14301,6 +15448,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14453,6 +15612,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Rate limited; retry after the given number of seconds. */
             429: {
                 headers: {
@@ -14585,6 +15756,18 @@ export interface operations {
             };
             /** @description The request body's content type is not accepted. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

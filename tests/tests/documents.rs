@@ -127,7 +127,7 @@ async fn misleading_names_do_not_fool_the_sniffer() {
     assert_eq!(png_named_pdf["document_kind"], "png");
     assert_eq!(png_named_pdf["file_name"], "report.pdf");
     let refused = app.upload(&token, "holiday.jpg", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec()).await;
-    refused.expect_error(400, "file_type_not_allowed");
+    refused.expect_error(422, "file_type_not_allowed");
     let pdf_named_docx = processed(&app, &token, "letter.docx", fixtures::mono_pdf(2)).await;
     assert_eq!(pdf_named_docx["document_kind"], "pdf");
 }
@@ -142,18 +142,18 @@ async fn refused_uploads_leave_nothing_behind() {
     let admin = app.platform_token().await;
     let (_, token) = app.enterprise_with_user(&admin, "REFUSE", "alice").await;
 
-    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(400, "pdf_encrypted");
+    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(422, "pdf_encrypted");
     app.upload(&token, "broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec())
         .await
-        .expect_error(400, "file_corrupt");
-    app.upload(&token, "bomb.docx", fixtures::zip_bomb_docx(40)).await.expect_error(400, "document_unpacks_too_large");
-    app.upload(&token, "archive.zip", fixtures::plain_zip()).await.expect_error(400, "file_type_not_allowed");
-    app.upload(&token, "empty.pdf", Vec::new()).await.expect_error(400, "file_empty");
+        .expect_error(422, "file_corrupt");
+    app.upload(&token, "bomb.docx", fixtures::zip_bomb_docx(40)).await.expect_error(422, "document_unpacks_too_large");
+    app.upload(&token, "archive.zip", fixtures::plain_zip()).await.expect_error(422, "file_type_not_allowed");
+    app.upload(&token, "empty.pdf", Vec::new()).await.expect_error(422, "file_empty");
     app.upload(&token, "noise.bin", vec![0u8, 159, 146, 150, 0, 1, 2, 255])
         .await
-        .expect_error(400, "unsupported_file_type");
+        .expect_error(422, "unsupported_file_type");
     let long = app.upload(&token, "long.pdf", fixtures::mono_pdf(21)).await;
-    long.expect_error(400, "too_many_pages");
+    long.expect_error(422, "too_many_pages");
     app.upload(&token, "  ", fixtures::mono_pdf(1)).await.expect_error(400, "missing_file_name");
 
     // Too large: refused from the declared length, and also when streamed without one.
@@ -211,6 +211,23 @@ async fn multipart_uploads_record_the_content_hash_and_a_safe_name() {
     // The stored file is under the job's id, whatever the name said.
     let stored = app.dir.path().join("files/jobs").join(created["id"].as_str().unwrap()).join("source");
     assert_eq!(std::fs::read(stored).unwrap(), bytes);
+    // `file` and nothing else, as the API document says (maxProperties 1): a form with another
+    // field, or without `file`, is refused and creates no job.
+    let form = |extra: bool| {
+        let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.pdf");
+        let form =
+            if extra { reqwest::multipart::Form::new().text("note", "x") } else { reqwest::multipart::Form::new() };
+        form.part(if extra { "file" } else { "document" }, part)
+    };
+    for extra in [true, false] {
+        let resp = app.client.post(app.url("/api/v1/jobs/multipart")).bearer_auth(&token).multipart(form(extra)).send();
+        let resp = resp.await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_request", "{body}");
+    }
+    let jobs = app.get("/api/v1/jobs", Some(&token)).await.expect(200);
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "only the first upload made a job");
 }
 
 /// What poppler (the renderer here, and what many printers' interpreters resemble) says about a
@@ -321,8 +338,8 @@ async fn unrepairable_pdfs_are_still_refused() {
         ("cut-short.pdf", good[..good.len() / 3].to_vec()),
     ];
     for (name, bytes) in cases {
-        app.upload(&token, name, bytes).await.expect_error(400, "file_corrupt");
+        app.upload(&token, name, bytes).await.expect_error(422, "file_corrupt");
     }
     assert_eq!(app.get("/api/v1/jobs", Some(&token)).await.expect(200).as_array().unwrap().len(), 0);
-    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(400, "pdf_encrypted");
+    app.upload(&token, "secret.pdf", fixtures::kept("encrypted.pdf")).await.expect_error(422, "pdf_encrypted");
 }

@@ -76,7 +76,7 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
         json!({ "payee": "provider", "refund_to": "wallet" }),
     )
     .await
-    .expect_error(400, "payee_unavailable");
+    .expect_error(422, "payee_unavailable");
 
     // A WeChat Pay account for the enterprise, by its own super admin.
     let wechat = format!("/api/v1/payment-accounts/enterprise/{}/wechat_pay", id(&under_provider));
@@ -103,12 +103,12 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
     let mut bad = wechat_account("1900000109", "wechat_merchant_a");
     bad["api_v3_key"] = json!("too-short");
     let r = app.put(&wechat, Some(&own_admin), bad).await;
-    r.expect_error(400, "invalid_payment_key");
+    r.expect_error(422, "invalid_payment_key");
     assert_eq!(r.body["field"], "api_v3_key");
     let mut bad = wechat_account("1900000109", "wechat_merchant_a");
     bad["private_key_pem"] = json!("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----");
     let r = app.put(&wechat, Some(&own_admin), bad).await;
-    r.expect_error(400, "invalid_payment_key");
+    r.expect_error(422, "invalid_payment_key");
     assert_eq!(r.body["field"], "private_key_pem");
     let mut bad = wechat_account("1900000109", "wechat_merchant_a");
     bad["platform_public_key_pem"] = json!("garbage");
@@ -116,7 +116,7 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
     let mut bad = wechat_account("19000001O9", "wechat_merchant_a");
     bad["app_id"] = json!("wx-nope");
     let r = app.put(&wechat, Some(&own_admin), bad).await;
-    r.expect_error(400, "invalid_payment_key");
+    r.expect_error(422, "invalid_payment_key");
     let listed = app
         .get(&format!("/api/v1/payment-accounts/enterprise/{}", id(&under_provider)), Some(&own_admin))
         .await
@@ -133,7 +133,7 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
     wrong["merchant_certificate_pem"] =
         json!(String::from_utf8(fixtures::kept("keys/wechat_merchant_b.cert.pem")).unwrap());
     let r = app.put(&wechat, Some(&own_admin), wrong).await;
-    r.expect_error(400, "invalid_payment_key");
+    r.expect_error(422, "invalid_payment_key");
     assert_eq!(r.body["field"], "merchant_certificate_pem");
     let mut wrong = with_cert.clone();
     wrong["certificate_serial"] = json!("0123456789ABCDEF");
@@ -155,7 +155,7 @@ async fn payees_and_accounts_are_set_from_above_checked_and_never_shown_again() 
     app.put(&alipay, Some(&own_admin), paired.clone()).await.expect(200);
     paired["app_public_key"] = json!(String::from_utf8(fixtures::kept("keys/alipay_app_b.pub.pem")).unwrap());
     let r = app.put(&alipay, Some(&own_admin), paired).await;
-    r.expect_error(400, "invalid_payment_key");
+    r.expect_error(422, "invalid_payment_key");
     assert_eq!(r.body["field"], "app_public_key");
     let mut bad = alipay_account("alipay_app_a");
     bad["app_private_key"] = json!("bm90IGEga2V5");
@@ -342,12 +342,12 @@ async fn invalid_payment_key_says_which_field_and_why_in_both_languages() {
 
     for (path, body, field, en, zh) in cases {
         let r = app.call(Method::PUT, path, Some(&platform), Some(body.clone()), None).await;
-        r.expect_error(400, "invalid_payment_key");
+        r.expect_error(422, "invalid_payment_key");
         assert_eq!(r.body["field"], field, "{}", r.body);
         let message = r.body["message"].as_str().unwrap();
         assert!(message.starts_with("商户号、密钥或证书信息") && message.contains(zh), "zh says why: {message}");
         let r = app.call(Method::PUT, path, Some(&platform), Some(body), Some("en")).await;
-        r.expect_error(400, "invalid_payment_key");
+        r.expect_error(422, "invalid_payment_key");
         assert_eq!(r.body["field"], field, "{}", r.body);
         let message = r.body["message"].as_str().unwrap();
         assert!(message.contains(en), "en says why ({en}): {message}");
@@ -373,7 +373,7 @@ async fn the_merchant_s_own_public_key_is_refused_as_wechat_pay_s_key() {
     own_cert["platform_key_id"] = json!("5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
     for body in [own, own_cert] {
         let r = app.call(Method::PUT, wechat, Some(&platform), Some(body.clone()), Some("en")).await;
-        r.expect_error(400, "invalid_payment_key");
+        r.expect_error(422, "invalid_payment_key");
         assert_eq!(r.body["field"], "platform_public_key_pem");
         let message = r.body["message"].as_str().unwrap();
         assert!(
@@ -381,7 +381,7 @@ async fn the_merchant_s_own_public_key_is_refused_as_wechat_pay_s_key() {
             "{message}"
         );
         let r = app.put(wechat, Some(&platform), body).await;
-        r.expect_error(400, "invalid_payment_key");
+        r.expect_error(422, "invalid_payment_key");
         assert!(r.body["message"].as_str().unwrap().contains("商户自己的公钥"), "{}", r.body);
     }
     let listed = app.get("/api/v1/payment-accounts/platform/-", Some(&platform)).await.expect(200);

@@ -57,7 +57,9 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
         "gift"
     );
     let taking = json!({"amount_fen": -1, "reason": "x", "idempotency_key": "gift-0002", "kind": "gift"});
-    w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), taking).await.expect_error(400, "invalid_value");
+    let r = w.app.post(&format!("{wallet_admin}/adjustments"), Some(&w.admin), taking).await;
+    r.expect_error(422, "amount_not_allowed");
+    assert_eq!(r.body["field"], "amount_fen");
     let audit = w.app.get(&format!("{wallet_admin}/audit"), Some(&w.admin)).await.expect(200);
     assert_eq!((audit["balance_fen"].as_i64(), audit["consistent"].as_bool()), (Some(1750), Some(true)), "{audit}");
     assert_eq!(w.balance().await, 1750);
@@ -70,7 +72,7 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
             json!({"amount_fen": 0, "provider": "alipay", "method": "precreate"}),
         )
         .await
-        .expect_error(400, "invalid_amount");
+        .expect_error(400, "value_out_of_range");
     w.app
         .post(
             "/api/v1/wallet/top-ups",
@@ -78,7 +80,7 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
             json!({"amount_fen": 100, "provider": "alipay", "method": "jsapi"}),
         )
         .await
-        .expect_error(400, "payment_method_not_offered");
+        .expect_error(422, "payment_method_not_offered");
     let _ = &w.admin;
     w.app.stop().await;
 }

@@ -153,15 +153,16 @@ async fn functions_intervals_and_locations_are_validated() {
     .await
     .expect(201);
     let path = format!("/api/v1/print-points/{}", id(&p));
-    for (body, code, field) in [
-        (json!({ "meter_interval_minutes": 0 }), "invalid_meter_interval", "meter_interval_minutes"),
-        (json!({ "meter_interval_minutes": 1441 }), "invalid_meter_interval", "meter_interval_minutes"),
-        (json!({ "latitude": 91.0 }), "invalid_coordinates", "latitude"),
-        (json!({ "name": "" }), "invalid_name", "name"),
-        (json!({ "region_id": "nope" }), "unknown_reference", "region_id"),
+    for (body, status, code, field) in [
+        // Ranges are declared in the API document: the request guard answers them.
+        (json!({ "meter_interval_minutes": 0 }), 400, "value_out_of_range", "meter_interval_minutes"),
+        (json!({ "meter_interval_minutes": 1441 }), 400, "value_out_of_range", "meter_interval_minutes"),
+        (json!({ "latitude": 91.0 }), 400, "value_out_of_range", "latitude"),
+        (json!({ "name": "" }), 400, "invalid_name", "name"),
+        (json!({ "region_id": "nope" }), 422, "unknown_reference", "region_id"),
     ] {
         let r = app.patch(&path, Some(&admin), body.clone()).await;
-        r.expect_error(400, code);
+        r.expect_error(status, code);
         assert_eq!(r.body["field"], field, "{body}");
     }
     let changed = app
@@ -219,10 +220,10 @@ async fn group_and_region_admins_see_and_manage_only_theirs() {
         json!({ "admin_ids": [id(&super_admin)] }),
     )
     .await
-    .expect_error(400, "unknown_reference");
+    .expect_error(422, "unknown_reference");
     app.put(&format!("/api/v1/printer-groups/{}", id(&group)), Some(&admin), json!({ "print_point_ids": ["nope"] }))
         .await
-        .expect_error(400, "unknown_reference");
+        .expect_error(422, "unknown_reference");
     let set = app
         .put(
             &format!("/api/v1/printer-groups/{}", id(&group)),
@@ -268,7 +269,7 @@ async fn group_and_region_admins_see_and_manage_only_theirs() {
     app.get(&format!("/api/v1/print-points/{}", id(&in_group)), Some(&region_token))
         .await
         .expect_error(404, "not_found");
-    create_point(&app, &region_token, &e, json!({ "name": "无区域" })).await.expect_error(400, "unknown_reference");
+    create_point(&app, &region_token, &e, json!({ "name": "无区域" })).await.expect_error(422, "unknown_reference");
     create_point(&app, &region_token, &e, json!({ "name": "东区新机", "region_id": id(&region) })).await.expect(201);
     // An ordinary admin without groups reads all but changes nothing.
     app.patch(&format!("/api/v1/print-points/{}", id(&other)), Some(&plain_token), json!({ "copy_enabled": true }))
@@ -344,7 +345,7 @@ async fn a_print_point_may_override_its_enterprises_rates() {
     let bad = app
         .put(&path, Some(&admin), json!({ "plan": { "duplex_pricing": "per_side", "minimum_fen": -1, "prices": [] } }))
         .await;
-    bad.expect_error(400, "invalid_amount");
+    bad.expect_error(400, "value_out_of_range");
     assert_eq!(
         app.get(&path, Some(&admin)).await.expect(200)["plan"]["minimum_fen"],
         50,

@@ -127,10 +127,11 @@ async fn registration_errors_are_precise_and_leave_nothing_behind() {
         .await;
     all_digits.expect_error(400, "invalid_username");
 
+    // A login without a password: each field is fine, the set is not.
     app.post("/api/v1/users", None, json!({"enterprise_code": "ACME", "username": "carol"}))
         .await
-        .expect_error(400, "weak_password");
-    app.post("/api/v1/users", None, json!({"enterprise_code": "ACME"})).await.expect_error(400, "missing_credentials");
+        .expect_error(422, "missing_credentials");
+    app.post("/api/v1/users", None, json!({"enterprise_code": "ACME"})).await.expect_error(422, "missing_credentials");
     app.post("/api/v1/users", None, json!({"enterprise_code": "NOPE", "username": "dave", "password": "passw0rd!"}))
         .await
         .expect_error(404, "enterprise_not_found");
@@ -159,13 +160,13 @@ async fn users_change_their_password() {
         json!({"current_password": "nope-nope1", "new_password": "newpassw0rd"}),
     )
     .await
-    .expect_error(400, "wrong_password");
+    .expect_error(422, "wrong_password");
     app.put("/api/v1/me/password", Some(&token), json!({"current_password": "passw0rd!", "new_password": "weak"}))
         .await
         .expect_error(400, "weak_password");
     app.put("/api/v1/me/password", Some(&token), json!({"current_password": "passw0rd!", "new_password": "passw0rd!"}))
         .await
-        .expect_error(400, "password_unchanged");
+        .expect_error(422, "password_unchanged");
     let ok = app
         .put(
             "/api/v1/me/password",

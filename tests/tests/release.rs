@@ -61,13 +61,13 @@ async fn gateways_enrol_once_and_register_printers_by_the_mac_rules() {
     let token = token["token"].as_str().unwrap();
     app.post("/api/v1/gateways", None, json!({ "enterprise_code": "GW-B", "enrolment_token": token, "name": "pc" }))
         .await
-        .expect_error(400, "enrolment_invalid");
+        .expect_error(422, "enrolment_invalid");
     app.post("/api/v1/gateways", None, json!({ "enterprise_code": "GW-A", "enrolment_token": token, "name": "pc" }))
         .await
         .expect(201);
     app.post("/api/v1/gateways", None, json!({ "enterprise_code": "GW-A", "enrolment_token": token, "name": "pc" }))
         .await
-        .expect_error(400, "enrolment_invalid");
+        .expect_error(422, "enrolment_invalid");
     assert_eq!(app.get("/api/v1/gateway/printers", Some("yyg1.forged")).await.status, 401);
 
     let (_, cred) = enrol(&app, &admin, &e, "gateway-1").await;

@@ -57,11 +57,11 @@ async fn providers_nest_and_admins_see_only_their_subtree() {
     let r = app
         .post("/api/v1/enterprises", Some(&p3_admin), json!({"code": "SNEAKY", "name": "x", "contact_name": "y", "contact_phone": "13800138000", "provider_id": id(&p1)}))
         .await;
-    r.expect_error(400, "unknown_reference");
+    r.expect_error(422, "unknown_reference");
     assert_eq!(r.body["field"], "provider_id");
     app.post("/api/v1/providers", Some(&p3_admin), json!({"name": "x", "parent_id": id(&p2)}))
         .await
-        .expect_error(400, "unknown_reference");
+        .expect_error(422, "unknown_reference");
 
     // Codes are unique platform-wide.
     app.post(
@@ -108,14 +108,14 @@ async fn enterprise_admins_and_users_stay_in_their_enterprise() {
     .expect_error(404, "not_found");
     app.post("/api/v1/admins", Some(&a_admin), json!({"username": "b-mole", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&b), "role": "super"}))
         .await
-        .expect_error(400, "unknown_reference");
+        .expect_error(422, "unknown_reference");
     app.post(
         "/api/v1/admins",
         Some(&a_admin),
         json!({"username": "grab", "display_name": "x", "scope_kind": "platform", "role": "super"}),
     )
     .await
-    .expect_error(400, "unknown_reference");
+    .expect_error(422, "unknown_reference");
     let a_users = app.get(&format!("/api/v1/enterprises/{}/users", id(&a)), Some(&a_admin)).await.expect(200);
     assert_eq!(a_users.as_array().unwrap().len(), 1);
     assert_eq!(ids(&app.get("/api/v1/enterprises", Some(&a_admin)).await.expect(200)), vec![id(&a).to_string()]);
@@ -155,13 +155,13 @@ async fn region_admins_are_held_to_their_regions() {
     // Region admins need regions of their own enterprise; other roles take none.
     app.post("/api/v1/admins", Some(&platform), json!({"username": "ra0", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&e), "role": "region"}))
         .await
-        .expect_error(400, "regions_mismatch");
+        .expect_error(422, "regions_mismatch");
     app.post("/api/v1/admins", Some(&platform), json!({"username": "ra1", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&e), "role": "region", "region_ids": [id(&foreign)]}))
         .await
-        .expect_error(400, "unknown_reference");
+        .expect_error(422, "unknown_reference");
     app.post("/api/v1/admins", Some(&platform), json!({"username": "ra2", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&e), "role": "ordinary", "region_ids": [id(&north)]}))
         .await
-        .expect_error(400, "regions_mismatch");
+        .expect_error(422, "regions_mismatch");
 
     let (_, ra) = app.create_admin(&platform, "north-admin", "enterprise", Some(id(&e)), "region", &[id(&north)]).await;
     let seen = ids(&app.get(&path, Some(&ra)).await.expect(200));
@@ -258,7 +258,7 @@ async fn password_resets_go_downwards() {
     let clerk_token = clerk["tokens"]["access_token"].as_str().unwrap();
     let same = json!({"current_password": clerk_otp, "new_password": clerk_otp});
     let r = app.put("/api/v1/admins/me/password", Some(clerk_token), same).await;
-    r.expect_error(400, "password_unchanged");
+    r.expect_error(422, "password_unchanged");
     assert_eq!(r.body["field"], "new_password");
     app.get("/api/v1/admins", Some(clerk_token)).await.expect_error(403, "password_change_required");
     let changed = json!({"current_password": clerk_otp, "new_password": "n3w-secure-pass"});

@@ -81,7 +81,7 @@ async fn official_account_first_visit_registers_then_signs_in() {
     w.app
         .post("/api/v1/users", None, json!({"enterprise_code": "ACME", "wechat_registration_token": token}))
         .await
-        .expect_error(400, "registration_token_invalid");
+        .expect_error(422, "registration_token_invalid");
 
     let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-alice", Some("union-alice"));
     let again = oa_sign_in(&w, &code).await.expect(200);
@@ -93,17 +93,17 @@ async fn official_account_first_visit_registers_then_signs_in() {
 #[tokio::test]
 async fn wechat_error_codes_become_clear_errors() {
     let w = world().await;
-    oa_sign_in(&w, "never-issued").await.expect_error(400, "wechat_code_invalid");
+    oa_sign_in(&w, "never-issued").await.expect_error(422, "wechat_code_invalid");
 
     let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
     oa_sign_in(&w, &code).await.expect(200);
     let reused = oa_sign_in(&w, &code).await;
-    reused.expect_error(400, "wechat_code_used");
+    reused.expect_error(422, "wechat_code_used");
     assert_eq!(reused.body["field"], "code");
 
     // A mini-program code is not an official-account code.
     let mp_code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "openid-bob", None);
-    oa_sign_in(&w, &mp_code).await.expect_error(400, "wechat_code_invalid");
+    oa_sign_in(&w, &mp_code).await.expect_error(422, "wechat_code_invalid");
 
     w.wechat.set_busy(true);
     let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
@@ -175,7 +175,7 @@ async fn registration_tokens_do_not_cross_enterprises() {
     w.app
         .post("/api/v1/users", None, json!({"enterprise_code": "BETA", "wechat_registration_token": token}))
         .await
-        .expect_error(400, "registration_token_invalid");
+        .expect_error(422, "registration_token_invalid");
 }
 
 #[tokio::test]

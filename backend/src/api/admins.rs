@@ -7,6 +7,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::{AdminRoleText, NameText, NewPasswordText, ScopeKindText, UsernameText};
 use super::{
     error::ApiError,
     security::AdminAuth,
@@ -23,20 +24,17 @@ pub struct AdminsApi {
 #[derive(Debug, Object)]
 pub struct CreateAdminRequest {
     /// Login name, unique across the platform.
-    #[oai(validator(max_length = 128))]
-    pub username: String,
+    pub username: UsernameText,
     /// Name shown in the console.
-    #[oai(validator(max_length = 128))]
-    pub display_name: String,
+    pub display_name: NameText,
     /// `platform`, `provider` or `enterprise`: at or below the creator's own scope.
-    #[oai(validator(max_length = 32))]
-    pub scope_kind: String,
+    pub scope_kind: ScopeKindText,
     /// The provider or enterprise id (omit for `platform`).
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub scope_id: Option<String>,
     /// `super`, `region` or `ordinary`.
-    #[oai(validator(max_length = 32))]
-    pub role: String,
+    pub role: AdminRoleText,
     /// For `region` admins (enterprise scope only): the regions they are limited to.
     #[oai(default, validator(max_items = 1000))]
     pub region_ids: Vec<ResourceId>,
@@ -64,8 +62,7 @@ pub struct AdminChangePasswordRequest {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
     /// The new password: 8-128 characters with a letter and a digit.
-    #[oai(validator(max_length = 256))]
-    pub new_password: String,
+    pub new_password: NewPasswordText,
 }
 
 #[derive(ApiResponse)]
@@ -93,11 +90,11 @@ impl AdminsApi {
             .create(
                 &auth.0,
                 NewAdmin {
-                    username: b.username,
-                    display_name: b.display_name,
-                    scope_kind: b.scope_kind,
+                    username: b.username.into(),
+                    display_name: b.display_name.into(),
+                    scope_kind: b.scope_kind.into(),
                     scope_id: b.scope_id,
-                    role: b.role,
+                    role: b.role.into(),
                     region_ids: ResourceId::strings(b.region_ids),
                 },
             )

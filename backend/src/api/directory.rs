@@ -2,6 +2,7 @@
 
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 
+use super::declared_text::{EnterpriseCodeText, SearchText};
 use super::{error::ApiError, views::EnterprisePublicView, ApiTags};
 use crate::services::tenants::TenantService;
 
@@ -13,7 +14,10 @@ pub struct DirectoryApi {
 impl DirectoryApi {
     /// Find the active enterprise with this enterprise code (企业标识).
     #[oai(path = "/directory/enterprises/by-code/:code", method = "get", operation_id = "directory_lookup")]
-    async fn lookup(&self, code: poem_openapi::param::Path<String>) -> Result<Json<EnterprisePublicView>, ApiError> {
+    async fn lookup(
+        &self,
+        code: poem_openapi::param::Path<EnterpriseCodeText>,
+    ) -> Result<Json<EnterprisePublicView>, ApiError> {
         Ok(Json(self.tenants.lookup_by_code(&code).await?.into()))
     }
 
@@ -22,7 +26,7 @@ impl DirectoryApi {
     async fn search(
         &self,
         /// Part of the enterprise name, 1-32 characters.
-        q: Query<String>,
+        q: Query<SearchText>,
     ) -> Result<Json<Vec<EnterprisePublicView>>, ApiError> {
         let found = self.tenants.search(&q).await?;
         Ok(Json(found.into_iter().map(Into::into).collect()))

@@ -6,6 +6,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::{EnterpriseCodeText, NameText, OrgStatusText, PhoneText};
 use super::{
     error::ApiError,
     security::AdminAuth,
@@ -26,19 +27,16 @@ pub struct EnterprisesApi {
 #[derive(Debug, Object)]
 pub struct CreateEnterpriseRequest {
     /// 企业标识: 3-32 letters, digits, `-` or `_`; unique, case-insensitive.
-    #[oai(validator(max_length = 64))]
-    pub code: String,
+    pub code: EnterpriseCodeText,
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
     /// Contact person.
-    #[oai(validator(max_length = 128))]
-    pub contact_name: String,
+    pub contact_name: NameText,
     /// Contact phone.
-    #[oai(validator(max_length = 32))]
-    pub contact_phone: String,
+    pub contact_phone: PhoneText,
     /// The owning provider; omitted, the caller's own provider (or the platform).
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub provider_id: Option<String>,
 }
 
@@ -46,18 +44,20 @@ pub struct CreateEnterpriseRequest {
 #[derive(Debug, Object)]
 pub struct UpdateEnterpriseRequest {
     /// New name.
-    #[oai(validator(max_length = 128))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<NameText>,
     /// New contact person.
-    #[oai(validator(max_length = 128))]
-    pub contact_name: Option<String>,
+    #[oai(nullable)]
+    pub contact_name: Option<NameText>,
     /// New contact phone.
-    #[oai(validator(max_length = 32))]
-    pub contact_phone: Option<String>,
+    #[oai(nullable)]
+    pub contact_phone: Option<PhoneText>,
     /// `active` or `suspended`; only admins above the enterprise may change it.
-    #[oai(validator(max_length = 32))]
-    pub status: Option<String>,
+    #[oai(nullable)]
+    pub status: Option<OrgStatusText>,
     /// Hours an unreleased job is kept before it expires, 1-720.
+    #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
+    #[oai(nullable)]
     pub job_retention_hours: Option<i64>,
 }
 
@@ -79,10 +79,10 @@ impl EnterprisesApi {
             .create_enterprise(
                 &auth.0,
                 NewEnterprise {
-                    code: b.code,
-                    name: b.name,
-                    contact_name: b.contact_name,
-                    contact_phone: b.contact_phone,
+                    code: b.code.into(),
+                    name: b.name.into(),
+                    contact_name: b.contact_name.into(),
+                    contact_phone: b.contact_phone.into(),
                     provider_id: b.provider_id,
                 },
             )
@@ -121,10 +121,10 @@ impl EnterprisesApi {
     ) -> Result<Json<EnterpriseView>, ApiError> {
         let b = body.0;
         let patch = EnterprisePatch {
-            name: b.name,
-            contact_name: b.contact_name,
-            contact_phone: b.contact_phone,
-            status: b.status,
+            name: b.name.map(Into::into),
+            contact_name: b.contact_name.map(Into::into),
+            contact_phone: b.contact_phone.map(Into::into),
+            status: b.status.map(Into::into),
             job_retention_hours: b.job_retention_hours,
         };
         Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))

@@ -47,6 +47,10 @@ error_codes! {
     FieldTooLong = "field_too_long", 400, "字段内容过长", "A field is longer than allowed";
     TooManyItems = "too_many_items", 400, "列表项数超过上限", "A list has more items than allowed";
     ValueOutOfRange = "value_out_of_range", 400, "数值超出允许范围", "A number is outside the allowed range";
+    IdempotencyKeyReused = "idempotency_key_reused", 409, "该幂等键已用于另一项变更", "This idempotency key was already used for a different change";
+    PagesNotInDocument = "pages_not_in_document", 422, "所选页码不在该文档的页数范围内", "The page ranges select no page of this document";
+    InconsistentValues = "inconsistent_values", 422, "各字段取值彼此矛盾", "The values do not fit together";
+    AmountNotAllowed = "amount_not_allowed", 422, "此操作不接受该金额：调整金额不能为 0，赠送金额必须为正数", "This amount is not allowed here: an adjustment cannot be 0 and a gift must be positive";
     AmountOutOfRange = "amount_out_of_range", 400, "金额超出允许范围", "An amount is outside the allowed range";
     DuplicateJob = "duplicate_job", 400, "同一作业不能重复选择", "The same job was chosen more than once";
     InvalidEnterpriseCode = "invalid_enterprise_code", 400, "企业标识应为 3-32 位字母、数字、“-”或“_”", "Enterprise code must be 3-32 letters, digits, '-' or '_'";
@@ -66,25 +70,25 @@ error_codes! {
     InvalidMeterInterval = "invalid_meter_interval", 400, "抄表间隔应为 1-1440 分钟", "The meter-reading interval must be 1-1440 minutes";
     InvalidCoordinates = "invalid_coordinates", 400, "纬度应在 -90 到 90 之间，经度应在 -180 到 180 之间", "Latitude must be -90..90 and longitude -180..180";
     InvalidReleaseId = "invalid_release_id", 400, "释放请求编号应为 8-64 位字母、数字、“-”或“_”", "The release id must be 8-64 letters, digits, '-' or '_'";
-    EnrolmentInvalid = "enrolment_invalid", 400, "网关注册码无效、已使用或已过期，请在管理后台重新生成", "The gateway enrolment token is unknown, used or expired; create a new one in the console";
-    FileEmpty = "file_empty", 400, "文件为空", "The file is empty";
-    FileTypeNotAllowed = "file_type_not_allowed", 400, "不能打印可执行文件或压缩包", "Executables and archives cannot be printed";
-    UnsupportedFileType = "unsupported_file_type", 400, "不支持的文件类型，请上传 PDF、图片、文本或 Office 文档", "Unsupported file type; upload a PDF, an image, text or an Office document";
-    FileCorrupt = "file_corrupt", 400, "文件已损坏或无法读取", "The file is corrupt or unreadable";
-    PdfEncrypted = "pdf_encrypted", 400, "PDF 已加密或设置了密码，请去除密码后重新上传", "The PDF is encrypted or password-protected; remove the password and upload again";
-    ZipBomb = "document_unpacks_too_large", 400, "文档解压后过大，已拒绝", "The document unpacks to more than allowed and was refused";
-    TooManyPages = "too_many_pages", 400, "文档页数超过上限", "The document has more pages than allowed";
-    ConversionTimeout = "conversion_timeout", 400, "文档转换超时，已停止", "Converting the document took too long and was stopped";
-    ConversionFailed = "conversion_failed", 400, "文档转换失败", "The document could not be converted";
+    EnrolmentInvalid = "enrolment_invalid", 422, "网关注册码无效、已使用或已过期，请在管理后台重新生成", "The gateway enrolment token is unknown, used or expired; create a new one in the console";
+    FileEmpty = "file_empty", 422, "文件为空", "The file is empty";
+    FileTypeNotAllowed = "file_type_not_allowed", 422, "不能打印可执行文件或压缩包", "Executables and archives cannot be printed";
+    UnsupportedFileType = "unsupported_file_type", 422, "不支持的文件类型，请上传 PDF、图片、文本或 Office 文档", "Unsupported file type; upload a PDF, an image, text or an Office document";
+    FileCorrupt = "file_corrupt", 422, "文件已损坏或无法读取", "The file is corrupt or unreadable";
+    PdfEncrypted = "pdf_encrypted", 422, "PDF 已加密或设置了密码，请去除密码后重新上传", "The PDF is encrypted or password-protected; remove the password and upload again";
+    ZipBomb = "document_unpacks_too_large", 422, "文档解压后过大，已拒绝", "The document unpacks to more than allowed and was refused";
+    TooManyPages = "too_many_pages", 422, "文档页数超过上限", "The document has more pages than allowed";
+    ConversionTimeout = "conversion_timeout", 422, "文档转换超时，已停止", "Converting the document took too long and was stopped";
+    ConversionFailed = "conversion_failed", 422, "文档转换失败", "The document could not be converted";
     MissingFileName = "missing_file_name", 400, "请提供文件名", "Give the file a name";
-    UnknownReference = "unknown_reference", 400, "引用的对象不存在或无权访问", "The referenced object does not exist or is out of your scope";
-    MissingCredentials = "missing_credentials", 400, "请填写用户名或手机号及密码，或使用微信注册", "Give a user name or phone number with a password, or register with WeChat";
-    RegionsMismatch = "regions_mismatch", 400, "区域管理员必须分配至少一个区域，其他角色不能分配区域", "Region admins need at least one region, and only region admins have regions";
-    WrongPassword = "wrong_password", 400, "当前密码不正确", "The current password is wrong";
-    PasswordUnchanged = "password_unchanged", 400, "新密码不能与当前密码相同", "The new password must differ from the current one";
-    RegistrationTokenInvalid = "registration_token_invalid", 400, "微信注册凭证无效或已过期，请重新微信登录", "WeChat registration token is invalid or expired; sign in with WeChat again";
-    WechatCodeInvalid = "wechat_code_invalid", 400, "微信授权码无效（40029），请重新授权", "WeChat code is invalid (40029); authorise again";
-    WechatCodeUsed = "wechat_code_used", 400, "微信授权码已被使用（40163），请重新授权", "WeChat code was already used (40163); authorise again";
+    UnknownReference = "unknown_reference", 422, "引用的对象不存在或无权访问", "The referenced object does not exist or is out of your scope";
+    MissingCredentials = "missing_credentials", 422, "请填写用户名或手机号及密码，或使用微信注册", "Give a user name or phone number with a password, or register with WeChat";
+    RegionsMismatch = "regions_mismatch", 422, "区域管理员必须分配至少一个区域，其他角色不能分配区域", "Region admins need at least one region, and only region admins have regions";
+    WrongPassword = "wrong_password", 422, "当前密码不正确", "The current password is wrong";
+    PasswordUnchanged = "password_unchanged", 422, "新密码不能与当前密码相同", "The new password must differ from the current one";
+    RegistrationTokenInvalid = "registration_token_invalid", 422, "微信注册凭证无效或已过期，请重新微信登录", "WeChat registration token is invalid or expired; sign in with WeChat again";
+    WechatCodeInvalid = "wechat_code_invalid", 422, "微信授权码无效（40029），请重新授权", "WeChat code is invalid (40029); authorise again";
+    WechatCodeUsed = "wechat_code_used", 422, "微信授权码已被使用（40163），请重新授权", "WeChat code was already used (40163); authorise again";
     Unauthenticated = "unauthenticated", 401, "请先登录", "Sign in first";
     TokenExpired = "token_expired", 401, "登录已过期，请刷新或重新登录", "Access token expired; refresh it or sign in again";
     SessionRevoked = "session_revoked", 401, "会话已退出，请重新登录", "The session was signed out; sign in again";
@@ -111,11 +115,11 @@ error_codes! {
     GroupNameTaken = "group_name_taken", 409, "打印机组名称已存在", "A printer group with this name already exists";
     PrintPointOffline = "print_point_offline", 409, "打印点离线（网关未连接），暂时无法打印，未扣费", "The print point is offline (its gateway is not connected); nothing was charged";
     CloudPrintDisabled = "cloud_print_disabled", 409, "该打印点未开启云打印", "Cloud print is not enabled at this print point";
-    InvalidPaymentKey = "invalid_payment_key", 400, "商户号、密钥或证书信息无法解析，或与其他字段不匹配", "The merchant id, key or certificate data cannot be parsed or does not fit the other fields";
-    PayeeUnavailable = "payee_unavailable", 400, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
+    InvalidPaymentKey = "invalid_payment_key", 422, "商户号、密钥或证书信息无法解析，或与其他字段不匹配", "The merchant id, key or certificate data cannot be parsed or does not fit the other fields";
+    PayeeUnavailable = "payee_unavailable", 422, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
     NothingToPay = "nothing_to_pay", 409, "所选作业无需付费，请直接确认打印", "The chosen jobs cost nothing: confirm the release instead";
     ReleaseAlreadyStarted = "release_already_started", 409, "该次打印已发起过支付", "A payment was already started for this release";
-    PaymentMethodNotOffered = "payment_method_not_offered", 400, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
+    PaymentMethodNotOffered = "payment_method_not_offered", 422, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
     PaymentNotConfigured = "payment_not_configured", 409, "收款方尚未配置该支付方式", "The payee has not configured this payment provider";
     WechatIdentityRequired = "wechat_identity_required", 409, "请先通过微信登录后再使用微信支付", "Sign in through WeChat first to pay with WeChat";
     PaymentProviderUnavailable = "payment_provider_unavailable", 502, "支付服务暂时不可用，请稍后再试", "The payment service is unavailable; try again later";
@@ -172,6 +176,10 @@ pub enum ApiError {
     /// Conflicts with existing data (duplicates).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// Valid by the schema, but its content cannot be processed: an id that names nothing,
+    /// a document that cannot be printed, a key that does not parse.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
     /// The request body's content type is not accepted.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
@@ -234,6 +242,7 @@ impl ApiError {
             411 => ApiError::LengthRequired(body),
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
+            422 => ApiError::Unprocessable(body),
             401 => ApiError::Unauthorized(body),
             403 => ApiError::Forbidden(body),
             404 => ApiError::NotFound(body),
@@ -254,6 +263,7 @@ impl ApiError {
             | ApiError::Conflict(b)
             | ApiError::MethodNotAllowed(b)
             | ApiError::UnsupportedMediaType(b)
+            | ApiError::Unprocessable(b)
             | ApiError::LengthRequired(b)
             | ApiError::PayloadTooLarge(b)
             | ApiError::TooManyRequests(b, _)
@@ -323,6 +333,8 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,
             ValueError::Coordinates => ErrorCode::InvalidCoordinates,
             ValueError::UnknownVariant => ErrorCode::InvalidValue,
+            ValueError::Inconsistent => ErrorCode::InconsistentValues,
+            ValueError::NoPagesSelected => ErrorCode::PagesNotInDocument,
         };
         ApiError::field(code, field)
     }

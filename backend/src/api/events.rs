@@ -4,7 +4,7 @@
 use futures_util::{stream::BoxStream, StreamExt};
 use poem_openapi::{payload::EventStream, OpenApi};
 
-use super::{security::UserAuth, ApiTags};
+use super::{error::ApiError, security::UserAuth, ApiTags};
 use crate::{
     domain::{user_topic, UserEvent},
     infra::events::EventBus,
@@ -19,7 +19,9 @@ impl EventsApi {
     /// A `text/event-stream` of the user's events (`job`, `refund`, `refund_settled`,
     /// `payment`, `payment_held`, told apart by `type`), kept alive with comments every 15 s.
     #[oai(path = "/events", method = "get", operation_id = "user_events")]
-    async fn stream(&self, auth: UserAuth) -> EventStream<BoxStream<'static, UserEvent>> {
+    /// Its errors are the API's (401 without a valid token, 403 for an admin's), declared
+    /// with the stream so that clients are generated for both.
+    async fn stream(&self, auth: UserAuth) -> Result<EventStream<BoxStream<'static, UserEvent>>, ApiError> {
         let events = self
             .events
             .subscribe(&user_topic(&auth.0.user_id))
@@ -35,6 +37,6 @@ impl EventsApi {
                 }
             })
             .boxed();
-        EventStream::new(events).keep_alive(std::time::Duration::from_secs(15))
+        Ok(EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)))
     }
 }

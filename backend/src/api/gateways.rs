@@ -9,6 +9,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::{EnterpriseCodeText, NameText};
 use super::{
     error::{ApiError, ErrorCode},
     security::{AdminAuth, GatewayAuth},
@@ -33,8 +34,7 @@ pub struct GatewaysApi {
 #[derive(Debug, Object)]
 pub struct CheckRequest {
     /// 企业标识.
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
 }
 
 /// The enterprise a code names.
@@ -59,16 +59,15 @@ pub struct Enrolment {
 #[derive(Debug, Object)]
 pub struct RegisterGatewayRequest {
     /// 企业标识.
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
     /// The enrolment token an admin created.
     #[oai(validator(max_length = 2048))]
     pub enrolment_token: String,
     /// A name for this gateway (e.g. the PC's host name).
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
     /// The gateway's version.
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub version: Option<String>,
 }
 
@@ -110,21 +109,26 @@ pub struct ReportedPrinterBody {
     pub key: String,
     /// Name to show (defaults to make and model).
     #[oai(validator(max_length = 128))]
+    #[oai(nullable)]
     pub name: Option<String>,
     /// MAC address, if the gateway knows it.
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub mac: Option<String>,
     /// How the gateway reaches it (IPP URI).
     #[oai(validator(max_length = 1024))]
     pub device_uri: String,
     /// Make and model (IPP printer-make-and-model).
     #[oai(validator(max_length = 256))]
+    #[oai(nullable)]
     pub make_model: Option<String>,
     /// Serial number.
     #[oai(validator(max_length = 256))]
+    #[oai(nullable)]
     pub serial_number: Option<String>,
     /// IPP printer-uuid.
     #[oai(validator(max_length = 256))]
+    #[oai(nullable)]
     pub uuid: Option<String>,
 }
 
@@ -136,6 +140,7 @@ pub struct ReportPrintersRequest {
     pub printers: Vec<ReportedPrinterBody>,
     /// "Refresh printer status" after a reinstall: re-bind this enterprise's printers whose
     /// gateway is gone. Without it, printers under another gateway are left alone.
+    #[oai(nullable)]
     pub refresh: Option<bool>,
 }
 

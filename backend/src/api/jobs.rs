@@ -6,10 +6,14 @@ use poem::{Body, Request};
 use poem_openapi::{
     param::{Path, Query},
     payload::{Binary, Json},
-    types::multipart::Upload,
-    ApiResponse, Multipart, Object, OpenApi,
+    ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::{
+    ColourModeText, FileNameText, JobStateText, OrientationText, PageRangesText, PagesPerSheetNumber, PaperSizeText,
+    SidesText,
+};
+use super::upload_form::UploadForm;
 use super::{
     error::{ApiError, ErrorCode},
     security::{AdminAuth, UserAuth},
@@ -35,17 +39,17 @@ pub struct JobOptionsView {
     /// Copies, 1-99.
     pub copies: i64,
     /// `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`.
-    pub sides: String,
+    pub sides: SidesText,
     /// `auto` (each page as it is), `mono` or `colour`.
-    pub colour_mode: String,
+    pub colour_mode: ColourModeText,
     /// `A4`, `A3`, `A5`, `B5` or `Letter`.
-    pub paper_size: String,
+    pub paper_size: PaperSizeText,
     /// Pages to print, e.g. `1-3,5,8-`; empty for all.
     pub page_ranges: String,
     /// Pages per sheet side: 1, 2 or 4.
     pub pages_per_sheet: i64,
     /// `auto`, `portrait` or `landscape`.
-    pub orientation: String,
+    pub orientation: OrientationText,
 }
 
 /// One page of the print-ready document.
@@ -157,24 +161,27 @@ impl From<JobRow> for JobView {
 #[derive(Debug, Object)]
 pub struct UpdateOptionsRequest {
     /// Copies, 1-99.
+    #[oai(validator(minimum(value = "1"), maximum(value = "99")))]
+    #[oai(nullable)]
     pub copies: Option<i64>,
     /// `one-sided`, `two-sided-long-edge` or `two-sided-short-edge`.
-    #[oai(validator(max_length = 32))]
-    pub sides: Option<String>,
+    #[oai(nullable)]
+    pub sides: Option<SidesText>,
     /// `auto`, `mono` or `colour`.
-    #[oai(validator(max_length = 32))]
-    pub colour_mode: Option<String>,
+    #[oai(nullable)]
+    pub colour_mode: Option<ColourModeText>,
     /// `A4`, `A3`, `A5`, `B5` or `Letter`.
-    #[oai(validator(max_length = 32))]
-    pub paper_size: Option<String>,
+    #[oai(nullable)]
+    pub paper_size: Option<PaperSizeText>,
     /// e.g. `1-3,5,8-`; empty for all pages.
-    #[oai(validator(max_length = 1024))]
-    pub page_ranges: Option<String>,
+    #[oai(nullable)]
+    pub page_ranges: Option<PageRangesText>,
     /// 1, 2 or 4.
-    pub pages_per_sheet: Option<i64>,
+    #[oai(nullable)]
+    pub pages_per_sheet: Option<PagesPerSheetNumber>,
     /// `auto`, `portrait` or `landscape`.
-    #[oai(validator(max_length = 32))]
-    pub orientation: Option<String>,
+    #[oai(nullable)]
+    pub orientation: Option<OrientationText>,
 }
 
 /// One line of a quote.
@@ -269,13 +276,6 @@ impl From<TransitionRow> for TransitionView {
     }
 }
 
-/// A document sent as a multipart form.
-#[derive(Debug, Multipart)]
-pub struct UploadForm {
-    /// The document; its file name is kept for display.
-    pub file: Upload,
-}
-
 #[derive(ApiResponse)]
 enum Created {
     /// Received and queued for processing.
@@ -331,7 +331,7 @@ impl JobsApi {
         auth: UserAuth,
         req: &Request,
         /// The file's name, for display (any Unicode).
-        file_name: Query<String>,
+        file_name: Query<FileNameText>,
         body: Binary<Body>,
     ) -> Result<Created, ApiError> {
         self.refuse_declared_oversize(req)?;
@@ -368,7 +368,7 @@ impl JobsApi {
         &self,
         auth: UserAuth,
         /// Only jobs in this state.
-        state: Query<Option<String>>,
+        state: Query<Option<JobStateText>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
@@ -396,12 +396,12 @@ impl JobsApi {
         let b = body.0;
         let patch = OptionsPatch {
             copies: b.copies,
-            sides: b.sides,
-            colour_mode: b.colour_mode,
-            paper_size: b.paper_size,
-            page_ranges: b.page_ranges,
-            pages_per_sheet: b.pages_per_sheet,
-            orientation: b.orientation,
+            sides: b.sides.map(Into::into),
+            colour_mode: b.colour_mode.map(Into::into),
+            paper_size: b.paper_size.map(Into::into),
+            page_ranges: b.page_ranges.map(Into::into),
+            pages_per_sheet: b.pages_per_sheet.map(|n| n.0),
+            orientation: b.orientation.map(Into::into),
         };
         Ok(Json(self.jobs.update_options(&auth.0, &id, patch).await?.into()))
     }
@@ -441,8 +441,10 @@ impl JobsApi {
         auth: UserAuth,
         id: Path<String>,
         /// 1-based page number.
+        #[oai(validator(minimum(value = "1")))]
         page: Path<u32>,
         /// Longer side in pixels, 64-2048 (default 1024).
+        #[oai(validator(minimum(value = "64"), maximum(value = "2048")))]
         size: Query<Option<u32>>,
     ) -> Result<Png, ApiError> {
         Ok(Png::Ok(Binary(self.jobs.preview(&auth.0, &id, page.0, size.0.unwrap_or(1024)).await?)))
@@ -469,7 +471,7 @@ impl JobsApi {
         auth: AdminAuth,
         id: Path<String>,
         /// Only jobs in this state.
-        state: Query<Option<String>>,
+        state: Query<Option<JobStateText>>,
         /// Only this user's jobs.
         user_id: Query<Option<String>>,
         /// Part of the file name.
@@ -480,7 +482,11 @@ impl JobsApi {
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<JobView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let filter = JobFilter { state: state.0, user_id: user_id.0, name: q.0.filter(|s| !s.trim().is_empty()) };
+        let filter = JobFilter {
+            state: state.0.map(Into::into),
+            user_id: user_id.0,
+            name: q.0.filter(|s| !s.trim().is_empty()),
+        };
         let jobs = self.jobs.admin_list(&auth.0, &id, filter, page.limit, page.offset).await?;
         Ok(Json(jobs.into_iter().map(Into::into).collect()))
     }

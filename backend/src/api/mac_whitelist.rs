@@ -3,6 +3,7 @@
 
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::MacText;
 use super::{error::ApiError, security::AdminAuth, ApiTags};
 use crate::{services::print_points::PrintPointService, storage::print_points::WhitelistRow};
 
@@ -33,10 +34,10 @@ impl From<WhitelistRow> for WhitelistEntry {
 #[derive(Debug, Object)]
 pub struct AddWhitelistRequest {
     /// The MAC, any common notation.
-    #[oai(validator(max_length = 64))]
-    pub mac: String,
+    pub mac: MacText,
     /// Why (e.g. the machines sharing it).
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -64,7 +65,7 @@ impl MacWhitelistApi {
 
     /// Remove a MAC from the whitelist. Print points already sharing it stay O&M-only.
     #[oai(path = "/mac-whitelist/:mac", method = "delete", operation_id = "mac_whitelist_remove")]
-    async fn remove(&self, auth: AdminAuth, mac: Path<String>) -> Result<Removed, ApiError> {
+    async fn remove(&self, auth: AdminAuth, mac: Path<MacText>) -> Result<Removed, ApiError> {
         self.print_points.whitelist_remove(&auth.0, &mac).await?;
         Ok(Removed::Done)
     }

@@ -3,6 +3,7 @@
 
 pub mod admin_sessions;
 pub mod admins;
+pub mod declared_text;
 pub mod directory;
 pub mod enterprises;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod request_guard;
 pub mod resource_id;
 pub mod security;
 pub mod sessions;
+pub mod upload_form;
 pub mod users;
 pub mod views;
 pub mod wallets;

@@ -7,6 +7,7 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::{PayeeKindText, RefundToText};
 use super::{error::ApiError, security::AdminAuth, ApiTags};
 use crate::{
     domain::{Payee, PaymentProvider},
@@ -50,11 +51,9 @@ impl From<PaymentSettings> for PaymentSettingsObject {
 #[derive(Debug, Object)]
 pub struct SetPaymentSettingsRequest {
     /// `platform`, `provider` or `enterprise`.
-    #[oai(validator(max_length = 32))]
-    pub payee: String,
+    pub payee: PayeeKindText,
     /// `wallet` or `original`.
-    #[oai(validator(max_length = 32))]
-    pub refund_to: String,
+    pub refund_to: RefundToText,
 }
 
 /// Why the provider may not reach an account's notify URL.
@@ -260,6 +259,7 @@ pub struct WechatPayAccountRequest {
     pub app_id: String,
     /// That AppID's AppSecret, when it is not one of the enterprise's configured WeChat apps.
     #[oai(validator(max_length = 128))]
+    #[oai(nullable)]
     pub app_secret: Option<String>,
     /// The merchant id (MchID).
     #[oai(validator(max_length = 64))]
@@ -283,6 +283,7 @@ pub struct WechatPayAccountRequest {
     /// The merchant API certificate (`apiclient_cert.pem`), optional: when given, it must hold
     /// the public half of `private_key_pem` and carry `certificate_serial`.
     #[oai(validator(max_length = 16384))]
+    #[oai(nullable)]
     pub merchant_certificate_pem: Option<String>,
 }
 
@@ -300,10 +301,12 @@ pub struct AlipayAccountRequest {
     pub alipay_public_key: String,
     /// The seller id (PID, `2088…`), checked against notifications when given.
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub seller_id: Option<String>,
     /// The application public key (应用公钥), optional: when given, it must be the public half
     /// of `app_private_key`.
     #[oai(validator(max_length = 8192))]
+    #[oai(nullable)]
     pub app_public_key: Option<String>,
 }
 
@@ -354,7 +357,7 @@ impl PaymentAccountsApi {
         &self,
         auth: AdminAuth,
         /// `platform`, `provider` or `enterprise`.
-        owner_kind: Path<String>,
+        owner_kind: Path<PayeeKindText>,
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Json<Vec<PaymentAccountObject>>, ApiError> {
@@ -375,7 +378,7 @@ impl PaymentAccountsApi {
         &self,
         auth: AdminAuth,
         /// `platform`, `provider` or `enterprise`.
-        owner_kind: Path<String>,
+        owner_kind: Path<PayeeKindText>,
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
         body: Json<WechatPayAccountRequest>,
@@ -409,7 +412,7 @@ impl PaymentAccountsApi {
         &self,
         auth: AdminAuth,
         /// `platform`, `provider` or `enterprise`.
-        owner_kind: Path<String>,
+        owner_kind: Path<PayeeKindText>,
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
         body: Json<AlipayAccountRequest>,
@@ -436,7 +439,7 @@ impl PaymentAccountsApi {
         &self,
         auth: AdminAuth,
         /// `platform`, `provider` or `enterprise`.
-        owner_kind: Path<String>,
+        owner_kind: Path<PayeeKindText>,
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Removed, ApiError> {
@@ -454,7 +457,7 @@ impl PaymentAccountsApi {
         &self,
         auth: AdminAuth,
         /// `platform`, `provider` or `enterprise`.
-        owner_kind: Path<String>,
+        owner_kind: Path<PayeeKindText>,
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Removed, ApiError> {

@@ -5,6 +5,7 @@ use crate::api::resource_id::ResourceId;
 use poem::web::RemoteAddr;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::{ClientKeyText, PayMethodText, PaymentProviderText};
 use super::{
     error::{ApiError, ErrorCode},
     security::UserAuth,
@@ -24,16 +25,16 @@ pub struct PaymentsApi {
 #[derive(Debug, Object)]
 pub struct StartTopUpRequest {
     /// Amount in fen, 1 to 5 000 000 (50 000 yuan).
+    #[oai(validator(minimum(value = "1"), maximum(value = "5000000")))]
     pub amount_fen: i64,
     /// `wechat_pay` or `alipay`.
-    #[oai(validator(max_length = 32))]
-    pub provider: String,
+    pub provider: PaymentProviderText,
     /// WeChat Pay: `jsapi` (official account / mini-program), `native` (QR code), `h5`, `app`;
     /// Alipay: `page` (PC), `wap` (mobile browser), `app`, `precreate` (QR code).
-    #[oai(validator(max_length = 32))]
-    pub method: String,
+    pub method: PayMethodText,
     /// Where the browser returns after Alipay page / wap pay.
     #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
     pub return_url: Option<String>,
 }
 
@@ -42,20 +43,19 @@ pub struct StartTopUpRequest {
 pub struct StartReleasePaymentRequest {
     /// The client's idempotency key for this release (8-64 letters, digits, '-' or '_'); the
     /// jobs are released under it once the order is paid.
-    #[oai(validator(max_length = 128))]
-    pub release_id: String,
+    pub release_id: ClientKeyText,
     /// The jobs to print; all ready jobs when empty or absent.
     #[oai(validator(max_items = 500))]
+    #[oai(nullable)]
     pub job_ids: Option<Vec<ResourceId>>,
     /// `wechat_pay` or `alipay`.
-    #[oai(validator(max_length = 32))]
-    pub provider: String,
+    pub provider: PaymentProviderText,
     /// As for top-ups: `jsapi`, `native`, `h5`, `app` (WeChat Pay); `page`, `wap`, `app`,
     /// `precreate` (Alipay).
-    #[oai(validator(max_length = 32))]
-    pub method: String,
+    pub method: PayMethodText,
     /// Where the browser returns after Alipay page / wap pay.
     #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
     pub return_url: Option<String>,
 }
 
@@ -236,8 +236,8 @@ impl PaymentsApi {
         let client_ip = remote.as_socket_addr().map(|a| a.ip().to_string());
         let req = TopUpRequest {
             amount_fen: b.amount_fen,
-            provider: b.provider,
-            method: b.method,
+            provider: b.provider.into(),
+            method: b.method.into(),
             client_ip,
             return_url: b.return_url,
         };
@@ -259,10 +259,10 @@ impl PaymentsApi {
     ) -> Result<Started, ApiError> {
         let b = body.0;
         let req = ReleasePaymentRequest {
-            release_id: b.release_id,
+            release_id: b.release_id.into(),
             job_ids: ResourceId::strings(b.job_ids.unwrap_or_default()),
-            provider: b.provider,
-            method: b.method,
+            provider: b.provider.into(),
+            method: b.method.into(),
             client_ip: remote.as_socket_addr().map(|a| a.ip().to_string()),
             return_url: b.return_url,
         };

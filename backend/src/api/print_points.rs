@@ -7,6 +7,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::{MacText, NameText};
 use super::{
     error::{ApiError, ErrorCode},
     rates::RatePlanObject,
@@ -106,37 +107,50 @@ impl From<PrintPoint> for PrintPointView {
 #[derive(Debug, Object)]
 pub struct CreatePrintPointRequest {
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
     /// Region (required for region admins).
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub region_id: Option<String>,
     /// Street address.
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub address: Option<String>,
     /// Latitude, -90..90.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    #[oai(nullable)]
     pub latitude: Option<f64>,
     /// Longitude, -180..180.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    #[oai(nullable)]
     pub longitude: Option<f64>,
     /// MAC address in any common notation; unique platform-wide unless whitelisted.
-    #[oai(validator(max_length = 64))]
-    pub mac: Option<String>,
+    #[oai(nullable)]
+    pub mac: Option<MacText>,
     /// Make and model.
     #[oai(validator(max_length = 256))]
+    #[oai(nullable)]
     pub make_model: Option<String>,
     /// Serial number.
     #[oai(validator(max_length = 256))]
+    #[oai(nullable)]
     pub serial_number: Option<String>,
     /// IPP URI or IP address of the device.
     #[oai(validator(max_length = 1024))]
+    #[oai(nullable)]
     pub device_uri: Option<String>,
     /// Cloud print enabled (default true; refused for whitelisted MACs).
+    #[oai(nullable)]
     pub cloud_print_enabled: Option<bool>,
     /// Copy enabled (default true).
+    #[oai(nullable)]
     pub copy_enabled: Option<bool>,
     /// Scan enabled (default true).
+    #[oai(nullable)]
     pub scan_enabled: Option<bool>,
     /// Meter-reading interval, minutes (1-1440, default 60).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(nullable)]
     pub meter_interval_minutes: Option<i64>,
 }
 
@@ -144,25 +158,36 @@ pub struct CreatePrintPointRequest {
 #[derive(Debug, Object)]
 pub struct UpdatePrintPointRequest {
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<NameText>,
     /// Region; an empty string removes the region.
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub region_id: Option<String>,
     /// Street address.
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub address: Option<String>,
     /// Latitude, -90..90.
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    #[oai(nullable)]
     pub latitude: Option<f64>,
     /// Longitude, -180..180.
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    #[oai(nullable)]
     pub longitude: Option<f64>,
     /// Cloud print enabled (refused for whitelisted MACs).
+    #[oai(nullable)]
     pub cloud_print_enabled: Option<bool>,
     /// Copy enabled.
+    #[oai(nullable)]
     pub copy_enabled: Option<bool>,
     /// Scan enabled.
+    #[oai(nullable)]
     pub scan_enabled: Option<bool>,
     /// Meter-reading interval, minutes (1-1440).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(nullable)]
     pub meter_interval_minutes: Option<i64>,
 }
 
@@ -180,6 +205,7 @@ pub struct PrintPointRates {
 #[oai(skip_serializing_if_is_none)]
 pub struct SetPrintPointRates {
     /// The print point's own plan, or nothing to fall back to the enterprise's.
+    #[oai(nullable)]
     pub plan: Option<RatePlanObject>,
 }
 
@@ -224,9 +250,9 @@ impl From<PrintPointError> for ApiError {
 
 fn plan_input(p: RatePlanObject) -> RatePlanInput {
     RatePlanInput {
-        duplex_pricing: p.duplex_pricing,
+        duplex_pricing: p.duplex_pricing.into(),
         minimum_fen: p.minimum_fen,
-        prices: p.prices.into_iter().map(|p| (p.paper_size, p.colour, p.fen_per_side)).collect(),
+        prices: p.prices.into_iter().map(|p| (p.paper_size.into(), p.colour, p.fen_per_side)).collect(),
     }
 }
 
@@ -242,12 +268,12 @@ impl PrintPointsApi {
     ) -> Result<Created, ApiError> {
         let b = body.0;
         let new = NewPrintPoint {
-            name: b.name,
+            name: b.name.into(),
             region_id: b.region_id,
             address: b.address,
             latitude: b.latitude,
             longitude: b.longitude,
-            mac: b.mac,
+            mac: b.mac.map(Into::into),
             make_model: b.make_model,
             serial_number: b.serial_number,
             device_uri: b.device_uri,
@@ -281,7 +307,7 @@ impl PrintPointsApi {
     ) -> Result<Json<PrintPointView>, ApiError> {
         let b = body.0;
         let patch = PrintPointPatch {
-            name: b.name,
+            name: b.name.map(Into::into),
             region_id: b.region_id.map(|r| Some(r).filter(|r| !r.is_empty())),
             address: b.address,
             latitude: b.latitude,
@@ -301,6 +327,7 @@ impl PrintPointsApi {
         auth: AdminAuth,
         id: Path<String>,
         /// Side in pixels, 64-2048 (default 512).
+        #[oai(validator(minimum(value = "64"), maximum(value = "2048")))]
         size: Query<Option<u32>>,
     ) -> Result<Png, ApiError> {
         Ok(Png::Ok(Binary(self.print_points.qr_png(&auth.0, &id, size.0.unwrap_or(512)).await?)))
@@ -313,6 +340,7 @@ impl PrintPointsApi {
         auth: AdminAuth,
         id: Path<String>,
         /// Side in user units, 64-2048 (default 512).
+        #[oai(validator(minimum(value = "64"), maximum(value = "2048")))]
         size: Query<Option<u32>>,
     ) -> Result<Svg, ApiError> {
         Ok(Svg::Ok(PlainText(self.print_points.qr_svg(&auth.0, &id, size.0.unwrap_or(512)).await?)))

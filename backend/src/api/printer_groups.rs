@@ -4,6 +4,7 @@
 use crate::api::resource_id::ResourceId;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::NameText;
 use super::{error::ApiError, security::AdminAuth, ApiTags};
 use crate::{services::print_points::PrintPointService, storage::print_points::PrinterGroupRow};
 
@@ -43,8 +44,7 @@ fn view((g, print_point_ids, admin_ids): (PrinterGroupRow, Vec<String>, Vec<Stri
 #[derive(Debug, Object)]
 pub struct CreatePrinterGroupRequest {
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
 }
 
 /// A group's members; omitted lists stay as they are.
@@ -52,9 +52,11 @@ pub struct CreatePrinterGroupRequest {
 pub struct SetPrinterGroupRequest {
     /// The print points of the group (the enterprise's).
     #[oai(validator(max_items = 1000))]
+    #[oai(nullable)]
     pub print_point_ids: Option<Vec<ResourceId>>,
     /// The group admins (the enterprise's own non-super admins).
     #[oai(validator(max_items = 1000))]
+    #[oai(nullable)]
     pub admin_ids: Option<Vec<ResourceId>>,
 }
 

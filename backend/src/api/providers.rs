@@ -6,6 +6,7 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
+use super::declared_text::NameText;
 use super::{
     error::ApiError,
     security::AdminAuth,
@@ -22,10 +23,10 @@ pub struct ProvidersApi {
 #[derive(Debug, Object)]
 pub struct CreateProviderRequest {
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
     /// The provider above; omitted, it is the caller's own provider (or the platform).
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub parent_id: Option<String>,
 }
 
@@ -42,7 +43,8 @@ impl ProvidersApi {
     #[oai(path = "/providers", method = "post", operation_id = "provider_create")]
     async fn create(&self, auth: AdminAuth, body: Json<CreateProviderRequest>) -> Result<Created, ApiError> {
         let b = body.0;
-        let p = self.tenants.create_provider(&auth.0, NewProvider { name: b.name, parent_id: b.parent_id }).await?;
+        let p =
+            self.tenants.create_provider(&auth.0, NewProvider { name: b.name.into(), parent_id: b.parent_id }).await?;
         Ok(Created::Created(Json(p.into())))
     }
 

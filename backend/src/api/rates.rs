@@ -2,6 +2,7 @@
 
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
+use super::declared_text::{DuplexPricingText, PaperSizeText};
 use super::{error::ApiError, security::AdminAuth, ApiTags};
 use crate::services::{
     jobs::JobService,
@@ -16,11 +17,11 @@ pub struct RatesApi {
 #[derive(Debug, Object)]
 pub struct RatePrice {
     /// `A4`, `A3`, `A5`, `B5` or `Letter`.
-    #[oai(validator(max_length = 32))]
-    pub paper_size: String,
+    pub paper_size: PaperSizeText,
     /// Colour (true) or mono (false).
     pub colour: bool,
     /// Price per printed side, in fen.
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
     pub fen_per_side: i64,
 }
 
@@ -29,9 +30,9 @@ pub struct RatePrice {
 pub struct RatePlanObject {
     /// `per_side`: each printed side costs its price; `per_sheet`: a two-sided sheet costs
     /// one side price (the dearer side's).
-    #[oai(validator(max_length = 32))]
-    pub duplex_pricing: String,
+    pub duplex_pricing: DuplexPricingText,
     /// Minimum charge per job, in fen (0 for none).
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
     pub minimum_fen: i64,
     /// Prices per side.
     #[oai(validator(max_items = 64))]
@@ -49,7 +50,7 @@ impl From<RatePlan> for RatePlanObject {
                 fen_per_side: fen.0,
             })
             .collect();
-        prices.sort_by(|a, b| (&a.paper_size, a.colour).cmp(&(&b.paper_size, b.colour)));
+        prices.sort_by(|a, b| (&*a.paper_size, a.colour).cmp(&(&*b.paper_size, b.colour)));
         Self { duplex_pricing: p.duplex.as_str().into(), minimum_fen: p.minimum.0, prices }
     }
 }
@@ -72,9 +73,9 @@ impl RatesApi {
     ) -> Result<Json<RatePlanObject>, ApiError> {
         let b = body.0;
         let input = RatePlanInput {
-            duplex_pricing: b.duplex_pricing,
+            duplex_pricing: b.duplex_pricing.into(),
             minimum_fen: b.minimum_fen,
-            prices: b.prices.into_iter().map(|p| (p.paper_size, p.colour, p.fen_per_side)).collect(),
+            prices: b.prices.into_iter().map(|p| (p.paper_size.into(), p.colour, p.fen_per_side)).collect(),
         };
         Ok(Json(self.jobs.set_rate_plan(&auth.0, &id, input).await?.into()))
     }

@@ -2,6 +2,7 @@
 
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::NameText;
 use super::{
     error::ApiError,
     security::{AdminAuth, AnyAuth},
@@ -18,10 +19,10 @@ pub struct RegionsApi {
 #[derive(Debug, Object)]
 pub struct CreateRegionRequest {
     /// Name, 1-64 characters.
-    #[oai(validator(max_length = 128))]
-    pub name: String,
+    pub name: NameText,
     /// The region above, for nested regions.
     #[oai(validator(max_length = 64))]
+    #[oai(nullable)]
     pub parent_id: Option<String>,
 }
 
@@ -43,7 +44,8 @@ impl RegionsApi {
         body: Json<CreateRegionRequest>,
     ) -> Result<Created, ApiError> {
         let b = body.0;
-        let r = self.tenants.create_region(&auth.0, &id, NewRegion { name: b.name, parent_id: b.parent_id }).await?;
+        let r =
+            self.tenants.create_region(&auth.0, &id, NewRegion { name: b.name.into(), parent_id: b.parent_id }).await?;
         Ok(Created::Created(Json(r.into())))
     }
 

@@ -4,6 +4,7 @@
 use crate::api::resource_id::ResourceId;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
+use super::declared_text::ClientKeyText;
 use super::{
     error::{ApiError, ErrorCode},
     jobs::{JobView, QuoteView},
@@ -66,11 +67,11 @@ pub struct ReleasePage {
 pub struct ConfirmRelease {
     /// The jobs to print; all ready jobs when empty or absent.
     #[oai(validator(max_items = 500))]
+    #[oai(nullable)]
     pub job_ids: Option<Vec<ResourceId>>,
     /// The client's idempotency key for this confirm (8-64 letters, digits, '-' or '_'):
     /// confirming again with it prints and charges nothing more.
-    #[oai(validator(max_length = 128))]
-    pub release_id: String,
+    pub release_id: ClientKeyText,
 }
 
 /// A confirmed release.

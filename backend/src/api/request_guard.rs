@@ -246,16 +246,28 @@ impl RequestGuard {
         // mistake to report when both are present.
         let properties = schema.get("properties").and_then(Value::as_object);
         let extra = schema.get("additionalProperties").filter(|s| s.is_object());
+        let required: Vec<&str> =
+            schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         for (name, field_value) in object {
             let field_schema = properties.and_then(|p| p.get(name)).or(extra);
             if let Some(field_schema) = field_schema {
+                // An optional field is absent or holds a value: `null` only where the schema
+                // says `nullable` (a required one is reported missing below).
+                let nullable = self.resolve(field_schema).get("nullable").and_then(Value::as_bool) == Some(true);
+                if field_value.is_null() && !nullable && !required.contains(&name.as_str()) {
+                    return Err(at.violation(
+                        ErrorCode::FieldWrongType,
+                        Some(name),
+                        "null, where the field is not nullable; leave it out".to_string(),
+                    ));
+                }
                 at.push(Step::Key(name.clone()));
                 let checked = self.check(field_value, field_schema, at);
                 at.pop();
                 checked?;
             }
         }
-        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        for name in required {
             if object.get(name).is_none_or(Value::is_null) {
                 return Err(at.violation(ErrorCode::FieldMissing, Some(name), "required".to_string()));
             }
@@ -431,6 +443,7 @@ mod tests {
                 "Thing": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string", "maxLength": 4},
                     "kind": {"type": "string", "enum": ["a", "b"]},
+                    "note": {"type": "string", "nullable": true},
                     "count": {"type": "integer", "minimum": 1, "maximum": 9},
                     "fen": {"type": "integer", "format": "int64"},
                     "copies": {"type": "integer", "format": "uint32"},
@@ -482,6 +495,13 @@ mod tests {
         );
         assert_eq!(check(json!({"name": "a", "parts": {"label": "x"}})), err(ErrorCode::FieldWrongType, "parts"));
         assert_eq!(check(json!(["name"])).map_err(|e| e.0), Err(ErrorCode::FieldWrongType));
+    }
+
+    #[test]
+    fn null_only_where_the_schema_says_nullable() {
+        assert_eq!(check(json!({"name": "a", "note": null})), Ok(()));
+        assert_eq!(check(json!({"name": "a", "kind": null})), err(ErrorCode::FieldWrongType, "kind"));
+        assert_eq!(check(json!({"name": "a", "count": null})), err(ErrorCode::FieldWrongType, "count"));
     }
 
     #[test]

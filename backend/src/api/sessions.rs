@@ -4,6 +4,7 @@
 use poem::Request;
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi, Union};
 
+use super::declared_text::EnterpriseCodeText;
 use super::{
     error::ApiError,
     views::{SessionTokens, UserSession},
@@ -22,8 +23,7 @@ pub struct SessionsApi {
 #[derive(Debug, Object)]
 pub struct SignInRequest {
     /// The enterprise's code (企业标识).
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
     /// User name or phone number.
     #[oai(validator(max_length = 128))]
     pub login: String,
@@ -32,6 +32,7 @@ pub struct SignInRequest {
     pub password: String,
     /// Optional: a WeChat registration token to bind that WeChat identity to this account.
     #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
     pub wechat_registration_token: Option<String>,
 }
 
@@ -39,8 +40,7 @@ pub struct SignInRequest {
 #[derive(Debug, Object)]
 pub struct WechatSignInRequest {
     /// The enterprise's code (企业标识).
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
     /// The `code` from the official-account redirect, or from `wx.login` in the mini-program.
     #[oai(validator(max_length = 256))]
     pub code: String,

@@ -2,6 +2,9 @@
 
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi};
 
+use super::declared_text::{
+    EnterpriseCodeText, NameOrBlankText, NewPasswordOrBlankText, NewPasswordText, PhoneOrBlankText, UsernameOrBlankText,
+};
 use super::{
     error::ApiError,
     security::UserAuth,
@@ -19,23 +22,23 @@ pub struct UsersApi {
 #[derive(Debug, Object)]
 pub struct RegisterRequest {
     /// The enterprise's code (企业标识), chosen from the directory.
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
     /// Login name: 3-32 letters, digits, `_`, `.` or `-`, not only digits.
-    #[oai(validator(max_length = 128))]
-    pub username: Option<String>,
+    #[oai(nullable)]
+    pub username: Option<UsernameOrBlankText>,
     /// Mobile phone number; also usable to sign in.
-    #[oai(validator(max_length = 32))]
-    pub phone: Option<String>,
+    #[oai(nullable)]
+    pub phone: Option<PhoneOrBlankText>,
     /// 8-128 characters with a letter and a digit.
-    #[oai(validator(max_length = 256))]
-    pub password: Option<String>,
+    #[oai(nullable)]
+    pub password: Option<NewPasswordOrBlankText>,
     /// Name shown in the apps; defaults to the user name or masked phone.
-    #[oai(validator(max_length = 128))]
-    pub display_name: Option<String>,
+    #[oai(nullable)]
+    pub display_name: Option<NameOrBlankText>,
     /// From a WeChat sign-in that answered `registration_required`: binds that WeChat
     /// identity to the new account.
     #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
     pub wechat_registration_token: Option<String>,
 }
 
@@ -46,8 +49,7 @@ pub struct ChangePasswordRequest {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
     /// The new password: 8-128 characters with a letter and a digit.
-    #[oai(validator(max_length = 256))]
-    pub new_password: String,
+    pub new_password: NewPasswordText,
 }
 
 #[derive(ApiResponse)]
@@ -73,11 +75,11 @@ impl UsersApi {
         let (user, tokens) = self
             .users
             .register(Registration {
-                enterprise_code: r.enterprise_code,
-                username: r.username,
-                phone: r.phone,
-                password: r.password,
-                display_name: r.display_name,
+                enterprise_code: r.enterprise_code.into(),
+                username: r.username.map(Into::into),
+                phone: r.phone.map(Into::into),
+                password: r.password.map(Into::into),
+                display_name: r.display_name.map(Into::into),
                 wechat_registration_token: r.wechat_registration_token,
             })
             .await?;

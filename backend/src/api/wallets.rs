@@ -6,6 +6,7 @@ use poem_openapi::{
     Object, OpenApi,
 };
 
+use super::declared_text::{AdjustmentKindText, IdempotencyKeyText, ReasonText};
 use super::{
     error::{ApiError, ErrorCode},
     security::{AdminAuth, UserAuth},
@@ -66,17 +67,16 @@ pub struct WalletView {
 /// An admin's balance adjustment.
 #[derive(Debug, Object)]
 pub struct AdjustRequest {
-    /// Fen to add (negative to take away); not zero.
+    /// Fen to add (negative to take away); not zero, and positive for a gift.
+    #[oai(validator(minimum(value = "-10000000"), maximum(value = "10000000")))]
     pub amount_fen: i64,
     /// Why (1-200 characters); kept in the ledger and the audit log.
-    #[oai(validator(max_length = 256))]
-    pub reason: String,
+    pub reason: ReasonText,
     /// The client's idempotency key (8-64 characters).
-    #[oai(validator(max_length = 128))]
-    pub idempotency_key: String,
+    pub idempotency_key: IdempotencyKeyText,
     /// `adjustment` (the default) or `gift` (赠送, credits only).
-    #[oai(validator(max_length = 32))]
-    pub kind: Option<String>,
+    #[oai(nullable)]
+    pub kind: Option<AdjustmentKindText>,
 }
 
 /// Whether a wallet's balance equals the sum of its ledger.
@@ -94,10 +94,12 @@ impl From<WalletError> for ApiError {
         match e {
             WalletError::NotFound => ApiError::new(ErrorCode::NotFound),
             WalletError::Forbidden => ApiError::new(ErrorCode::Forbidden),
+            // Zero, or a negative gift: a rule of the operation, not of the number's range.
+            WalletError::Invalid("amount_fen") => ApiError::field(ErrorCode::AmountNotAllowed, "amount_fen"),
             WalletError::Invalid(field) => ApiError::field(ErrorCode::InvalidValue, field),
             WalletError::Insufficient { .. } => ApiError::field(ErrorCode::InsufficientBalance, "amount_fen"),
             WalletError::OutOfRange => ApiError::field(ErrorCode::AmountOutOfRange, "amount_fen"),
-            WalletError::KeyReused => ApiError::field(ErrorCode::InvalidValue, "idempotency_key"),
+            WalletError::KeyReused => ApiError::field(ErrorCode::IdempotencyKeyReused, "idempotency_key"),
             WalletError::Tenant(t) => t.into(),
             e @ WalletError::Storage(_) => ApiError::internal(&e),
         }
@@ -136,8 +138,12 @@ impl WalletsApi {
             Some("gift") => true,
             Some(_) => return Err(ApiError::field(ErrorCode::InvalidValue, "kind")),
         };
-        let adjustment =
-            Adjustment { amount_fen: b.amount_fen, reason: b.reason, idempotency_key: b.idempotency_key, gift };
+        let adjustment = Adjustment {
+            amount_fen: b.amount_fen,
+            reason: b.reason.into(),
+            idempotency_key: b.idempotency_key.into(),
+            gift,
+        };
         let entry = self.wallets.adjust(&auth.0, &id, &user_id, &adjustment).await?;
         Ok(Json(entry.into()))
     }

@@ -3,6 +3,7 @@
 
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
+use super::declared_text::{WechatAppIdText, WechatAppKindText, WechatAppSecretText};
 use super::{error::ApiError, security::AdminAuth, views::WechatAppObject, ApiTags};
 use crate::services::tenants::TenantService;
 
@@ -14,11 +15,9 @@ pub struct WechatAppsApi {
 #[derive(Debug, Object)]
 pub struct SetWechatAppRequest {
     /// WeChat AppID (`wx` + 16 characters).
-    #[oai(validator(max_length = 64))]
-    pub app_id: String,
+    pub app_id: WechatAppIdText,
     /// WeChat AppSecret; stored encrypted, never returned.
-    #[oai(validator(max_length = 128))]
-    pub app_secret: String,
+    pub app_secret: WechatAppSecretText,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::WechatApps")]
@@ -30,7 +29,7 @@ impl WechatAppsApi {
         auth: AdminAuth,
         id: Path<String>,
         /// `official_account` or `mini_program`.
-        kind: Path<String>,
+        kind: Path<WechatAppKindText>,
         body: Json<SetWechatAppRequest>,
     ) -> Result<Json<WechatAppObject>, ApiError> {
         let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret).await?;

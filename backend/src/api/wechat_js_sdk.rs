@@ -4,6 +4,7 @@
 
 use poem_openapi::{param::Query, payload::Json, Object, OpenApi};
 
+use super::declared_text::{EnterpriseCodeText, PageUrlText};
 use super::{
     error::{ApiError, ErrorCode},
     ApiTags,
@@ -18,11 +19,9 @@ pub struct WechatJsSdkApi {
 #[derive(Debug, Object)]
 pub struct JsSdkConfigRequest {
     /// The enterprise whose official account the page runs under.
-    #[oai(validator(max_length = 64))]
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCodeText,
     /// The page's full URL (`location.href`); anything after `#` is ignored.
-    #[oai(validator(max_length = 2048))]
-    pub url: String,
+    pub url: PageUrlText,
 }
 
 /// Arguments for `wx.config`.
@@ -62,9 +61,9 @@ impl WechatJsSdkApi {
     async fn oauth_url(
         &self,
         /// The enterprise's code.
-        enterprise_code: Query<String>,
+        enterprise_code: Query<EnterpriseCodeText>,
         /// The app page WeChat returns to.
-        redirect_uri: Query<String>,
+        redirect_uri: Query<PageUrlText>,
     ) -> Result<Json<OauthUrlObject>, ApiError> {
         Ok(Json(OauthUrlObject { url: self.js_sdk.oauth_url(&enterprise_code, &redirect_uri).await? }))
     }

@@ -155,12 +155,21 @@ impl PageRanges {
         let mut ranges = Vec::new();
         for part in raw.split(',') {
             let part = part.trim();
-            let num = |s: &str| s.trim().parse::<u32>().ok().filter(|n| *n >= 1);
+            // ASCII digits only ("+5" is no page number), 1 to 999 999 (the API declares it).
+            let num = |s: &str| {
+                let s = s.trim();
+                let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                digits
+                    .then(|| s.trim_start_matches('0'))
+                    .filter(|d| (1..=6).contains(&d.len()))
+                    .and_then(|d| d.parse::<u32>().ok())
+            };
             let range = match part.split_once('-') {
                 None => num(part).map(|n| (n, Some(n))),
                 Some((a, "")) => num(a).map(|a| (a, None)),
                 Some((a, b)) => match (num(a), num(b)) {
-                    (Some(a), Some(b)) if a <= b => Some((a, Some(b))),
+                    // Written backwards ("5-3"), the same pages.
+                    (Some(a), Some(b)) => Some((a.min(b), Some(a.max(b)))),
                     _ => None,
                 },
             };
@@ -266,6 +275,10 @@ impl JobState {
         JobState::Expired,
     ];
 
+    /// Every name, as the API and the database write them (`ALL`, in order).
+    pub const NAMES: &'static [&'static str] =
+        &["uploaded", "processing", "ready", "released", "printing", "completed", "failed", "cancelled", "expired"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Uploaded => "uploaded",
@@ -318,6 +331,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_are_the_states_in_order() {
+        assert_eq!(JobState::NAMES, JobState::ALL.map(JobState::as_str).as_slice());
+    }
+
+    #[test]
     fn page_ranges() {
         let r = PageRanges::parse(" 1-3, 5 ,8-").unwrap_or_default();
         assert_eq!(r.select(10), vec![1, 2, 3, 5, 8, 9, 10]);
@@ -325,7 +343,9 @@ mod tests {
         assert_eq!(r.to_text(), "1-3,5,8-");
         assert_eq!(PageRanges::parse("").map(|r| r.select(3)), Ok(vec![1, 2, 3]));
         assert_eq!(PageRanges::parse("2-2,1-3").map(|r| r.select(5)), Ok(vec![1, 2, 3]));
-        for bad in ["0", "3-1", "a", "1-2-3", "-4", "1,,2"] {
+        assert_eq!(PageRanges::parse("3-1").map(|r| r.to_text()), Ok("1-3".to_string()), "backwards, the same pages");
+        assert_eq!(PageRanges::parse("007").map(|r| r.to_text()), Ok("7".to_string()));
+        for bad in ["0", "a", "1-2-3", "-4", "1,,2", "+5", "1000000"] {
             assert_eq!(PageRanges::parse(bad), Err(ValueError::PageRanges), "{bad}");
         }
     }

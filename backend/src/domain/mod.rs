@@ -66,6 +66,13 @@ pub enum ValueError {
     Coordinates,
     #[error("unknown value")]
     UnknownVariant,
+    /// Each value is allowed, but not together (an admin's scope without its id, two prices
+    /// for one paper size and colour).
+    #[error("values do not fit together")]
+    Inconsistent,
+    /// Page ranges that select no page of the document at hand.
+    #[error("the page ranges select no page of this document")]
+    NoPagesSelected,
 }
 
 /// A login identifier as typed by a person: a phone number or a user name.

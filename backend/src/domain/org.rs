@@ -97,6 +97,9 @@ pub enum WechatAppKind {
 }
 
 impl WechatAppKind {
+    /// Every name, as the API writes them.
+    pub const NAMES: &'static [&'static str] = &["official_account", "mini_program"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WechatAppKind::OfficialAccount => "official_account",

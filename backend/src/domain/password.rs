@@ -7,10 +7,11 @@ use super::ValueError;
 pub struct Password(String);
 
 impl Password {
-    /// Policy: 8-128 characters with at least one letter and one digit.
+    /// Policy: 8-128 characters with at least one letter (A-Z, a-z) and one digit.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let count = raw.chars().count();
-        let has_letter = raw.chars().any(char::is_alphabetic);
+        // ASCII letters, so that the rule is one a pattern can state (the API declares it).
+        let has_letter = raw.chars().any(|c| c.is_ascii_alphabetic());
         let has_digit = raw.chars().any(|c| c.is_ascii_digit());
         if (8..=128).contains(&count) && has_letter && has_digit {
             Ok(Self(raw.to_string()))

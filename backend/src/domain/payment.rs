@@ -57,6 +57,9 @@ pub enum RefundState {
 macro_rules! vocabulary {
     ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         impl $ty {
+            /// Every name, as the API and the database write them.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $text),* }
             }

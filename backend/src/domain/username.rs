@@ -8,12 +8,13 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let name = raw.trim().to_lowercase();
-        let count = name.chars().count();
-        let chars_ok = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        let all_digits = name.chars().all(|c| c.is_ascii_digit());
+        // Checked as typed, then folded: lower-casing can change a letter's length ('İ').
+        let typed = raw.trim();
+        let count = typed.chars().count();
+        let chars_ok = typed.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        let all_digits = typed.chars().all(|c| c.is_ascii_digit());
         if (3..=32).contains(&count) && chars_ok && !all_digits {
-            Ok(Self(name))
+            Ok(Self(typed.to_lowercase()))
         } else {
             Err(ValueError::Username)
         }

@@ -186,7 +186,9 @@ impl AdminService {
     pub async fn create(&self, actor: &AdminPrincipal, input: NewAdmin) -> Result<AdminWithPassword, AdminError> {
         let username = Username::parse(&input.username).map_err(invalid("username"))?;
         let display = Name::parse(&input.display_name).map_err(invalid("display_name"))?;
-        let scope = AdminScope::from_parts(&input.scope_kind, input.scope_id).map_err(invalid("scope"))?;
+        // The kind is one of three (the API declares it); the id must come with it or not.
+        let scope = AdminScope::from_parts(&input.scope_kind, input.scope_id)
+            .map_err(|_| AdminError::Invalid { field: "scope", source: ValueError::Inconsistent })?;
         let role = AdminRole::parse(&input.role).map_err(invalid("role"))?;
         let position = self
             .position_of(&scope)

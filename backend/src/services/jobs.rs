@@ -284,7 +284,7 @@ impl JobService {
         let plan = self.rate_plan(enterprise_id).await?;
         let flags: Vec<bool> = pages.iter().map(|p| p.colour).collect();
         pricing::quote(&plan, &flags, o).map_err(|e| match e {
-            QuoteError::NoPages => JobError::Invalid { field: "page_ranges", source: ValueError::PageRanges },
+            QuoteError::NoPages => JobError::Invalid { field: "page_ranges", source: ValueError::NoPagesSelected },
             QuoteError::Overflow => JobError::Invalid { field: "copies", source: ValueError::Copies },
         })
     }

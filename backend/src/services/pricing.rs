@@ -17,6 +17,9 @@ pub enum DuplexPricing {
 }
 
 impl DuplexPricing {
+    /// Every name, as the API writes them.
+    pub const NAMES: &'static [&'static str] = &["per_side", "per_sheet"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DuplexPricing::PerSide => "per_side",
@@ -75,7 +78,7 @@ pub fn parse_plan(
         let size = PaperSize::parse(&size).map_err(|e| ("prices.paper_size", e))?;
         Fen::price(fen).map_err(|e| ("prices.fen_per_side", e))?;
         if prices.iter().any(|p| p.paper_size == size.as_str() && (p.colour == "colour") == colour) {
-            return Err(("prices", ValueError::UnknownVariant));
+            return Err(("prices", ValueError::Inconsistent));
         }
         prices.push(RatePriceRow {
             paper_size: size.as_str().into(),

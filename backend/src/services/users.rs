@@ -98,7 +98,8 @@ impl UserService {
         let wechat_token = blank_to_none(r.wechat_registration_token);
         let has_login = username.is_some() || phone.is_some();
         if has_login && password.is_none() {
-            return Err(UserError::Invalid { field: "password", source: ValueError::WeakPassword });
+            // A login without a password to go with it: each field is fine, the set is not.
+            return Err(UserError::MissingCredentials);
         }
         if wechat_token.is_none() && !has_login {
             return Err(UserError::MissingCredentials);

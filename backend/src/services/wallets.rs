@@ -104,7 +104,7 @@ impl WalletService {
             Ok(_) if gift && amount_fen < 0 => return Err(WalletError::Invalid("amount_fen")),
             Ok(_) => {}
         }
-        if !(8..=64).contains(&idempotency_key.len()) {
+        if !(8..=64).contains(&idempotency_key.chars().count()) {
             return Err(WalletError::Invalid("idempotency_key"));
         }
         if !actor.is_super() {

@@ -54,7 +54,7 @@ pub fn signature(ticket: &str, nonce_str: &str, timestamp: i64, url: &str) -> St
 /// A page URL as given: absolute http(s), of reasonable length.
 fn page_url(url: &str) -> Result<&str, JsSdkError> {
     let url = url.trim();
-    if url.len() > 2048 || !(url.starts_with("https://") || url.starts_with("http://")) {
+    if url.chars().count() > 2048 || !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(JsSdkError::InvalidUrl);
     }
     Ok(url)

@@ -169,11 +169,11 @@ async fn printer_group_lists_are_bounded_checked_together_and_written_whole() {
     let mut mixed: Vec<String> = many[..998].to_vec();
     mixed.extend([p2.clone(), foreign.clone()]);
     let r = app.put(&path, Some(&platform), json!({"print_point_ids": mixed})).await;
-    r.expect_error(400, "unknown_reference");
+    r.expect_error(422, "unknown_reference");
     assert_eq!(r.body["field"], "print_point_ids");
     // Good print points with a bad admin: neither list is written.
     let r = app.put(&path, Some(&platform), json!({"print_point_ids": [p2], "admin_ids": [foreign]})).await;
-    r.expect_error(400, "unknown_reference");
+    r.expect_error(422, "unknown_reference");
     assert_eq!(r.body["field"], "admin_ids");
     let groups =
         app.get(&format!("/api/v1/enterprises/{}/printer-groups", id(&acme)), Some(&platform)).await.expect(200);

@@ -67,14 +67,17 @@ async fn prices_past_their_bound_are_refused_at_the_rate_plan() {
         json!({"duplex_pricing": "per_side", "minimum_fen": minimum,
                "prices": [{"paper_size": "A4", "colour": false, "fen_per_side": per_side}]})
     };
+    // The bounds are declared in the API document, so the request guard answers them by the
+    // field's path, before the service sees the plan.
     let r = w.app.put(&path, Some(&w.admin), plan(0, MAX_PRICE + 1)).await;
-    r.expect_error(400, "amount_out_of_range");
-    assert_eq!(r.body["field"], "prices.fen_per_side");
+    r.expect_error(400, "value_out_of_range");
+    assert_eq!(r.body["field"], "prices[0].fen_per_side");
     let r = w.app.put(&path, Some(&w.admin), plan(i64::MAX, 10)).await;
-    r.expect_error(400, "amount_out_of_range");
+    r.expect_error(400, "value_out_of_range");
     assert_eq!(r.body["field"], "minimum_fen");
-    // A negative price stays what it was: not an amount at all.
-    w.app.put(&path, Some(&w.admin), plan(0, -1)).await.expect_error(400, "invalid_amount");
+    let r = w.app.put(&path, Some(&w.admin), plan(0, -1)).await;
+    r.expect_error(400, "value_out_of_range");
+    assert_eq!(r.body["field"], "prices[0].fen_per_side");
     // The bound itself is a price.
     w.app.put(&path, Some(&w.admin), plan(MAX_PRICE, MAX_PRICE)).await.expect(200);
 }
@@ -90,7 +93,7 @@ async fn wallet_adjustments_are_bounded_and_the_wallet_keeps_working() {
         (-MAX_AMOUNT - 1, "adj-under-01"),
     ] {
         let r = adjust(&w, &uid, fen, key).await;
-        r.expect_error(400, "amount_out_of_range");
+        r.expect_error(400, "value_out_of_range");
         assert_eq!(r.body["field"], "amount_fen");
     }
     // Before, the i64::MAX credit was taken and the next adjustment answered 500.
