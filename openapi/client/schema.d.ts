@@ -1751,8 +1751,8 @@ export interface components {
         LedgerEntry: {
             /** @description Entry id. */
             id: string;
-            /** @description `job_payment`, `refund`, `admin_adjustment`, … */
-            kind: string;
+            /** @description What the entry records. */
+            kind: components["schemas"]["LedgerKind"] & unknown;
             /**
              * Format: int64
              * @description Amount, fen: positive credits, negative debits.
@@ -1774,12 +1774,23 @@ export interface components {
             created_at: number;
         };
         /**
+         * @description What a wallet ledger entry records. Sent and stored by name; the OpenAPI document lists
+         *     the names, so clients get the exact set.
+         * @enum {string}
+         */
+        LedgerKind: "top_up" | "payment" | "job_payment" | "refund" | "admin_adjustment" | "gift";
+        /**
          * OauthUrlObject
          * @description Where to send the browser to sign in with WeChat.
          */
         OauthUrlObject: {
             url: string;
         };
+        /**
+         * @description What a payment order is for. Sent and stored by name.
+         * @enum {string}
+         */
+        OrderPurpose: "top_up" | "release";
         /**
          * @description Where a payment order is. Sent and stored by name; the OpenAPI document lists the names.
          * @enum {string}
@@ -1901,8 +1912,8 @@ export interface components {
             id: string;
             /** @description Our order number at the provider. */
             out_trade_no: string;
-            /** @description `top_up` or `release`. */
-            purpose: string;
+            /** @description What the order is for. */
+            purpose: components["schemas"]["OrderPurpose"] & unknown;
             /** @description `wechat_pay` or `alipay`. */
             provider: string;
             method: string;
@@ -2567,9 +2578,9 @@ export interface components {
          */
         TransitionView: {
             /** @description Previous state (absent for the first). */
-            from_state?: string;
+            from_state?: components["schemas"]["JobState"] & unknown;
             /** @description New state. */
-            to_state: string;
+            to_state: components["schemas"]["JobState"] & unknown;
             /**
              * Format: int64
              * @description When (Unix epoch milliseconds, UTC).

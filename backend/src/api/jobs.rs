@@ -250,9 +250,9 @@ impl From<Quote> for QuoteView {
 #[oai(skip_serializing_if_is_none)]
 pub struct TransitionView {
     /// Previous state (absent for the first).
-    pub from_state: Option<String>,
+    pub from_state: Option<JobState>,
     /// New state.
-    pub to_state: String,
+    pub to_state: JobState,
     /// When (Unix epoch milliseconds, UTC).
     pub at: i64,
     /// `user`, `admin` or `system`.

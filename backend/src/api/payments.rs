@@ -12,7 +12,7 @@ use super::{
     ApiTags,
 };
 use crate::{
-    domain::OrderState,
+    domain::{OrderPurpose, OrderState},
     payments::wechat_pay::{AppPayParams, JsapiPayParams},
     services::payments::{OrderView, PayAction, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
 };
@@ -66,8 +66,8 @@ pub struct PaymentOrderObject {
     pub id: String,
     /// Our order number at the provider.
     pub out_trade_no: String,
-    /// `top_up` or `release`.
-    pub purpose: String,
+    /// What the order is for.
+    pub purpose: OrderPurpose,
     /// `wechat_pay` or `alipay`.
     pub provider: String,
     pub method: String,

@@ -14,6 +14,7 @@ use super::{
     ApiTags,
 };
 use crate::{
+    domain::LedgerKind,
     services::wallets::{Adjustment, WalletError, WalletService},
     storage::wallets::LedgerRow,
 };
@@ -27,8 +28,8 @@ pub struct WalletsApi {
 pub struct LedgerEntry {
     /// Entry id.
     pub id: String,
-    /// `job_payment`, `refund`, `admin_adjustment`, …
-    pub kind: String,
+    /// What the entry records.
+    pub kind: LedgerKind,
     /// Amount, fen: positive credits, negative debits.
     pub amount_fen: i64,
     /// Balance after this entry, fen.

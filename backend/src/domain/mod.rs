@@ -21,7 +21,9 @@ pub use money::Fen;
 pub use name::Name;
 pub use org::{AdminRole, AdminScope, OrgStatus, WechatAppKind};
 pub use password::Password;
-pub use payment::{OrderState, Payee, PaymentProvider, RefundState, RefundTo};
+pub use payment::{
+    LedgerKind, OrderPurpose, OrderState, Payee, PaymentProvider, RefundState, RefundTo, ReleaseOutcome,
+};
 pub use phone::Phone;
 pub use user_event::{
     user_topic, JobEvent, PaymentEvent, PaymentHeldEvent, RefundEvent, RefundSettledEvent, UserEvent,

@@ -42,6 +42,46 @@ pub enum OrderState {
     Closed,
 }
 
+/// What a payment order is for. Sent and stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OrderPurpose {
+    /// Money into the wallet.
+    TopUp,
+    /// A release paid for directly: the money goes through the wallet to the release.
+    Release,
+}
+
+/// What became of the release a paid order was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseOutcome {
+    /// Carried out.
+    Released,
+    /// Could not be (the jobs had gone, the printer was off): the money stays in the wallet.
+    Held,
+}
+
+/// What a wallet ledger entry records. Sent and stored by name; the OpenAPI document lists
+/// the names, so clients get the exact set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// A top-up paid by WeChat Pay or Alipay.
+    TopUp,
+    /// A payment for a release, credited before the release spends it.
+    Payment,
+    /// A release's charge.
+    JobPayment,
+    /// Money back for what was not printed.
+    Refund,
+    /// An admin's adjustment, up or down.
+    AdminAdjustment,
+    /// An admin's gift (赠送).
+    Gift,
+}
+
 /// Where a refund through the original channel is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RefundState {
@@ -79,6 +119,16 @@ vocabulary!(PaymentProvider { WechatPay = "wechat_pay", Alipay = "alipay" });
 vocabulary!(RefundTo { Wallet = "wallet", Original = "original" });
 vocabulary!(OrderState { Pending = "pending", Paid = "paid", Closed = "closed" });
 vocabulary!(RefundState { Pending = "pending", Succeeded = "succeeded", ToWallet = "to_wallet" });
+vocabulary!(OrderPurpose { TopUp = "top_up", Release = "release" });
+vocabulary!(ReleaseOutcome { Released = "released", Held = "held" });
+vocabulary!(LedgerKind {
+    TopUp = "top_up",
+    Payment = "payment",
+    JobPayment = "job_payment",
+    Refund = "refund",
+    AdminAdjustment = "admin_adjustment",
+    Gift = "gift",
+});
 
 #[cfg(test)]
 mod tests {

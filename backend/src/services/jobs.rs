@@ -304,7 +304,14 @@ impl JobService {
         let actor = Actor { kind: "user", id: who.user_id.clone() };
         if !self
             .repo
-            .transition(&job.id, &["uploaded", "processing", "ready"], "cancelled", now_ms(), &actor, None)
+            .transition(
+                &job.id,
+                &[JobState::Uploaded, JobState::Processing, JobState::Ready],
+                JobState::Cancelled,
+                now_ms(),
+                &actor,
+                None,
+            )
             .await?
         {
             return Err(JobError::StateConflict(job.state));

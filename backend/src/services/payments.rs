@@ -28,7 +28,10 @@ use super::{
     release::{check_release_id, ReleaseError, ReleaseService},
 };
 use crate::{
-    domain::{OrderState, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, UserEvent, ValueError},
+    domain::{
+        LedgerKind, OrderPurpose, OrderState, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, ReleaseOutcome,
+        UserEvent, ValueError,
+    },
     infra::{events::EventBus, new_id, now_ms},
     payments::{
         alipay::{self, AlipayClient, TradeRequest},
@@ -192,7 +195,7 @@ pub struct ReleasePaymentRequest {
 
 /// What an order is for.
 struct Intent {
-    purpose: &'static str,
+    purpose: OrderPurpose,
     amount_fen: i64,
     release: Option<ReleaseIntent>,
 }
@@ -224,7 +227,7 @@ pub enum PayAction {
 pub struct OrderView {
     pub id: String,
     pub out_trade_no: String,
-    pub purpose: String,
+    pub purpose: OrderPurpose,
     pub provider: String,
     pub method: String,
     pub amount_fen: i64,
@@ -493,7 +496,7 @@ impl PaymentService {
         if req.amount_fen > MAX_TOP_UP_FEN {
             return Err(PaymentError::AmountOutOfRange);
         }
-        let intent = Intent { purpose: "top_up", amount_fen: req.amount_fen, release: None };
+        let intent = Intent { purpose: OrderPurpose::TopUp, amount_fen: req.amount_fen, release: None };
         self.open(user, intent, &req.provider, &req.method, req.client_ip, req.return_url, "云印 余额充值").await
     }
 
@@ -525,7 +528,7 @@ impl PaymentService {
             return Err(PaymentError::ReleaseAlreadyStarted);
         }
         let intent = Intent {
-            purpose: "release",
+            purpose: OrderPurpose::Release,
             amount_fen: total,
             release: Some(ReleaseIntent {
                 release_id,
@@ -674,7 +677,7 @@ impl PaymentService {
             out_trade_no: new_id().replace('-', ""),
             enterprise_id: user.enterprise_id.clone(),
             user_id: user.user_id.clone(),
-            purpose: intent.purpose.into(),
+            purpose: intent.purpose,
             provider: provider.as_str().into(),
             method: method.as_str().into(),
             payee_kind: owner.kind.as_str().into(),
@@ -830,7 +833,7 @@ impl PaymentService {
                     amount_fen: order.amount_fen,
                 });
                 event.publish(self.events.as_ref(), &order.user_id).await;
-                if order.purpose == "release" {
+                if order.purpose == OrderPurpose::Release {
                     self.finish_release(order).await;
                 }
                 Ok(true)
@@ -873,7 +876,7 @@ impl PaymentService {
         };
         // A release paid directly passes through the wallet: credited here, debited by
         // the release right after, both in the ledger.
-        let kind = if order.purpose == "release" { "payment" } else { "top_up" };
+        let kind = if order.purpose == OrderPurpose::Release { LedgerKind::Payment } else { LedgerKind::TopUp };
         let change = Change {
             kind,
             amount_fen: order.amount_fen,
@@ -907,7 +910,7 @@ impl PaymentService {
              credited to the user's wallet (ledger key payment:{}); check why the provider still accepted it",
             order.id
         );
-        let event = if order.purpose == "release" {
+        let event = if order.purpose == OrderPurpose::Release {
             // Paid too late to print: the user may be long gone from the printer.
             UserEvent::PaymentHeld(PaymentHeldEvent { order_id: order.id.clone(), amount_fen: order.amount_fen })
         } else {
@@ -932,7 +935,7 @@ impl PaymentService {
         };
         let job_ids: Vec<String> = order.job_ids.split(',').filter(|j| !j.is_empty()).map(str::to_string).collect();
         let outcome = match self.release.confirm_paid(&who, point, &job_ids, release_id).await {
-            Ok(_) => "released",
+            Ok(_) => ReleaseOutcome::Released,
             Err(ReleaseError::Storage(e)) => {
                 tracing::warn!(order = %order.id, error = %e, "paid release not carried out yet; will retry");
                 return;
@@ -944,7 +947,7 @@ impl PaymentService {
                     amount_fen: order.amount_fen,
                 });
                 event.publish(self.events.as_ref(), &order.user_id).await;
-                "held"
+                ReleaseOutcome::Held
             }
         };
         if let Err(e) = self.orders.set_release_outcome(&order.id, outcome).await {
@@ -1318,7 +1321,7 @@ mod tests {
             out_trade_no: "T1".into(),
             enterprise_id: "e".into(),
             user_id: "u".into(),
-            purpose: "top_up".into(),
+            purpose: OrderPurpose::TopUp,
             provider: provider.as_str().into(),
             method: "native".into(),
             payee_kind: "enterprise".into(),

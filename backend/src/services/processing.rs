@@ -185,8 +185,8 @@ impl Processor {
                     .repo
                     .transition(
                         &job.id,
-                        &["processing"],
-                        "failed",
+                        &[JobState::Processing],
+                        JobState::Failed,
                         now_ms(),
                         &Actor::system(&self.instance),
                         Some(code),
@@ -365,8 +365,8 @@ impl Processor {
                 .repo
                 .transition(
                     &id,
-                    &["uploaded", "ready"],
-                    JobState::Expired.as_str(),
+                    &[JobState::Uploaded, JobState::Ready],
+                    JobState::Expired,
                     now,
                     &Actor::system("retention"),
                     None,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    domain::{RefundEvent, RefundSettledEvent, RefundState, UserEvent},
+    domain::{LedgerKind, RefundEvent, RefundSettledEvent, RefundState, UserEvent},
     infra::{events::EventBus, new_id},
     storage::{
         jobs::{JobRepo, JobRow},
@@ -101,7 +101,7 @@ impl RefundService {
                     return Err(sqlx::Error::Protocol("a paid job's user has no wallet".into()));
                 };
                 let change = Change {
-                    kind: "refund",
+                    kind: LedgerKind::Refund,
                     amount_fen: fen,
                     reference: &format!("job:{}", job.id),
                     actor_kind: "system",
@@ -151,7 +151,7 @@ impl RefundService {
             let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, RefundState::ToWallet, now).await?;
             if settled {
                 let change = Change {
-                    kind: "refund",
+                    kind: LedgerKind::Refund,
                     amount_fen: refund.amount_fen,
                     reference: &format!("payment-refund:{}", refund.id),
                     actor_kind: "system",

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    domain::Fen,
+    domain::{Fen, JobState, LedgerKind},
     infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
     services::{
         authz::UserPrincipal,
@@ -408,7 +408,7 @@ impl ReleaseService {
         now: i64,
     ) -> Result<(), ReleaseError> {
         let change = Change {
-            kind: "job_payment",
+            kind: LedgerKind::JobPayment,
             amount_fen: -total.0,
             reference: &format!("release:{release_id}"),
             actor_kind: "user",
@@ -442,7 +442,7 @@ impl ReleaseService {
         now: i64,
     ) -> Result<(), ReleaseError> {
         let actor = Actor { kind: "user", id: who.user_id.clone() };
-        if transition_in(tx, &p.job.id, &["ready"], "released", now, &actor, None).await?.is_none() {
+        if transition_in(tx, &p.job.id, &[JobState::Ready], JobState::Released, now, &actor, None).await?.is_none() {
             // Released (or cancelled) meanwhile: nothing of this release happens.
             return Err(ReleaseError::JobNotReady);
         }
@@ -513,13 +513,13 @@ impl ReleaseService {
         let actor = Actor { kind: "gateway", id: gateway_id.to_string() };
         let now = now_ms();
         let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
-        let (from, to): (&[&str], &str) = match u.progress {
-            JobProgress::Accepted | JobProgress::Printing => (&["released"], "printing"),
-            JobProgress::Completed => (&["released", "printing"], "completed"),
-            JobProgress::Failed => (&["released", "printing"], "failed"),
+        let (from, to): (&[JobState], JobState) = match u.progress {
+            JobProgress::Accepted | JobProgress::Printing => (&[JobState::Released], JobState::Printing),
+            JobProgress::Completed => (&[JobState::Released, JobState::Printing], JobState::Completed),
+            JobProgress::Failed => (&[JobState::Released, JobState::Printing], JobState::Failed),
         };
         let note = u.reason.as_deref().map(|r| r.chars().take(200).collect::<String>());
-        let code_or_note = if to == "failed" { Some("printer_failed") } else { None };
+        let code_or_note = if to == JobState::Failed { Some("printer_failed") } else { None };
         let moved = transition_in(&mut tx, &job.id, from, to, now, &actor, code_or_note.or(note.as_deref())).await?;
         if moved.is_none() {
             // Duplicate or late report: the job has moved on already.
@@ -529,7 +529,7 @@ impl ReleaseService {
         if let Some(printed) = u.pages_printed {
             JobRepo::set_pages_printed_in(&mut tx, &job.id, printed).await?;
         }
-        let refund = if to == "failed" {
+        let refund = if to == JobState::Failed {
             self.refunds.refund_failed_job_in(&mut tx, &job, u.pages_printed, now).await?
         } else {
             None

@@ -3,7 +3,7 @@
 //! top-ups through WeChat Pay and Alipay come with payments.
 
 use crate::{
-    domain::{Fen, ValueError},
+    domain::{Fen, LedgerKind, ValueError},
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
@@ -113,7 +113,7 @@ impl WalletService {
         let w = self.repo.ensure(&user.id, &e.id, now_ms()).await?;
         let key = format!("adjust:{}:{idempotency_key}", actor.admin_id);
         let change = Change {
-            kind: if gift { "gift" } else { "admin_adjustment" },
+            kind: if gift { LedgerKind::Gift } else { LedgerKind::AdminAdjustment },
             amount_fen,
             reference: reason,
             actor_kind: "admin",

@@ -55,8 +55,9 @@ pub struct JobRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TransitionRow {
-    pub from_state: Option<String>,
-    pub to_state: String,
+    /// Parsed when read, like the job's state.
+    pub from_state: Option<JobState>,
+    pub to_state: JobState,
     pub at: i64,
     pub actor_kind: String,
     pub actor_id: String,
@@ -114,29 +115,29 @@ pub struct JobRepo {
 pub(crate) async fn transition_in(
     tx: &mut Transaction<'_, Any>,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[JobState],
+    to: JobState,
     now: i64,
     actor: &Actor,
     note: Option<&str>,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<JobState>, sqlx::Error> {
     // The row first (the portable `SELECT … FOR UPDATE`: a row lock to the end of the
     // transaction on PostgreSQL; SQLite's write lock is held from `begin_write`), so the state
     // read next is still the job's state at the guarded UPDATE below. Without it, on PostgreSQL
     // a move committed in between (the document worker taking a job just uploaded) made a
     // cancel that was allowed answer 409.
     sqlx::query("UPDATE print_jobs SET state = state WHERE id = $1").bind(id).execute(&mut **tx).await?;
-    let current: Option<(String,)> =
+    let current: Option<(JobState,)> =
         sqlx::query_as("SELECT state FROM print_jobs WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?;
-    let Some((current,)) = current.filter(|(s,)| from.contains(&s.as_str())) else { return Ok(None) };
-    let finished = matches!(to, "completed" | "failed" | "cancelled" | "expired").then_some(now);
+    let Some((current,)) = current.filter(|(s,)| from.contains(s)) else { return Ok(None) };
+    let finished = to.is_final().then_some(now);
     let moved = sqlx::query(
         "UPDATE print_jobs SET state = $3, updated_at = $4, finished_at = COALESCE($5, finished_at), \
          error_code = CASE WHEN $3 = 'failed' THEN COALESCE($6, error_code) ELSE error_code END \
          WHERE id = $1 AND state = $2",
     )
     .bind(id)
-    .bind(&current)
+    .bind(current)
     .bind(to)
     .bind(now)
     .bind(finished)
@@ -147,15 +148,15 @@ pub(crate) async fn transition_in(
     if moved != 1 {
         return Ok(None);
     }
-    record(tx, id, Some(&current), to, now, actor, note).await?;
+    record(tx, id, Some(current), to, now, actor, note).await?;
     Ok(Some(current))
 }
 
 pub(crate) async fn record(
     tx: &mut Transaction<'_, Any>,
     job_id: &str,
-    from: Option<&str>,
-    to: &str,
+    from: Option<JobState>,
+    to: JobState,
     at: i64,
     actor: &Actor,
     note: Option<&str>,
@@ -230,7 +231,7 @@ impl JobRepo {
         .bind(j.finished_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, &j.id, None, j.state.as_str(), j.created_at, actor, None).await?;
+        record(&mut tx, &j.id, None, j.state, j.created_at, actor, None).await?;
         tx.commit().await
     }
 
@@ -296,12 +297,12 @@ impl JobRepo {
 
     /// Moves the job from one of `from` to `to`, atomically; false when it was in none of them
     /// (someone else moved it first). The move is recorded.
-    #[tracing::instrument(skip_all, fields(job = %id, to = %to))]
+    #[tracing::instrument(skip_all, fields(job = %id, to = to.as_str()))]
     pub async fn transition(
         &self,
         id: &str,
-        from: &[&str],
-        to: &str,
+        from: &[JobState],
+        to: JobState,
         now: i64,
         actor: &Actor,
         note: Option<&str>,
@@ -390,7 +391,7 @@ impl JobRepo {
     #[tracing::instrument(skip_all)]
     pub async fn claim_next(&self, worker: &str, lease_until: i64, now: i64) -> Result<Option<JobRow>, sqlx::Error> {
         for _ in 0..5 {
-            let candidate: Option<(String, String)> = sqlx::query_as(
+            let candidate: Option<(String, JobState)> = sqlx::query_as(
                 "SELECT id, state FROM print_jobs WHERE state = 'uploaded' OR (state = 'processing' AND lease_until < $1) \
                  ORDER BY created_at, id LIMIT 1",
             )
@@ -407,13 +408,13 @@ impl JobRepo {
             .bind(worker)
             .bind(lease_until)
             .bind(now)
-            .bind(&state)
+            .bind(state)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if claimed == 1 {
-                let note = (state == "processing").then_some("lease expired; picked up again");
-                record(&mut tx, &id, Some(&state), "processing", now, &Actor::system(worker), note).await?;
+                let note = (state == JobState::Processing).then_some("lease expired; picked up again");
+                record(&mut tx, &id, Some(state), JobState::Processing, now, &Actor::system(worker), note).await?;
                 tx.commit().await?;
                 return self.get(&id).await;
             }
@@ -471,7 +472,7 @@ impl JobRepo {
             tx.rollback().await?;
             return Ok(false);
         }
-        record(&mut tx, id, Some("processing"), "ready", now, &Actor::system(worker), None).await?;
+        record(&mut tx, id, Some(JobState::Processing), JobState::Ready, now, &Actor::system(worker), None).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -488,8 +489,8 @@ impl JobRepo {
             if self
                 .transition(
                     &id,
-                    &["processing"],
-                    "uploaded",
+                    &[JobState::Processing],
+                    JobState::Uploaded,
                     now,
                     &Actor::system(worker),
                     Some("server stopping; back in the queue"),

@@ -21,7 +21,7 @@ pub mod wechat;
 
 use std::{str::FromStr, time::Duration};
 
-use crate::domain::{JobState, OrderState, RefundState};
+use crate::domain::{JobState, LedgerKind, OrderPurpose, OrderState, RefundState, ReleaseOutcome};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -257,7 +257,7 @@ macro_rules! state_column {
     )*};
 }
 
-state_column!(JobState, OrderState, RefundState);
+state_column!(JobState, OrderState, RefundState, LedgerKind, OrderPurpose, ReleaseOutcome);
 
 #[cfg(test)]
 mod tests {
@@ -320,6 +320,9 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(name, "to_wallet");
+        let (kind,): (LedgerKind,) =
+            sqlx::query_as("SELECT 'admin_adjustment'").fetch_one(pool).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kind, LedgerKind::AdminAdjustment);
     }
 
     #[tokio::test]

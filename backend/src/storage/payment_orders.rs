@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::domain::{OrderState, RefundState};
+use crate::domain::{OrderPurpose, OrderState, RefundState, ReleaseOutcome};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentOrderRow {
@@ -11,8 +11,8 @@ pub struct PaymentOrderRow {
     pub out_trade_no: String,
     pub enterprise_id: String,
     pub user_id: String,
-    /// `top_up` or `release`.
-    pub purpose: String,
+    /// Parsed when read, like the state.
+    pub purpose: OrderPurpose,
     /// `wechat_pay` or `alipay`.
     pub provider: String,
     /// `jsapi`, `native`, `h5`, `app`, `page`, `wap` or `precreate`.
@@ -34,7 +34,7 @@ pub struct PaymentOrderRow {
     pub job_ids: String,
     /// For a paid release order: `released`, or `held` (the money stayed in the wallet
     /// because the jobs could not be released any more).
-    pub release_outcome: Option<String>,
+    pub release_outcome: Option<ReleaseOutcome>,
     pub created_at: i64,
     pub expires_at: i64,
     pub settled_at: Option<i64>,
@@ -90,7 +90,7 @@ impl PaymentOrderRepo {
         .bind(&o.out_trade_no)
         .bind(&o.enterprise_id)
         .bind(&o.user_id)
-        .bind(&o.purpose)
+        .bind(o.purpose)
         .bind(&o.provider)
         .bind(&o.method)
         .bind(&o.payee_kind)
@@ -105,7 +105,7 @@ impl PaymentOrderRepo {
         .bind(&o.release_id)
         .bind(&o.print_point_id)
         .bind(&o.job_ids)
-        .bind(&o.release_outcome)
+        .bind(o.release_outcome)
         .bind(o.created_at)
         .bind(o.expires_at)
         .bind(o.settled_at)
@@ -275,7 +275,7 @@ impl PaymentOrderRepo {
 
     /// Records what became of the release a paid order was for (`released` or `held`).
     #[tracing::instrument(skip_all)]
-    pub async fn set_release_outcome(&self, id: &str, outcome: &str) -> Result<(), sqlx::Error> {
+    pub async fn set_release_outcome(&self, id: &str, outcome: ReleaseOutcome) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE payment_orders SET release_outcome = $2 WHERE id = $1")
             .bind(id)
             .bind(outcome)

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::domain::Fen;
+use crate::domain::{Fen, LedgerKind};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WalletRow {
@@ -18,7 +18,8 @@ pub struct WalletRow {
 pub struct LedgerRow {
     pub id: String,
     pub wallet_id: String,
-    pub kind: String,
+    /// Parsed when read: a kind the database should never hold fails the read.
+    pub kind: LedgerKind,
     pub amount_fen: i64,
     pub balance_after: i64,
     pub reference: String,
@@ -30,7 +31,7 @@ pub struct LedgerRow {
 
 /// A balance change to make.
 pub struct Change<'a> {
-    pub kind: &'a str,
+    pub kind: LedgerKind,
     /// Positive credits, negative debits.
     pub amount_fen: i64,
     pub reference: &'a str,
@@ -44,7 +45,7 @@ impl Change<'_> {
     /// was paid (top-ups, refunds) is credited whatever the balance, so none is refused.
     fn ceiling(&self) -> Fen {
         match self.kind {
-            "admin_adjustment" | "gift" => Fen::MAX_BALANCE,
+            LedgerKind::AdminAdjustment | LedgerKind::Gift => Fen::MAX_BALANCE,
             // Far above any real balance and far from overflow: each change is at most
             // `Fen::MAX_AMOUNT`.
             _ => Fen(i64::MAX / 2),
@@ -186,7 +187,7 @@ impl WalletRepo {
         let row = LedgerRow {
             id: crate::infra::new_id(),
             wallet_id: wallet_id.to_string(),
-            kind: c.kind.to_string(),
+            kind: c.kind,
             amount_fen: c.amount_fen,
             balance_after: balance,
             reference: c.reference.to_string(),
@@ -200,7 +201,7 @@ impl WalletRepo {
         ))
         .bind(&row.id)
         .bind(&row.wallet_id)
-        .bind(&row.kind)
+        .bind(row.kind)
         .bind(row.amount_fen)
         .bind(row.balance_after)
         .bind(&row.reference)
