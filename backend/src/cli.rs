@@ -197,10 +197,10 @@ mod tests {
             display_name: "root-admin".into(),
             scope_kind: "platform".into(),
             scope_id: None,
-            role: "super".into(),
+            role: crate::domain::AdminRole::Super,
             password_hash: String::new(),
             must_change_password: 1,
-            status: "active".into(),
+            status: crate::domain::OrgStatus::Active,
             created_at: 0,
         };
         AdminWithPassword { admin, one_time_password: "Secret-123-xyz".into() }

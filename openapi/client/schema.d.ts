@@ -1245,6 +1245,12 @@ export interface components {
             new_password: string;
         };
         /**
+         * @description 管理员角色: super admin of a scope, region admin (enterprise scope, limited to regions),
+         *     or ordinary admin. Sent and stored by name; the OpenAPI document lists the names.
+         * @enum {string}
+         */
+        AdminRole: "super" | "region" | "ordinary";
+        /**
          * AdminSession
          * @description A signed-in admin and their tokens.
          */
@@ -1280,11 +1286,11 @@ export interface components {
             /** @description The provider or enterprise id; absent for platform admins. */
             scope_id?: string;
             /** @description `super`, `region` or `ordinary`. */
-            role: string;
+            role: components["schemas"]["AdminRole"] & unknown;
             /** @description True until the admin replaces a one-time password. */
             must_change_password: boolean;
             /** @description `active` or `suspended`. */
-            status: string;
+            status: components["schemas"]["OrgStatus"] & unknown;
             /**
              * Format: int64
              * @description Creation time (Unix epoch milliseconds, UTC).
@@ -1516,7 +1522,7 @@ export interface components {
             /** @description Contact phone. */
             contact_phone: string;
             /** @description `active` or `suspended`. */
-            status: string;
+            status: components["schemas"]["OrgStatus"] & unknown;
             /**
              * Format: int64
              * @description Creation time (Unix epoch milliseconds, UTC).
@@ -1796,6 +1802,11 @@ export interface components {
          * @enum {string}
          */
         OrderState: "pending" | "paid" | "closed";
+        /**
+         * @description Whether an enterprise, provider or account may be used. Sent and stored by name.
+         * @enum {string}
+         */
+        OrgStatus: "active" | "suspended";
         /**
          * PageView
          * @description One page of the print-ready document.
@@ -2103,7 +2114,7 @@ export interface components {
             /** @description Name. */
             name: string;
             /** @description `active` or `suspended`. */
-            status: string;
+            status: components["schemas"]["OrgStatus"] & unknown;
             /**
              * Format: int64
              * @description Creation time (Unix epoch milliseconds, UTC).
@@ -2787,7 +2798,7 @@ export interface components {
             /** @description Whether the user can sign in with a password. */
             has_password: boolean;
             /** @description `active` or `suspended`. */
-            status: string;
+            status: components["schemas"]["OrgStatus"] & unknown;
             /**
              * Format: int64
              * @description Registration time (Unix epoch milliseconds, UTC).

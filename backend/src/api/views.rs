@@ -3,6 +3,7 @@
 use poem_openapi::Object;
 
 use crate::{
+    domain::{AdminRole, OrgStatus},
     services::{sessions::IssuedTokens, tenants::WechatAppView},
     storage::{
         admins::AdminRow,
@@ -52,7 +53,7 @@ pub struct UserView {
     /// Whether the user can sign in with a password.
     pub has_password: bool,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: OrgStatus,
     /// Registration time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
 }
@@ -96,11 +97,11 @@ pub struct AdminView {
     /// The provider or enterprise id; absent for platform admins.
     pub scope_id: Option<String>,
     /// `super`, `region` or `ordinary`.
-    pub role: String,
+    pub role: AdminRole,
     /// True until the admin replaces a one-time password.
     pub must_change_password: bool,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: OrgStatus,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
 }
@@ -132,7 +133,7 @@ pub struct ProviderView {
     /// Name.
     pub name: String,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: OrgStatus,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
 }
@@ -160,7 +161,7 @@ pub struct EnterpriseView {
     /// Contact phone.
     pub contact_phone: String,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: OrgStatus,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
     /// Last change (Unix epoch milliseconds, UTC).

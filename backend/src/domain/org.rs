@@ -37,8 +37,10 @@ impl AdminScope {
 }
 
 /// 管理员角色: super admin of a scope, region admin (enterprise scope, limited to regions),
-/// or ordinary admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// or ordinary admin. Sent and stored by name; the OpenAPI document lists the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AdminRole {
     Super,
     Region,
@@ -64,8 +66,10 @@ impl AdminRole {
     }
 }
 
-/// Whether an enterprise, provider or account may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether an enterprise, provider or account may be used. Sent and stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum OrgStatus {
     Active,
     Suspended,

@@ -129,10 +129,10 @@ impl AdminService {
             display_name: display.into_string(),
             scope_kind: scope.kind().into(),
             scope_id: scope.id().map(str::to_string),
-            role: role.as_str().into(),
+            role,
             password_hash: passwords::hash(&one_time_password).await?,
             must_change_password: 1,
-            status: OrgStatus::Active.as_str().into(),
+            status: OrgStatus::Active,
             created_at: now_ms(),
         };
         match self.repo.insert(&row, regions).await {
@@ -156,15 +156,14 @@ impl AdminService {
     /// The principal behind a valid admin token, or None when the account is gone or disabled.
     pub async fn principal(&self, admin_id: &str, session_id: &str) -> Result<Option<AdminPrincipal>, AdminError> {
         let Some(row) = self.repo.get(admin_id).await? else { return Ok(None) };
-        if row.status != OrgStatus::Active.as_str() {
+        if row.status != OrgStatus::Active {
             return Ok(None);
         }
         let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
-        let role = AdminRole::parse(&row.role).map_err(invalid("role"))?;
+        let role = row.role;
         let Some(position) = self.position_of(&scope).await? else { return Ok(None) };
         if let AdminScope::Enterprise(id) = &scope {
-            let active =
-                self.tenants_repo.enterprise(id).await?.is_some_and(|e| e.status == OrgStatus::Active.as_str());
+            let active = self.tenants_repo.enterprise(id).await?.is_some_and(|e| e.status == OrgStatus::Active);
             if !active {
                 return Err(AdminError::EnterpriseSuspended);
             }
@@ -243,7 +242,7 @@ impl AdminService {
         target_id: &str,
     ) -> Result<AdminWithPassword, AdminError> {
         let (mut target, position) = self.get(actor, target_id).await?;
-        let role = AdminRole::parse(&target.role).map_err(invalid("role"))?;
+        let role = target.role;
         if !actor.may_manage_admin(&target.id, &position, role) {
             return Err(AdminError::Forbidden);
         }

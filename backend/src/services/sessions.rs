@@ -211,7 +211,7 @@ impl SessionService {
     /// Whether the enterprise exists and is active (not suspended).
     async fn enterprise_active(&self, enterprise_id: &str) -> Result<bool, SessionError> {
         let e = self.tenants_repo.enterprise(enterprise_id).await?;
-        Ok(e.is_some_and(|e| e.status == OrgStatus::Active.as_str()))
+        Ok(e.is_some_and(|e| e.status == OrgStatus::Active))
     }
 
     /// The enterprise an admin account belongs to, when it is an enterprise's admin.
@@ -298,12 +298,12 @@ impl SessionService {
                 let (kind, enterprise) = if subject_kind == SubjectKind::User.as_str() {
                     let user = self.users.get(&subject_id).await?;
                     match user {
-                        Some(u) if u.status == OrgStatus::Active.as_str() => (SubjectKind::User, Some(u.enterprise_id)),
+                        Some(u) if u.status == OrgStatus::Active => (SubjectKind::User, Some(u.enterprise_id)),
                         _ => return self.refuse_family(&family_id, SessionError::AccountDisabled).await,
                     }
                 } else {
                     match self.admins.get(&subject_id).await? {
-                        Some(a) if a.status == OrgStatus::Active.as_str() => {
+                        Some(a) if a.status == OrgStatus::Active => {
                             let of_enterprise = Self::admin_enterprise(&a).map(str::to_string);
                             (SubjectKind::Admin, of_enterprise)
                         }
@@ -410,7 +410,7 @@ impl SessionService {
             .map_err(|source| SessionError::Invalid { field: "enterprise_code", source })?;
         match self.tenants_repo.enterprise_by_code(code.as_str()).await? {
             None => Err(SessionError::EnterpriseNotFound),
-            Some(e) if e.status != OrgStatus::Active.as_str() => Err(SessionError::EnterpriseSuspended),
+            Some(e) if e.status != OrgStatus::Active => Err(SessionError::EnterpriseSuspended),
             Some(e) => Ok(e),
         }
     }
@@ -438,7 +438,7 @@ impl SessionService {
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         self.verify_password(&account_key, stored, password).await?;
         let user = user.ok_or(SessionError::InvalidCredentials)?;
-        if user.status != OrgStatus::Active.as_str() {
+        if user.status != OrgStatus::Active {
             return Err(SessionError::AccountDisabled);
         }
         if let Some(token) = wechat_registration_token {
@@ -481,7 +481,7 @@ impl SessionService {
         };
         if let Some(bound) = self.wechat_repo.identity(&app_id, &identity.openid).await? {
             let user = self.users.get(&bound.user_id).await?.ok_or(SessionError::AccountDisabled)?;
-            if user.status != OrgStatus::Active.as_str() {
+            if user.status != OrgStatus::Active {
                 return Err(SessionError::AccountDisabled);
             }
             let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
@@ -525,7 +525,7 @@ impl SessionService {
         let admin = self.admins.by_username(&username).await?;
         self.verify_password(&account_key, admin.as_ref().map(|a| a.password_hash.clone()), password).await?;
         let admin = admin.ok_or(SessionError::InvalidCredentials)?;
-        if admin.status != OrgStatus::Active.as_str() {
+        if admin.status != OrgStatus::Active {
             return Err(SessionError::AccountDisabled);
         }
         if let Some(enterprise_id) = Self::admin_enterprise(&admin) {

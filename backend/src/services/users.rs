@@ -106,7 +106,7 @@ impl UserService {
         }
         let enterprise = match self.tenants_repo.enterprise_by_code(code.as_str()).await? {
             None => return Err(UserError::EnterpriseNotFound),
-            Some(e) if e.status != OrgStatus::Active.as_str() => return Err(UserError::EnterpriseSuspended),
+            Some(e) if e.status != OrgStatus::Active => return Err(UserError::EnterpriseSuspended),
             Some(e) => e,
         };
         let pending = match &wechat_token {
@@ -133,7 +133,7 @@ impl UserService {
             phone: phone.map(|p| p.as_str().to_string()),
             display_name: display,
             password_hash,
-            status: OrgStatus::Active.as_str().into(),
+            status: OrgStatus::Active,
             created_at: now,
         };
         let identity = pending.map(|p| IdentityRow {

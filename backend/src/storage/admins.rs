@@ -1,6 +1,7 @@
 //! Admin accounts, scoped to the platform, a provider or an enterprise, and the regions a
 //! region admin is limited to.
 
+use crate::domain::{AdminRole, OrgStatus};
 use sqlx::AnyPool;
 
 use super::like_literal;
@@ -12,10 +13,10 @@ pub struct AdminRow {
     pub display_name: String,
     pub scope_kind: String,
     pub scope_id: Option<String>,
-    pub role: String,
+    pub role: AdminRole,
     pub password_hash: String,
     pub must_change_password: i64,
-    pub status: String,
+    pub status: OrgStatus,
     pub created_at: i64,
 }
 
@@ -52,10 +53,10 @@ impl AdminRepo {
         .bind(&a.display_name)
         .bind(&a.scope_kind)
         .bind(&a.scope_id)
-        .bind(&a.role)
+        .bind(a.role)
         .bind(&a.password_hash)
         .bind(a.must_change_password)
-        .bind(&a.status)
+        .bind(a.status)
         .bind(a.created_at)
         .execute(&mut *tx)
         .await?;

@@ -21,7 +21,9 @@ pub mod wechat;
 
 use std::{str::FromStr, time::Duration};
 
-use crate::domain::{JobState, LedgerKind, OrderPurpose, OrderState, RefundState, ReleaseOutcome};
+use crate::domain::{
+    AdminRole, JobState, LedgerKind, OrderPurpose, OrderState, OrgStatus, RefundState, ReleaseOutcome,
+};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -257,7 +259,7 @@ macro_rules! state_column {
     )*};
 }
 
-state_column!(JobState, OrderState, RefundState, LedgerKind, OrderPurpose, ReleaseOutcome);
+state_column!(JobState, OrderState, RefundState, LedgerKind, OrderPurpose, ReleaseOutcome, OrgStatus, AdminRole);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The organisation tree: providers, enterprises, regions.
 
+use crate::domain::OrgStatus;
 use sqlx::AnyPool;
 
 use super::like_literal;
@@ -10,7 +11,7 @@ pub struct ProviderRow {
     pub parent_id: Option<String>,
     pub path: String,
     pub name: String,
-    pub status: String,
+    pub status: OrgStatus,
     pub created_at: i64,
 }
 
@@ -23,7 +24,7 @@ pub struct EnterpriseRow {
     pub name: String,
     pub contact_name: String,
     pub contact_phone: String,
-    pub status: String,
+    pub status: OrgStatus,
     pub created_at: i64,
     pub updated_at: i64,
     /// Hours an unreleased job is kept before it expires.
@@ -65,7 +66,7 @@ impl TenantRepo {
         .bind(&p.parent_id)
         .bind(&p.path)
         .bind(&p.name)
-        .bind(&p.status)
+        .bind(p.status)
         .bind(p.created_at)
         .execute(&self.pool)
         .await?;
@@ -113,7 +114,7 @@ impl TenantRepo {
         .bind(&e.name)
         .bind(&e.contact_name)
         .bind(&e.contact_phone)
-        .bind(&e.status)
+        .bind(e.status)
         .bind(e.created_at)
         .bind(e.updated_at)
         .execute(&self.pool)
@@ -242,7 +243,7 @@ pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &Enterprise
     .bind(&e.name)
     .bind(&e.contact_name)
     .bind(&e.contact_phone)
-    .bind(&e.status)
+    .bind(e.status)
     .bind(e.updated_at)
     .bind(e.job_retention_hours)
     .execute(&mut *conn)

@@ -1,5 +1,6 @@
 //! End users (one enterprise each) and their bound WeChat identities.
 
+use crate::domain::OrgStatus;
 use sqlx::AnyPool;
 
 use super::{
@@ -15,7 +16,7 @@ pub struct UserRow {
     pub phone: Option<String>,
     pub display_name: String,
     pub password_hash: Option<String>,
-    pub status: String,
+    pub status: OrgStatus,
     pub created_at: i64,
 }
 
@@ -45,7 +46,7 @@ impl UserRepo {
         .bind(&u.phone)
         .bind(&u.display_name)
         .bind(&u.password_hash)
-        .bind(&u.status)
+        .bind(u.status)
         .bind(u.created_at)
         .execute(&mut *tx)
         .await?;

@@ -8,7 +8,7 @@ impl TenantService {
     pub async fn lookup_by_code(&self, raw_code: &str) -> Result<EnterpriseRow, TenantError> {
         let code = EnterpriseCode::parse(raw_code).map_err(invalid("code"))?;
         match self.repo.enterprise_by_code(code.as_str()).await? {
-            Some(e) if e.status == OrgStatus::Active.as_str() => Ok(e),
+            Some(e) if e.status == OrgStatus::Active => Ok(e),
             _ => Err(TenantError::NotFound),
         }
     }

@@ -34,7 +34,7 @@ impl TenantService {
             name: name.into_string(),
             contact_name: contact_name.into_string(),
             contact_phone: contact_phone.as_str().into(),
-            status: OrgStatus::Active.as_str().into(),
+            status: OrgStatus::Active,
             created_at: now,
             updated_at: now,
             job_retention_hours: 72,
@@ -102,10 +102,10 @@ impl TenantService {
             if !actor.position.strictly_contains(&ScopePosition::of_enterprise(&e)) {
                 return Err(TenantError::Forbidden);
             }
-            e.status = status.as_str().into();
+            e.status = status;
         }
         e.updated_at = now_ms();
-        if e.status == OrgStatus::Active.as_str() {
+        if e.status == OrgStatus::Active {
             self.repo.update_enterprise(&e).await?;
             return Ok(e);
         }

@@ -36,7 +36,7 @@ impl TenantService {
             parent_id: parent.map(|p| p.id),
             path,
             name: name.into_string(),
-            status: OrgStatus::Active.as_str().into(),
+            status: OrgStatus::Active,
             created_at: now_ms(),
         };
         self.repo.insert_provider(&row).await?;
