@@ -389,18 +389,46 @@ mod tests {
         let parsed = EnterpriseCodeText::parse_from_json(Some(Value::from(" not a code ")));
         assert_eq!(parsed.ok().map(EnterpriseCodeText::into_string).as_deref(), Some(" not a code "));
         assert!(EnterpriseCodeText::parse_from_json(Some(Value::from(12))).is_err());
-        for names in [
-            crate::domain::Payee::NAMES,
-            crate::domain::WechatAppKind::NAMES,
-            crate::services::pricing::DuplexPricing::NAMES,
-        ] {
-            assert!(!names.is_empty());
+        assert_eq!(MacText::parse_from_parameter("x").ok().map(MacText::into_string).as_deref(), Some("x"));
+        assert!(MacText::parse_from_parameter(&"0".repeat(65)).is_err(), "longer than its maxLength");
+    }
+
+    fn listed(rule: &Rule) -> &'static [&'static str] {
+        match rule {
+            Rule::OneOf(names) => names,
+            Rule::Pattern { .. } => panic!("an enum"),
         }
+    }
+
+    /// The lists written here agree with the domain's parsers, both ways where the domain
+    /// has its full set, so that they cannot drift apart.
+    #[test]
+    fn enum_lists_are_the_domains_names() {
+        use crate::domain::{AdminRole, ColourMode, OrgStatus, Orientation, PaperSize, Sides};
+        use crate::services::payments::PayMethod;
+        type Parses = fn(&str) -> bool;
+        let parses: [(&Rule, Parses); 8] = [
+            (&SidesText::RULE, |n| Sides::parse(n).is_ok()),
+            (&ColourModeText::RULE, |n| ColourMode::parse(n).is_ok()),
+            (&PaperSizeText::RULE, |n| PaperSize::parse(n).is_ok()),
+            (&OrientationText::RULE, |n| Orientation::parse(n).is_ok()),
+            (&PayMethodText::RULE, |n| PayMethod::parse(n).is_ok()),
+            (&ScopeKindText::RULE, |n| {
+                use crate::domain::AdminScope;
+                AdminScope::from_parts(n, None).is_ok() || AdminScope::from_parts(n, Some("id".into())).is_ok()
+            }),
+            (&AdminRoleText::RULE, |n| AdminRole::parse(n).is_ok()),
+            (&OrgStatusText::RULE, |n| OrgStatus::parse(n).is_ok()),
+        ];
+        for (rule, parses) in parses {
+            assert!(listed(rule).iter().all(|n| parses(n)), "{:?}", listed(rule));
+        }
+        assert!(PaperSize::ALL.iter().all(|p| listed(&PaperSizeText::RULE).contains(&p.as_str())));
+        assert_eq!(listed(&JobStateText::RULE), crate::domain::JobState::NAMES);
         assert!(crate::domain::WechatAppKind::NAMES.iter().all(|n| crate::domain::WechatAppKind::parse(n).is_ok()));
         assert!(crate::services::pricing::DuplexPricing::NAMES
             .iter()
             .all(|n| crate::services::pricing::DuplexPricing::parse(n).is_some()));
-        assert_eq!(MacText::parse_from_parameter("x").ok().map(MacText::into_string).as_deref(), Some("x"));
-        assert!(MacText::parse_from_parameter(&"0".repeat(65)).is_err(), "longer than its maxLength");
+        assert!(crate::domain::Payee::NAMES.iter().all(|n| crate::domain::Payee::parse(n).is_ok()));
     }
 }

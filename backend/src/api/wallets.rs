@@ -95,8 +95,7 @@ impl From<WalletError> for ApiError {
         match e {
             WalletError::NotFound => ApiError::new(ErrorCode::NotFound),
             WalletError::Forbidden => ApiError::new(ErrorCode::Forbidden),
-            // Zero, or a negative gift: a rule of the operation, not of the number's range.
-            WalletError::Invalid("amount_fen") => ApiError::field(ErrorCode::AmountNotAllowed, "amount_fen"),
+            WalletError::AmountNotAllowed => ApiError::field(ErrorCode::AmountNotAllowed, "amount_fen"),
             WalletError::Invalid(field) => ApiError::field(ErrorCode::InvalidValue, field),
             WalletError::Insufficient { .. } => ApiError::field(ErrorCode::InsufficientBalance, "amount_fen"),
             WalletError::OutOfRange => ApiError::field(ErrorCode::AmountOutOfRange, "amount_fen"),

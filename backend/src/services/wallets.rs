@@ -24,6 +24,9 @@ pub enum WalletError {
     Forbidden,
     #[error("invalid {0}")]
     Invalid(&'static str),
+    /// Zero, or a gift that takes money away: a rule of the operation, not of the range.
+    #[error("this amount is not allowed for this change")]
+    AmountNotAllowed,
     #[error("the adjustment would make the balance negative (balance {balance_fen})")]
     Insufficient { balance_fen: i64 },
     /// An adjustment larger than `Fen::MAX_AMOUNT`, or one that would take the balance past
@@ -100,8 +103,8 @@ impl WalletService {
         }
         match Fen::movement(amount_fen) {
             Err(ValueError::AmountOutOfRange) => return Err(WalletError::OutOfRange),
-            Err(_) => return Err(WalletError::Invalid("amount_fen")),
-            Ok(_) if gift && amount_fen < 0 => return Err(WalletError::Invalid("amount_fen")),
+            Err(_) => return Err(WalletError::AmountNotAllowed),
+            Ok(_) if gift && amount_fen < 0 => return Err(WalletError::AmountNotAllowed),
             Ok(_) => {}
         }
         if !(8..=64).contains(&idempotency_key.chars().count()) {
