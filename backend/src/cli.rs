@@ -188,18 +188,15 @@ fn hand_over_first_password(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::storage::admins::AdminRow;
 
     fn first() -> AdminWithPassword {
-        let admin = AdminRow {
+        let admin = crate::domain::Admin {
             id: "a1".into(),
             username: "root-admin".into(),
             display_name: "root-admin".into(),
-            scope_kind: "platform".into(),
-            scope_id: None,
+            scope: crate::domain::AdminScope::Platform,
             role: crate::domain::AdminRole::Super,
-            password_hash: String::new(),
-            must_change_password: 1,
+            must_change_password: true,
             status: crate::domain::OrgStatus::Active,
             created_at: 0,
         };

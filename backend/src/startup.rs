@@ -14,7 +14,7 @@ use crate::{
     api::{
         self,
         gateway_link::{self, LinkContext},
-        health::{self, Readiness},
+        health,
         payment_notifications::{self, NotifyContext},
         request_guard::{self, RequestGuard},
         security::AuthContext,
@@ -40,6 +40,7 @@ use crate::{
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
         qr_codes::QrSigner,
+        readiness::Readiness,
         refunds::RefundService,
         release::ReleaseService,
         sessions::{SessionEnder, SessionLimits, SessionService},

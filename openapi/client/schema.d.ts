@@ -1205,6 +1205,12 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description Who moved a job: its owner, an admin, the gateway that printed it, or the system (a
+         *     processing worker, a sweep). Stored and sent by name.
+         * @enum {string}
+         */
+        ActorKind: "user" | "admin" | "gateway" | "system";
+        /**
          * AddWhitelistRequest
          * @description A MAC to whitelist.
          */
@@ -1282,7 +1288,7 @@ export interface components {
             /** @description Name shown in the console. */
             display_name: string;
             /** @description `platform`, `provider` or `enterprise`. */
-            scope_kind: string;
+            scope_kind: components["schemas"]["ScopeKind"] & unknown;
             /** @description The provider or enterprise id; absent for platform admins. */
             scope_id?: string;
             /** @description `super`, `region` or `ordinary`. */
@@ -1849,6 +1855,11 @@ export interface components {
             alipay_order_string?: string;
         };
         /**
+         * @description How a payment is made. Sent and stored by name.
+         * @enum {string}
+         */
+        PayMethod: "jsapi" | "native" | "h5" | "app" | "page" | "wap" | "precreate";
+        /**
          * PaymentAccountObject
          * @description A merchant account, secrets masked.
          */
@@ -1920,15 +1931,20 @@ export interface components {
          * @description A payment order.
          */
         PaymentOrderObject: {
+            /** @description Order id. */
             id: string;
             /** @description Our order number at the provider. */
             out_trade_no: string;
             /** @description What the order is for. */
             purpose: components["schemas"]["OrderPurpose"] & unknown;
             /** @description `wechat_pay` or `alipay`. */
-            provider: string;
-            method: string;
-            /** Format: int64 */
+            provider: components["schemas"]["PaymentProvider"] & unknown;
+            /** @description How it is paid: `jsapi`, `native`, `h5`, `app`, `page`, `wap` or `precreate`. */
+            method: components["schemas"]["PayMethod"] & unknown;
+            /**
+             * Format: int64
+             * @description Amount, fen.
+             */
             amount_fen: number;
             /** @description `pending` (paying), `paid` or `closed`. */
             state: components["schemas"]["OrderState"] & unknown;
@@ -1943,6 +1959,11 @@ export interface components {
              */
             settled_at?: number;
         };
+        /**
+         * @description A payment provider. Sent and stored by name.
+         * @enum {string}
+         */
+        PaymentProvider: "wechat_pay" | "alipay";
         /**
          * PaymentSettingsObject
          * @description An enterprise's payment settings.
@@ -2000,6 +2021,11 @@ export interface components {
             plan: components["schemas"]["RatePlanObject"] & unknown;
         };
         /**
+         * @description Whether a print point's device can be reached. Stored and sent by name.
+         * @enum {string}
+         */
+        PrintPointStatus: "online" | "offline" | "error";
+        /**
          * PrintPointView
          * @description A print point.
          */
@@ -2050,7 +2076,7 @@ export interface components {
              */
             meter_interval_minutes: number;
             /** @description `online`, `offline` or `error`. */
-            status: string;
+            status: components["schemas"]["PrintPointStatus"] & unknown;
             /**
              * Format: int64
              * @description When the gateway last reported it (Unix epoch ms).
@@ -2086,6 +2112,12 @@ export interface components {
             created_at: number;
         };
         /**
+         * @description What became of a reported printer.
+         *     Sent by name; the OpenAPI document lists the names.
+         * @enum {string}
+         */
+        PrinterOutcome: "registered" | "unchanged" | "rebound" | "bound_elsewhere" | "illegal_mac" | "invalid_mac" | "print_point_exists";
+        /**
          * PrinterResult
          * @description What became of one reported printer.
          */
@@ -2096,7 +2128,7 @@ export interface components {
              * @description `registered`, `unchanged`, `rebound`, `bound_elsewhere` (the exclamation-mark state),
              *     `illegal_mac`, `invalid_mac` or `print_point_exists`.
              */
-            outcome: string;
+            outcome: components["schemas"]["PrinterOutcome"] & unknown;
             /** @description The print point, when it is this gateway's. */
             print_point_id?: string;
             /** @description Its QR URL, when it is this gateway's. */
@@ -2392,7 +2424,7 @@ export interface components {
             /** @description Address. */
             address: string;
             /** @description `online`, `offline` or `error`. */
-            status: string;
+            status: components["schemas"]["PrintPointStatus"] & unknown;
         };
         /**
          * ReleaseResult
@@ -2447,6 +2479,11 @@ export interface components {
             /** @description IPP printer-uuid. */
             uuid?: string | null;
         };
+        /**
+         * @description The level an admin's scope is at. Stored and sent by name.
+         * @enum {string}
+         */
+        ScopeKind: "platform" | "provider" | "enterprise";
         /**
          * SessionTokens
          * @description Tokens issued by a sign-in or a refresh.
@@ -2597,8 +2634,8 @@ export interface components {
              * @description When (Unix epoch milliseconds, UTC).
              */
             at: number;
-            /** @description `user`, `admin` or `system`. */
-            actor_kind: string;
+            /** @description Who moved it: the owner, an admin, the gateway that printed it, or the system. */
+            actor_kind: components["schemas"]["ActorKind"] & unknown;
             /** @description Who. */
             actor_id: string;
             /** @description Why, when known (e.g. a failure code). */

@@ -1,5 +1,7 @@
 //! The shape of the product code (issue 12): no function of the server or the gateway runs
-//! to 80 lines or more, so each reads on one screen. Test modules are not product code.
+//! to 80 lines or more, so each reads on one screen, and the layers point one way: the API
+//! layer reaches the database only through services, which hand it domain records. Test
+//! modules are not product code.
 
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -84,4 +86,23 @@ fn no_product_function_reaches_eighty_lines() {
 fn the_measure_counts_from_fn_to_its_closing_brace() {
     let source = "impl A {\n    pub async fn long(\n        x: u8,\n    ) -> u8 {\n        x\n    }\n\n    fn one() -> u8 { 1 }\n    fn decl(&self);\n}\n\nfn free() {\n    let _ = 1;\n}\n#[cfg(test)]\nfn ignored() {\n}\n";
     assert_eq!(functions(source), vec![(5, "long".to_string()), (3, "free".to_string())]);
+}
+
+/// `api/` names nothing in `storage/`: services hand it domain records, never rows.
+#[test]
+fn the_api_layer_imports_nothing_from_storage() {
+    let mut files = Vec::new();
+    rust_files(&repo().join("backend/src/api"), &mut files);
+    assert!(files.len() > 20, "the API files are where this test looks: {}", files.len());
+    let mut found = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).unwrap();
+        for (n, line) in source.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code.contains("storage::") || code.contains("crate::storage") {
+                found.push(format!("{}:{}: {}", file.strip_prefix(repo()).unwrap().display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "the API layer reaches into storage:\n{}", found.join("\n"));
 }

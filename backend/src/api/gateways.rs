@@ -16,12 +16,12 @@ use super::{
     ApiTags,
 };
 use crate::{
+    domain::{PrintPoint, PrinterOutcome},
     services::{
         gateways::{GatewayError, GatewayService, ReportedPrinter},
         jobs::{job_file, JobService},
         release::ReleaseService,
     },
-    storage::print_points::PrintPointRow,
 };
 
 pub struct GatewaysApi {
@@ -152,7 +152,7 @@ pub struct PrinterResult {
     pub key: String,
     /// `registered`, `unchanged`, `rebound`, `bound_elsewhere` (the exclamation-mark state),
     /// `illegal_mac`, `invalid_mac` or `print_point_exists`.
-    pub outcome: String,
+    pub outcome: PrinterOutcome,
     /// The print point, when it is this gateway's.
     pub print_point_id: Option<String>,
     /// Its QR URL, when it is this gateway's.
@@ -175,12 +175,12 @@ pub struct GatewayPrinter {
     pub meter_interval_minutes: i64,
 }
 
-impl From<PrintPointRow> for GatewayPrinter {
-    fn from(p: PrintPointRow) -> Self {
+impl From<PrintPoint> for GatewayPrinter {
+    fn from(p: PrintPoint) -> Self {
         Self {
             print_point_id: p.id,
             name: p.name,
-            mac: p.mac,
+            mac: p.mac.map(|m| m.to_string()),
             device_uri: p.device_uri,
             meter_interval_minutes: p.meter_interval_minutes,
         }
@@ -292,11 +292,11 @@ impl GatewaysApi {
         Ok(Json(
             results
                 .into_iter()
-                .map(|(key, outcome, row)| PrinterResult {
-                    key,
-                    outcome: outcome.as_str().into(),
-                    qr_url: row.as_ref().map(|r| self.gateways.qr_url(r)),
-                    print_point_id: row.map(|r| r.id),
+                .map(|r| PrinterResult {
+                    key: r.key,
+                    outcome: r.outcome,
+                    qr_url: r.qr_url,
+                    print_point_id: r.print_point.map(|p| p.id),
                 })
                 .collect(),
         ))

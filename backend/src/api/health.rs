@@ -1,6 +1,6 @@
 //! Liveness, readiness and metrics: plain routes outside the versioned API.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use poem::{
     handler,
@@ -10,15 +10,10 @@ use poem::{
 };
 use serde_json::json;
 
-use crate::{infra::cache::Cache, metrics::Metrics, storage::Db};
-
-/// What readiness checks.
-#[derive(Clone)]
-pub struct Readiness {
-    pub db: Db,
-    /// Present only when Redis is configured; the in-process cache is always ready.
-    pub redis: Option<Arc<dyn Cache>>,
-}
+use crate::{
+    metrics::Metrics,
+    services::readiness::{Readiness, RedisState},
+};
 
 /// The process is alive.
 #[handler]
@@ -29,23 +24,19 @@ pub async fn healthz() -> &'static str {
 /// The database and, when configured, Redis answer within two seconds.
 #[handler]
 pub async fn readyz(Data(r): Data<&Readiness>) -> Response {
-    let limit = Duration::from_secs(2);
-    let db_ok = matches!(tokio::time::timeout(limit, r.db.ping()).await, Ok(Ok(())));
-    let redis = match &r.redis {
-        None => "not_configured",
-        Some(cache) => match tokio::time::timeout(limit, cache.ping()).await {
-            Ok(Ok(())) => "ok",
-            _ => "unavailable",
-        },
+    let report = r.check().await;
+    let redis = match report.redis {
+        RedisState::NotConfigured => "not_configured",
+        RedisState::Ok => "ok",
+        RedisState::Unavailable => "unavailable",
     };
-    let ready = db_ok && redis != "unavailable";
     let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "database": if db_ok { "ok" } else { "unavailable" },
-        "database_backend": r.db.backend().name(),
+        "status": if report.ready() { "ready" } else { "not_ready" },
+        "database": if report.database_ok { "ok" } else { "unavailable" },
+        "database_backend": report.database_backend,
         "redis": redis,
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if report.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Json(body).with_status(status).into_response()
 }
 

@@ -21,12 +21,11 @@ use super::{
     ApiTags,
 };
 use crate::{
-    domain::JobState,
+    domain::{ActorKind, Job, JobFilter, JobState, JobTransition, PaperSize},
     services::{
-        jobs::{options_of, pages_of, JobError, JobService, OptionsPatch},
+        jobs::{JobError, JobService, OptionsPatch},
         pricing::Quote,
     },
-    storage::jobs::{JobFilter, JobRow, TransitionRow},
 };
 
 pub struct JobsApi {
@@ -111,18 +110,18 @@ pub struct JobView {
     pub user_id: String,
 }
 
-impl From<JobRow> for JobView {
-    fn from(j: JobRow) -> Self {
-        let o = options_of(&j);
-        let pages = pages_of(&j)
-            .unwrap_or_default()
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        let o = j.options;
+        let pages = j
+            .pages
             .into_iter()
             .enumerate()
             .map(|(i, p)| PageView {
                 number: i as i64 + 1,
                 width_pt: p.w,
                 height_pt: p.h,
-                paper_size: crate::domain::PaperSize::recognise(p.w, p.h).map(|s| s.as_str().to_string()),
+                paper_size: PaperSize::recognise(p.w, p.h).map(|s| s.as_str().to_string()),
                 colour: p.colour,
             })
             .collect();
@@ -137,7 +136,7 @@ impl From<JobRow> for JobView {
                 orientation: o.orientation.as_str().into(),
             },
             pages,
-            files_available: j.files_deleted == 0,
+            files_available: j.files_available,
             id: j.id,
             file_name: j.file_name,
             document_kind: j.document_kind,
@@ -148,7 +147,7 @@ impl From<JobRow> for JobView {
             error_code: j.error_code,
             page_count: j.page_count,
             colour_page_count: j.colour_page_count,
-            quote_fen: j.quote_fen,
+            quote_fen: j.quote.map(|q| q.0),
             created_at: j.created_at,
             updated_at: j.updated_at,
             expires_at: j.expires_at,
@@ -255,16 +254,16 @@ pub struct TransitionView {
     pub to_state: JobState,
     /// When (Unix epoch milliseconds, UTC).
     pub at: i64,
-    /// `user`, `admin` or `system`.
-    pub actor_kind: String,
+    /// Who moved it: the owner, an admin, the gateway that printed it, or the system.
+    pub actor_kind: ActorKind,
     /// Who.
     pub actor_id: String,
     /// Why, when known (e.g. a failure code).
     pub note: Option<String>,
 }
 
-impl From<TransitionRow> for TransitionView {
-    fn from(t: TransitionRow) -> Self {
+impl From<JobTransition> for TransitionView {
+    fn from(t: JobTransition) -> Self {
         Self {
             from_state: t.from_state,
             to_state: t.to_state,
@@ -482,8 +481,9 @@ impl JobsApi {
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<JobView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
+        let state = state.0.map(|s| JobState::parse(&s)).transpose();
         let filter = JobFilter {
-            state: state.0.map(Into::into),
+            state: state.map_err(|source| JobError::Invalid { field: "state", source })?,
             user_id: user_id.0,
             name: q.0.filter(|s| !s.trim().is_empty()),
         };

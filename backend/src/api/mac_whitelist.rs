@@ -5,7 +5,7 @@ use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::declared_text::MacText;
 use super::{error::ApiError, security::AdminAuth, ApiTags};
-use crate::{services::print_points::PrintPointService, storage::print_points::WhitelistRow};
+use crate::{domain::WhitelistEntry as Whitelisted, services::print_points::PrintPointService};
 
 pub struct MacWhitelistApi {
     pub print_points: PrintPointService,
@@ -24,9 +24,9 @@ pub struct WhitelistEntry {
     pub created_at: i64,
 }
 
-impl From<WhitelistRow> for WhitelistEntry {
-    fn from(w: WhitelistRow) -> Self {
-        Self { mac: w.mac, note: w.note, created_by: w.created_by, created_at: w.created_at }
+impl From<Whitelisted> for WhitelistEntry {
+    fn from(w: Whitelisted) -> Self {
+        Self { mac: w.mac.to_string(), note: w.note, created_by: w.created_by, created_at: w.created_at }
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
     ApiTags,
 };
 use crate::{
-    domain::{OrderPurpose, OrderState},
+    domain::{OrderPurpose, OrderState, PayMethod, PaymentProvider},
     payments::wechat_pay::{AppPayParams, JsapiPayParams},
     services::payments::{OrderView, PayAction, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
 };
@@ -63,14 +63,17 @@ pub struct StartReleasePaymentRequest {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct PaymentOrderObject {
+    /// Order id.
     pub id: String,
     /// Our order number at the provider.
     pub out_trade_no: String,
     /// What the order is for.
     pub purpose: OrderPurpose,
     /// `wechat_pay` or `alipay`.
-    pub provider: String,
-    pub method: String,
+    pub provider: PaymentProvider,
+    /// How it is paid: `jsapi`, `native`, `h5`, `app`, `page`, `wap` or `precreate`.
+    pub method: PayMethod,
+    /// Amount, fen.
     pub amount_fen: i64,
     /// `pending` (paying), `paid` or `closed`.
     pub state: OrderState,

@@ -14,9 +14,10 @@ use super::{
     security::AdminAuth,
     ApiTags,
 };
+use crate::domain::PrintPointStatus;
 use crate::services::{
     pricing::RatePlanInput,
-    print_points::{NewPrintPoint, PrintPoint, PrintPointError, PrintPointPatch, PrintPointService},
+    print_points::{NewPrintPoint, PrintPointDetail, PrintPointError, PrintPointPatch, PrintPointService},
 };
 
 pub struct PrintPointsApi {
@@ -64,7 +65,7 @@ pub struct PrintPointView {
     /// Meter-reading interval in minutes (1-1440, default 60).
     pub meter_interval_minutes: i64,
     /// `online`, `offline` or `error`.
-    pub status: String,
+    pub status: PrintPointStatus,
     /// When the gateway last reported it (Unix epoch ms).
     pub last_seen_at: Option<i64>,
     /// The URL its QR code encodes (opens the app at the release page).
@@ -73,9 +74,9 @@ pub struct PrintPointView {
     pub created_at: i64,
 }
 
-impl From<PrintPoint> for PrintPointView {
-    fn from(p: PrintPoint) -> Self {
-        let r = p.row;
+impl From<PrintPointDetail> for PrintPointView {
+    fn from(p: PrintPointDetail) -> Self {
+        let r = p.print_point;
         Self {
             id: r.id,
             enterprise_id: r.enterprise_id,
@@ -87,13 +88,13 @@ impl From<PrintPoint> for PrintPointView {
             longitude: r.longitude,
             make_model: r.make_model,
             serial_number: r.serial_number,
-            mac: r.mac,
-            mac_shared: r.mac_shared != 0,
+            mac: r.mac.map(|m| m.to_string()),
+            mac_shared: r.mac_shared,
             device_uri: r.device_uri,
             gateway_id: r.gateway_id,
-            cloud_print_enabled: r.cloud_print_enabled != 0,
-            copy_enabled: r.copy_enabled != 0,
-            scan_enabled: r.scan_enabled != 0,
+            cloud_print_enabled: r.functions.cloud_print,
+            copy_enabled: r.functions.copy,
+            scan_enabled: r.functions.scan,
             meter_interval_minutes: r.meter_interval_minutes,
             status: r.status,
             last_seen_at: r.last_seen_at,

@@ -6,7 +6,7 @@ use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::declared_text::NameText;
 use super::{error::ApiError, security::AdminAuth, ApiTags};
-use crate::{services::print_points::PrintPointService, storage::print_points::PrinterGroupRow};
+use crate::services::print_points::{GroupDetail, PrintPointService};
 
 pub struct PrinterGroupsApi {
     pub print_points: PrintPointService,
@@ -29,14 +29,14 @@ pub struct PrinterGroupView {
     pub created_at: i64,
 }
 
-fn view((g, print_point_ids, admin_ids): (PrinterGroupRow, Vec<String>, Vec<String>)) -> PrinterGroupView {
+fn view(d: GroupDetail) -> PrinterGroupView {
     PrinterGroupView {
-        id: g.id,
-        enterprise_id: g.enterprise_id,
-        name: g.name,
-        print_point_ids,
-        admin_ids,
-        created_at: g.created_at,
+        id: d.group.id,
+        enterprise_id: d.group.enterprise_id,
+        name: d.group.name,
+        print_point_ids: d.print_point_ids,
+        admin_ids: d.admin_ids,
+        created_at: d.group.created_at,
     }
 }
 
@@ -78,7 +78,7 @@ impl PrinterGroupsApi {
         body: Json<CreatePrinterGroupRequest>,
     ) -> Result<Created, ApiError> {
         let g = self.print_points.create_group(&auth.0, &id, &body.0.name).await?;
-        Ok(Created::Created(Json(view((g, Vec::new(), Vec::new())))))
+        Ok(Created::Created(Json(view(GroupDetail { group: g, print_point_ids: Vec::new(), admin_ids: Vec::new() }))))
     }
 
     /// The enterprise's printer groups (group admins see their own).

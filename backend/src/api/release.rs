@@ -12,6 +12,7 @@ use super::{
     ApiTags,
 };
 use crate::{
+    domain::PrintPointStatus,
     i18n::Lang,
     services::release::{ReleaseError, ReleaseService, Unavailable},
 };
@@ -30,7 +31,7 @@ pub struct ReleasePoint {
     /// Address.
     pub address: String,
     /// `online`, `offline` or `error`.
-    pub status: String,
+    pub status: PrintPointStatus,
 }
 
 /// A ready job priced at this print point.

@@ -5,6 +5,7 @@ use poem::Request;
 use poem_openapi::{auth::Bearer, SecurityScheme};
 
 use super::error::{ApiError, ErrorCode};
+use crate::domain::Gateway;
 use crate::services::{
     admins::AdminService,
     authz::{AdminPrincipal, UserPrincipal},
@@ -12,7 +13,6 @@ use crate::services::{
     sessions::SessionService,
     tokens::SubjectKind,
 };
-use crate::storage::gateways::GatewayRow;
 
 /// What the security checkers need, attached to the routes as data.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ pub struct AdminAuth(pub AdminPrincipal);
 /// A gateway's credential (`Authorization: Bearer yyg1.…`), issued once at enrolment.
 #[derive(SecurityScheme)]
 #[oai(rename = "GatewayCredential", ty = "bearer", bearer_format = "opaque", checker = "check_gateway")]
-pub struct GatewayAuth(pub GatewayRow);
+pub struct GatewayAuth(pub Gateway);
 
 /// Either kind of token, for resources both users and admins read.
 #[derive(SecurityScheme)]
@@ -81,7 +81,7 @@ fn is_password_change(req: &Request) -> bool {
     req.method() == poem::http::Method::PUT && req.uri().path() == "/api/v1/admins/me/password"
 }
 
-async fn check_gateway(req: &Request, bearer: Bearer) -> poem::Result<GatewayRow> {
+async fn check_gateway(req: &Request, bearer: Bearer) -> poem::Result<Gateway> {
     let gateway = context(req)?.gateways.authenticate(&bearer.token).await.map_err(ApiError::from)?;
     tracing::Span::current().record("subject", gateway.id.as_str());
     Ok(gateway)

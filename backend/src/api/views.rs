@@ -3,13 +3,8 @@
 use poem_openapi::Object;
 
 use crate::{
-    domain::{AdminRole, OrgStatus},
+    domain::{Admin, AdminRole, Enterprise, OrgStatus, Provider, Region, ScopeKind, User},
     services::{sessions::IssuedTokens, tenants::WechatAppView},
-    storage::{
-        admins::AdminRow,
-        tenants::{EnterpriseRow, ProviderRow, RegionRow},
-        users::UserRow,
-    },
 };
 
 /// Tokens issued by a sign-in or a refresh.
@@ -58,10 +53,10 @@ pub struct UserView {
     pub created_at: i64,
 }
 
-impl From<UserRow> for UserView {
-    fn from(u: UserRow) -> Self {
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
         Self {
-            has_password: u.password_hash.is_some(),
+            has_password: u.has_password,
             id: u.id,
             enterprise_id: u.enterprise_id,
             username: u.username,
@@ -93,7 +88,7 @@ pub struct AdminView {
     /// Name shown in the console.
     pub display_name: String,
     /// `platform`, `provider` or `enterprise`.
-    pub scope_kind: String,
+    pub scope_kind: ScopeKind,
     /// The provider or enterprise id; absent for platform admins.
     pub scope_id: Option<String>,
     /// `super`, `region` or `ordinary`.
@@ -106,16 +101,16 @@ pub struct AdminView {
     pub created_at: i64,
 }
 
-impl From<AdminRow> for AdminView {
-    fn from(a: AdminRow) -> Self {
+impl From<Admin> for AdminView {
+    fn from(a: Admin) -> Self {
         Self {
+            scope_kind: a.scope.kind(),
+            scope_id: a.scope.id().map(str::to_string),
             id: a.id,
             username: a.username,
             display_name: a.display_name,
-            scope_kind: a.scope_kind,
-            scope_id: a.scope_id,
             role: a.role,
-            must_change_password: a.must_change_password != 0,
+            must_change_password: a.must_change_password,
             status: a.status,
             created_at: a.created_at,
         }
@@ -138,8 +133,8 @@ pub struct ProviderView {
     pub created_at: i64,
 }
 
-impl From<ProviderRow> for ProviderView {
-    fn from(p: ProviderRow) -> Self {
+impl From<Provider> for ProviderView {
+    fn from(p: Provider) -> Self {
         Self { id: p.id, parent_id: p.parent_id, name: p.name, status: p.status, created_at: p.created_at }
     }
 }
@@ -170,8 +165,8 @@ pub struct EnterpriseView {
     pub job_retention_hours: i64,
 }
 
-impl From<EnterpriseRow> for EnterpriseView {
-    fn from(e: EnterpriseRow) -> Self {
+impl From<Enterprise> for EnterpriseView {
+    fn from(e: Enterprise) -> Self {
         Self {
             id: e.id,
             code: e.code,
@@ -198,8 +193,8 @@ pub struct EnterprisePublicView {
     pub name: String,
 }
 
-impl From<EnterpriseRow> for EnterprisePublicView {
-    fn from(e: EnterpriseRow) -> Self {
+impl From<Enterprise> for EnterprisePublicView {
+    fn from(e: Enterprise) -> Self {
         Self { id: e.id, code: e.code, name: e.name }
     }
 }
@@ -220,8 +215,8 @@ pub struct RegionView {
     pub created_at: i64,
 }
 
-impl From<RegionRow> for RegionView {
-    fn from(r: RegionRow) -> Self {
+impl From<Region> for RegionView {
+    fn from(r: Region) -> Self {
         Self {
             id: r.id,
             enterprise_id: r.enterprise_id,

@@ -14,9 +14,8 @@ use super::{
     ApiTags,
 };
 use crate::{
-    domain::LedgerKind,
+    domain::{LedgerEntry as Entry, LedgerKind},
     services::wallets::{Adjustment, WalletError, WalletService},
-    storage::wallets::LedgerRow,
 };
 
 pub struct WalletsApi {
@@ -42,13 +41,13 @@ pub struct LedgerEntry {
     pub created_at: i64,
 }
 
-impl From<LedgerRow> for LedgerEntry {
-    fn from(l: LedgerRow) -> Self {
+impl From<Entry> for LedgerEntry {
+    fn from(l: Entry) -> Self {
         Self {
             id: l.id,
             kind: l.kind,
-            amount_fen: l.amount_fen,
-            balance_after_fen: l.balance_after,
+            amount_fen: l.amount.0,
+            balance_after_fen: l.balance_after.0,
             reference: l.reference,
             actor_kind: l.actor_kind,
             created_at: l.created_at,
@@ -119,8 +118,9 @@ impl WalletsApi {
         offset: Query<Option<i64>>,
     ) -> Result<Json<WalletView>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let (w, entries) = self.wallets.mine(&auth.0, page.limit, page.offset).await?;
-        Ok(Json(WalletView { balance_fen: w.balance_fen, entries: entries.into_iter().map(Into::into).collect() }))
+        let statement = self.wallets.mine(&auth.0, page.limit, page.offset).await?;
+        let entries = statement.entries.into_iter().map(Into::into).collect();
+        Ok(Json(WalletView { balance_fen: statement.balance.0, entries }))
     }
 
     /// Adjust a user's balance (super admins in scope), with a reason; audited.

@@ -1,7 +1,7 @@
 //! Print-job vocabulary: options (copies, sides, colour, paper, ranges, n-up, orientation)
 //! and the job's states with their allowed transitions.
 
-use super::ValueError;
+use super::{Fen, ValueError};
 
 /// Paper sizes a job can be printed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -324,6 +324,89 @@ impl JobState {
     pub fn is_final(self) -> bool {
         matches!(self, JobState::Completed | JobState::Failed | JobState::Cancelled | JobState::Expired)
     }
+}
+
+/// One page of the print-ready document: its size in points as printed (after rotation) and
+/// whether anything on it prints in colour. Stored as JSON with the job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PageFacts {
+    pub w: f64,
+    pub h: f64,
+    pub colour: bool,
+}
+
+/// A print job as the services hand it out: what was uploaded, where it is, how it prints
+/// and what it cost. The processing queue's bookkeeping (claims, leases) stays in storage.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub enterprise_id: String,
+    pub user_id: String,
+    /// The file name as uploaded (display only).
+    pub file_name: String,
+    /// What the content was sniffed as: `pdf`, `jpeg`, `docx`, `text-utf8`, ….
+    pub document_kind: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub state: JobState,
+    /// Processing progress, 0-100.
+    pub progress: i64,
+    /// Why it failed (an API error code).
+    pub error_code: Option<String>,
+    pub options: JobOptions,
+    pub page_count: Option<i64>,
+    pub colour_page_count: Option<i64>,
+    /// Each page, once processed (empty before).
+    pub pages: Vec<PageFacts>,
+    /// Price at the enterprise's rates, once processed.
+    pub quote: Option<Fen>,
+    /// Whether the document files (thumbnail, previews, PDF) are still kept.
+    pub files_available: bool,
+    /// Where it was released.
+    pub print_point_id: Option<String>,
+    pub charged: Fen,
+    pub refunded: Fen,
+    /// Sheets the printer reported printed, when known.
+    pub pages_printed: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// Who moved a job: its owner, an admin, the gateway that printed it, or the system (a
+/// processing worker, a sweep). Stored and sent by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    Admin,
+    Gateway,
+    System,
+}
+
+vocabulary!(ActorKind { User = "user", Admin = "admin", Gateway = "gateway", System = "system" });
+
+/// One recorded state change of a job.
+#[derive(Debug, Clone)]
+pub struct JobTransition {
+    /// Absent for the first.
+    pub from_state: Option<JobState>,
+    pub to_state: JobState,
+    pub at: i64,
+    pub actor_kind: ActorKind,
+    pub actor_id: String,
+    /// Why, when known (e.g. a failure code).
+    pub note: Option<String>,
+}
+
+/// What an admin's job query asks for; absent parts match everything.
+#[derive(Debug, Default, Clone)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub user_id: Option<String>,
+    /// Part of the file name, matched literally and without regard to case.
+    pub name: Option<String>,
 }
 
 #[cfg(test)]

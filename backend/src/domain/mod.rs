@@ -1,6 +1,29 @@
 //! Domain values, parsed once at the edge and trusted everywhere after
 //! ("parse, don't validate"). Each newtype's tests live beside it.
 
+/// A closed set of names: `NAMES`, `as_str` and `parse` (which trims) from one table, so the
+/// name a value is stored and sent by is written once.
+macro_rules! vocabulary {
+    ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// Every name, as the API and the database write them.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),* }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, $crate::domain::ValueError> {
+                match raw.trim() {
+                    $($text => Ok($ty::$variant),)*
+                    _ => Err($crate::domain::ValueError::UnknownVariant),
+                }
+            }
+        }
+    };
+}
+
+mod account;
 mod enterprise_code;
 mod job;
 mod mac;
@@ -10,21 +33,30 @@ mod org;
 mod password;
 mod payment;
 mod phone;
+mod print_point;
 mod user_event;
 mod username;
 mod wechat;
 
+pub use account::{Admin, User};
 pub use enterprise_code::EnterpriseCode;
-pub use job::{ColourMode, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides};
+pub use job::{
+    ActorKind, ColourMode, Job, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts, PageRanges,
+    PaperSize, Sides,
+};
 pub use mac::MacAddress;
 pub use money::Fen;
 pub use name::Name;
-pub use org::{AdminRole, AdminScope, OrgStatus, WechatAppKind};
+pub use org::{AdminRole, AdminScope, Enterprise, OrgStatus, Provider, Region, ScopeKind, WechatAppKind};
 pub use password::Password;
 pub use payment::{
-    LedgerKind, OrderPurpose, OrderState, Payee, PaymentProvider, RefundState, RefundTo, ReleaseOutcome,
+    LedgerEntry, LedgerKind, OrderPurpose, OrderState, PayMethod, Payee, PaymentProvider, RefundState, RefundTo,
+    ReleaseOutcome,
 };
 pub use phone::Phone;
+pub use print_point::{
+    Gateway, PrintPoint, PrintPointFunctions, PrintPointStatus, PrinterGroup, PrinterOutcome, WhitelistEntry,
+};
 pub use user_event::{
     user_topic, JobEvent, PaymentEvent, PaymentHeldEvent, RefundEvent, RefundSettledEvent, UserEvent,
 };

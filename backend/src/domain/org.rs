@@ -10,12 +10,23 @@ pub enum AdminScope {
     Enterprise(String),
 }
 
+/// The level an admin's scope is at. Stored and sent by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ScopeKind {
+    Platform,
+    Provider,
+    Enterprise,
+}
+
+vocabulary!(ScopeKind { Platform = "platform", Provider = "provider", Enterprise = "enterprise" });
+
 impl AdminScope {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ScopeKind {
         match self {
-            AdminScope::Platform => "platform",
-            AdminScope::Provider(_) => "provider",
-            AdminScope::Enterprise(_) => "enterprise",
+            AdminScope::Platform => ScopeKind::Platform,
+            AdminScope::Provider(_) => ScopeKind::Provider,
+            AdminScope::Enterprise(_) => ScopeKind::Enterprise,
         }
     }
 
@@ -26,14 +37,55 @@ impl AdminScope {
         }
     }
 
-    pub fn from_parts(kind: &str, id: Option<String>) -> Result<Self, ValueError> {
+    /// A kind with its id: platform scopes have none, the others must have one.
+    pub fn from_parts(kind: ScopeKind, id: Option<String>) -> Result<Self, ValueError> {
         match (kind, id) {
-            ("platform", None) => Ok(AdminScope::Platform),
-            ("provider", Some(id)) => Ok(AdminScope::Provider(id)),
-            ("enterprise", Some(id)) => Ok(AdminScope::Enterprise(id)),
-            _ => Err(ValueError::UnknownVariant),
+            (ScopeKind::Platform, None) => Ok(AdminScope::Platform),
+            (ScopeKind::Provider, Some(id)) => Ok(AdminScope::Provider(id)),
+            (ScopeKind::Enterprise, Some(id)) => Ok(AdminScope::Enterprise(id)),
+            _ => Err(ValueError::Inconsistent),
         }
     }
+}
+
+/// A service provider (服务商, agent) somewhere in the tree.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    /// The provider above, if any.
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub status: OrgStatus,
+    pub created_at: i64,
+}
+
+/// An enterprise (企业, tenant).
+#[derive(Debug, Clone)]
+pub struct Enterprise {
+    pub id: String,
+    /// 企业标识: the code users and gateways type.
+    pub code: String,
+    pub name: String,
+    /// The owning provider; None when directly under the platform.
+    pub provider_id: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub status: OrgStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Hours an unreleased print job is kept before it expires.
+    pub job_retention_hours: i64,
+}
+
+/// A region (区域) of an enterprise.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub id: String,
+    pub enterprise_id: String,
+    /// The region above, if nested.
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub created_at: i64,
 }
 
 /// 管理员角色: super admin of a scope, region admin (enterprise scope, limited to regions),
@@ -47,24 +99,7 @@ pub enum AdminRole {
     Ordinary,
 }
 
-impl AdminRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminRole::Super => "super",
-            AdminRole::Region => "region",
-            AdminRole::Ordinary => "ordinary",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        match raw {
-            "super" => Ok(AdminRole::Super),
-            "region" => Ok(AdminRole::Region),
-            "ordinary" => Ok(AdminRole::Ordinary),
-            _ => Err(ValueError::UnknownVariant),
-        }
-    }
-}
+vocabulary!(AdminRole { Super = "super", Region = "region", Ordinary = "ordinary" });
 
 /// Whether an enterprise, provider or account may be used. Sent and stored by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
@@ -75,22 +110,7 @@ pub enum OrgStatus {
     Suspended,
 }
 
-impl OrgStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgStatus::Active => "active",
-            OrgStatus::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        match raw {
-            "active" => Ok(OrgStatus::Active),
-            "suspended" => Ok(OrgStatus::Suspended),
-            _ => Err(ValueError::UnknownVariant),
-        }
-    }
-}
+vocabulary!(OrgStatus { Active = "active", Suspended = "suspended" });
 
 /// Which WeChat application of an enterprise: the official account (公众号, web sign-in)
 /// or the mini-program (小程序).
@@ -100,25 +120,7 @@ pub enum WechatAppKind {
     MiniProgram,
 }
 
-impl WechatAppKind {
-    /// Every name, as the API writes them.
-    pub const NAMES: &'static [&'static str] = &["official_account", "mini_program"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WechatAppKind::OfficialAccount => "official_account",
-            WechatAppKind::MiniProgram => "mini_program",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        match raw {
-            "official_account" => Ok(WechatAppKind::OfficialAccount),
-            "mini_program" => Ok(WechatAppKind::MiniProgram),
-            _ => Err(ValueError::UnknownVariant),
-        }
-    }
-}
+vocabulary!(WechatAppKind { OfficialAccount = "official_account", MiniProgram = "mini_program" });
 
 #[cfg(test)]
 mod tests {
@@ -132,7 +134,13 @@ mod tests {
         for kind in [WechatAppKind::OfficialAccount, WechatAppKind::MiniProgram] {
             assert_eq!(WechatAppKind::parse(kind.as_str()), Ok(kind));
         }
-        assert_eq!(AdminScope::from_parts("platform", Some("x".into())), Err(ValueError::UnknownVariant));
-        assert_eq!(AdminScope::from_parts("provider", Some("p1".into())).map(|s| s.kind()), Ok("provider"));
+        for kind in [ScopeKind::Platform, ScopeKind::Provider, ScopeKind::Enterprise] {
+            assert_eq!(ScopeKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert_eq!(AdminScope::from_parts(ScopeKind::Platform, Some("x".into())), Err(ValueError::Inconsistent));
+        assert_eq!(AdminScope::from_parts(ScopeKind::Enterprise, None), Err(ValueError::Inconsistent));
+        let provider = AdminScope::from_parts(ScopeKind::Provider, Some("p1".into()));
+        assert_eq!(provider.as_ref().map(AdminScope::kind), Ok(ScopeKind::Provider));
+        assert_eq!(provider.as_ref().ok().and_then(AdminScope::id), Some("p1"));
     }
 }

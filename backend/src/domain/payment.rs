@@ -1,7 +1,7 @@
 //! Payment vocabulary: who is paid (支付对象, the payee), through which provider, and where
 //! refunds of failed paid jobs go.
 
-use super::ValueError;
+use super::Fen;
 
 /// Who receives an enterprise's money, and who owns a merchant account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,11 +12,46 @@ pub enum Payee {
     Enterprise,
 }
 
-/// A payment provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A payment provider. Sent and stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum PaymentProvider {
     WechatPay,
     Alipay,
+}
+
+/// How a payment is made. Sent and stored by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PayMethod {
+    /// WeChat Pay in the official account or the mini-program (`wx.requestPayment`).
+    Jsapi,
+    /// WeChat Pay Native: a QR code for PC and web.
+    Native,
+    /// WeChat Pay H5 in a mobile browser.
+    H5,
+    /// The provider's app SDK.
+    App,
+    /// Alipay in a PC browser.
+    Page,
+    /// Alipay in a mobile browser.
+    Wap,
+    /// Alipay QR code (当面付 precreate).
+    Precreate,
+}
+
+impl PayMethod {
+    /// Whether `provider` offers this method.
+    pub fn offered_by(self, provider: PaymentProvider) -> bool {
+        match provider {
+            PaymentProvider::WechatPay => {
+                matches!(self, PayMethod::Jsapi | PayMethod::Native | PayMethod::H5 | PayMethod::App)
+            }
+            PaymentProvider::Alipay => {
+                matches!(self, PayMethod::Page | PayMethod::Wap | PayMethod::App | PayMethod::Precreate)
+            }
+        }
+    }
 }
 
 /// Where the refund of a failed paid job goes.
@@ -94,28 +129,17 @@ pub enum RefundState {
     ToWallet,
 }
 
-macro_rules! vocabulary {
-    ($ty:ident { $($variant:ident = $text:literal),* $(,)? }) => {
-        impl $ty {
-            /// Every name, as the API and the database write them.
-            pub const NAMES: &'static [&'static str] = &[$($text),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $text),* }
-            }
-
-            pub fn parse(raw: &str) -> Result<Self, ValueError> {
-                match raw.trim() {
-                    $($text => Ok($ty::$variant),)*
-                    _ => Err(ValueError::UnknownVariant),
-                }
-            }
-        }
-    };
-}
-
 vocabulary!(Payee { Platform = "platform", Provider = "provider", Enterprise = "enterprise" });
 vocabulary!(PaymentProvider { WechatPay = "wechat_pay", Alipay = "alipay" });
+vocabulary!(PayMethod {
+    Jsapi = "jsapi",
+    Native = "native",
+    H5 = "h5",
+    App = "app",
+    Page = "page",
+    Wap = "wap",
+    Precreate = "precreate",
+});
 vocabulary!(RefundTo { Wallet = "wallet", Original = "original" });
 vocabulary!(OrderState { Pending = "pending", Paid = "paid", Closed = "closed" });
 vocabulary!(RefundState { Pending = "pending", Succeeded = "succeeded", ToWallet = "to_wallet" });
@@ -130,9 +154,27 @@ vocabulary!(LedgerKind {
     Gift = "gift",
 });
 
+/// One entry of a wallet's ledger: every balance change is one, with its idempotency key.
+#[derive(Debug, Clone)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub wallet_id: String,
+    pub kind: LedgerKind,
+    /// Positive credits, negative debits.
+    pub amount: Fen,
+    pub balance_after: Fen,
+    /// What it is for (a release, a job, an admin's reason).
+    pub reference: String,
+    /// Who made it: `user`, `admin`, `payment` or `system`.
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ValueError;
 
     #[test]
     fn round_trips_and_refuses_the_unknown() {

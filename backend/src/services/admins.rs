@@ -2,7 +2,7 @@
 //! downwards (FAQ Q9), and loading the principal behind an admin token.
 
 use crate::{
-    domain::{AdminRole, AdminScope, Name, OrgStatus, Password, Username, ValueError},
+    domain::{Admin, AdminRole, AdminScope, Name, OrgStatus, Password, ScopeKind, Username, ValueError},
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, ScopePosition},
@@ -53,6 +53,11 @@ fn invalid(field: &'static str) -> impl Fn(ValueError) -> AdminError {
     move |source| AdminError::Invalid { field, source }
 }
 
+/// The record of a stored account; a scope kind without its id (never written) fails.
+pub(crate) fn admin_of(row: AdminRow) -> Result<Admin, AdminError> {
+    Admin::try_from(row).map_err(invalid("scope"))
+}
+
 pub struct NewAdmin {
     pub username: String,
     pub display_name: String,
@@ -64,7 +69,7 @@ pub struct NewAdmin {
 
 /// A freshly created or reset account and its one-time password, shown exactly once.
 pub struct AdminWithPassword {
-    pub admin: AdminRow,
+    pub admin: Admin,
     pub one_time_password: String,
 }
 
@@ -127,7 +132,7 @@ impl AdminService {
             id: new_id(),
             username: username.as_str().into(),
             display_name: display.into_string(),
-            scope_kind: scope.kind().into(),
+            scope_kind: scope.kind(),
             scope_id: scope.id().map(str::to_string),
             role,
             password_hash: passwords::hash(&one_time_password).await?,
@@ -136,7 +141,7 @@ impl AdminService {
             created_at: now_ms(),
         };
         match self.repo.insert(&row, regions).await {
-            Ok(()) => Ok(AdminWithPassword { admin: row, one_time_password }),
+            Ok(()) => Ok(AdminWithPassword { admin: admin_of(row)?, one_time_password }),
             Err(e) if is_unique_violation(&e) => Err(AdminError::UsernameTaken),
             Err(e) => Err(e.into()),
         }
@@ -159,7 +164,7 @@ impl AdminService {
         if row.status != OrgStatus::Active {
             return Ok(None);
         }
-        let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
+        let scope = AdminScope::from_parts(row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
         let role = row.role;
         let Some(position) = self.position_of(&scope).await? else { return Ok(None) };
         if let AdminScope::Enterprise(id) = &scope {
@@ -186,7 +191,8 @@ impl AdminService {
         let username = Username::parse(&input.username).map_err(invalid("username"))?;
         let display = Name::parse(&input.display_name).map_err(invalid("display_name"))?;
         // The kind is one of three (the API declares it); the id must come with it or not.
-        let scope = AdminScope::from_parts(&input.scope_kind, input.scope_id)
+        let kind = ScopeKind::parse(&input.scope_kind).map_err(invalid("scope_kind"))?;
+        let scope = AdminScope::from_parts(kind, input.scope_id)
             .map_err(|_| AdminError::Invalid { field: "scope", source: ValueError::Inconsistent })?;
         let role = AdminRole::parse(&input.role).map_err(invalid("role"))?;
         let position = self
@@ -215,23 +221,23 @@ impl AdminService {
     }
 
     /// Admins the actor can see: the actor's subtree, or the actor's own enterprise.
-    pub async fn list(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<AdminRow>, AdminError> {
-        Ok(match &actor.position {
+    pub async fn list(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<Admin>, AdminError> {
+        let rows = match &actor.position {
             ScopePosition::Enterprise { id, .. } => self.repo.list_of_enterprise(id, limit, offset).await?,
             ScopePosition::Platform => self.repo.list_under("/", true, limit, offset).await?,
             ScopePosition::Provider { path } => self.repo.list_under(path, false, limit, offset).await?,
-        })
+        };
+        rows.into_iter().map(admin_of).collect()
     }
 
     /// An admin the actor can see.
-    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<(AdminRow, ScopePosition), AdminError> {
-        let row = self.repo.get(id).await?.ok_or(AdminError::NotFound)?;
-        let scope = AdminScope::from_parts(&row.scope_kind, row.scope_id.clone()).map_err(invalid("scope"))?;
-        let position = self.position_of(&scope).await?.ok_or(AdminError::NotFound)?;
+    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<(Admin, ScopePosition), AdminError> {
+        let admin = admin_of(self.repo.get(id).await?.ok_or(AdminError::NotFound)?)?;
+        let position = self.position_of(&admin.scope).await?.ok_or(AdminError::NotFound)?;
         if !actor.position.contains(&position) {
             return Err(AdminError::NotFound);
         }
-        Ok((row, position))
+        Ok((admin, position))
     }
 
     /// Resets another admin's password to a new one-time password, downwards only; ends the
@@ -266,12 +272,15 @@ impl AdminService {
         )
         .await?;
         self.sessions.ender().commit(tx, &families).await?;
-        target.password_hash = hash;
-        target.must_change_password = 1;
+        target.must_change_password = true;
         Ok(AdminWithPassword { admin: target, one_time_password })
     }
 
-    pub async fn me(&self, actor: &AdminPrincipal) -> Result<AdminRow, AdminError> {
+    pub async fn me(&self, actor: &AdminPrincipal) -> Result<Admin, AdminError> {
+        admin_of(self.own_row(actor).await?)
+    }
+
+    async fn own_row(&self, actor: &AdminPrincipal) -> Result<AdminRow, AdminError> {
         self.repo.get(&actor.admin_id).await?.ok_or(AdminError::NotFound)
     }
 
@@ -282,7 +291,7 @@ impl AdminService {
         new: &str,
     ) -> Result<(), AdminError> {
         let new = Password::parse(new).map_err(invalid("new_password"))?;
-        let me = self.me(actor).await?;
+        let me = self.own_row(actor).await?;
         if !passwords::verify(Some(me.password_hash), current).await? {
             return Err(AdminError::WrongPassword);
         }

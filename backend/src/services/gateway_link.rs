@@ -8,12 +8,13 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use yunyin_gateway::protocol::{Command, CommandBody, GatewayMessage, ServerMessage};
 
 use crate::{
+    domain::Gateway,
     infra::{events::EventBus, new_id},
     services::{
         gateways::{gateway_topic, GatewayService, HEARTBEAT},
         release::ReleaseService,
     },
-    storage::gateways::{CommandRow, GatewayRow},
+    storage::gateways::CommandRow,
 };
 
 /// What the link needs, attached to its route.
@@ -50,12 +51,12 @@ fn frame(ctx: &LinkContext, c: &CommandRow) -> Option<String> {
 
 impl LinkContext {
     /// Serves one gateway's link until it closes, breaks or falls silent.
-    pub async fn run(self, gateway: GatewayRow, stream: Frames, sink: Replies) {
+    pub async fn run(self, gateway: Gateway, stream: Frames, sink: Replies) {
         run(self, gateway, stream, sink).await;
     }
 }
 
-async fn run(ctx: LinkContext, gateway: GatewayRow, mut stream: Frames, mut sink: Replies) {
+async fn run(ctx: LinkContext, gateway: Gateway, mut stream: Frames, mut sink: Replies) {
     let connection = new_id();
     // Subscribe before reading the outbox, so a command queued in between still wakes us.
     let mut wakes = ctx.events.subscribe_signals(&gateway_topic(&gateway.id));
@@ -125,7 +126,7 @@ async fn run(ctx: LinkContext, gateway: GatewayRow, mut stream: Frames, mut sink
 }
 
 /// Acts on one frame from the gateway; the reply, if any, goes back on the link.
-async fn handle(ctx: &LinkContext, gateway: &GatewayRow, connection: &str, text: &str) -> Option<ServerMessage> {
+async fn handle(ctx: &LinkContext, gateway: &Gateway, connection: &str, text: &str) -> Option<ServerMessage> {
     match serde_json::from_str::<GatewayMessage>(text) {
         Ok(GatewayMessage::Hello { version }) => ctx.gateways.mark_online(gateway, connection, Some(&version)).await,
         Ok(GatewayMessage::Heartbeat) => ctx.gateways.mark_online(gateway, connection, None).await,

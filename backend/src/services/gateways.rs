@@ -5,7 +5,9 @@
 use std::{sync::Arc, time::Duration};
 
 use crate::{
-    domain::{EnterpriseCode, MacAddress, Name, ValueError},
+    domain::{
+        Enterprise, EnterpriseCode, Gateway, MacAddress, Name, PrintPoint, PrintPointStatus, PrinterOutcome, ValueError,
+    },
     infra::{cache::Cache, events::EventBus, new_id, now_ms},
     services::{
         authz::AdminPrincipal,
@@ -62,37 +64,15 @@ pub struct ReportedPrinter {
     pub uuid: String,
 }
 
-/// What became of a reported printer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrinterOutcome {
-    /// A new print point.
-    Registered,
-    /// Already this gateway's; details refreshed.
-    Unchanged,
-    /// Taken over from a gone gateway of the same enterprise (reinstall, "refresh printer status").
-    Rebound,
-    /// On the platform under another gateway (the exclamation-mark state): left alone.
-    BoundElsewhere,
-    /// The MAC is illegal (00-00-00-00-00-00, broadcast, multicast).
-    IllegalMac,
-    /// The MAC is not a MAC.
-    InvalidMac,
-    /// The MAC belongs to a print point of another enterprise.
-    Exists,
-}
-
-impl PrinterOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrinterOutcome::Registered => "registered",
-            PrinterOutcome::Unchanged => "unchanged",
-            PrinterOutcome::Rebound => "rebound",
-            PrinterOutcome::BoundElsewhere => "bound_elsewhere",
-            PrinterOutcome::IllegalMac => "illegal_mac",
-            PrinterOutcome::InvalidMac => "invalid_mac",
-            PrinterOutcome::Exists => "print_point_exists",
-        }
-    }
+/// What became of one reported printer: the print point, when it is this gateway's.
+#[derive(Debug, Clone)]
+pub struct PrinterReport {
+    /// The gateway's own key for it.
+    pub key: String,
+    pub outcome: PrinterOutcome,
+    pub print_point: Option<PrintPoint>,
+    /// Its QR URL, with the print point.
+    pub qr_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -134,7 +114,7 @@ impl GatewayService {
         Ok((e.id, e.name))
     }
 
-    async fn enterprise_by_code(&self, code: &str) -> Result<crate::storage::tenants::EnterpriseRow, GatewayError> {
+    async fn enterprise_by_code(&self, code: &str) -> Result<Enterprise, GatewayError> {
         self.tenants.lookup_by_code(code).await.map_err(|e| match e {
             TenantError::NotFound => GatewayError::EnterpriseNotFound,
             e => e.into(),
@@ -165,7 +145,7 @@ impl GatewayService {
         token: &str,
         name: &str,
         version: &str,
-    ) -> Result<(GatewayRow, String), GatewayError> {
+    ) -> Result<(Gateway, String), GatewayError> {
         EnterpriseCode::parse(code).map_err(|source| GatewayError::Invalid { field: "enterprise_code", source })?;
         let name = Name::parse(name).map_err(|source| GatewayError::Invalid { field: "name", source })?.into_string();
         let e = self.enterprise_by_code(code).await?;
@@ -184,28 +164,25 @@ impl GatewayService {
         if !self.repo.enrol(&hash_token(token.trim()), &e.id, &g, now).await? {
             return Err(GatewayError::EnrolmentInvalid);
         }
-        Ok((g, credential))
+        Ok((g.into(), credential))
     }
 
     /// An enterprise's gateways, for admins in scope.
-    pub async fn list(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<Vec<GatewayRow>, GatewayError> {
+    pub async fn list(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<Vec<Gateway>, GatewayError> {
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
-        Ok(self.repo.of_enterprise(&e.id).await?)
+        Ok(self.repo.of_enterprise(&e.id).await?.into_iter().map(Into::into).collect())
     }
 
-    pub fn qr_url(&self, row: &PrintPointRow) -> String {
-        self.print_points.qr_url(row)
-    }
-
-    pub async fn authenticate(&self, credential: &str) -> Result<GatewayRow, GatewayError> {
-        self.repo.by_credential(&hash_token(credential)).await?.ok_or(GatewayError::Unauthenticated)
+    pub async fn authenticate(&self, credential: &str) -> Result<Gateway, GatewayError> {
+        let row = self.repo.by_credential(&hash_token(credential)).await?;
+        row.map(Into::into).ok_or(GatewayError::Unauthenticated)
     }
 
     // ---- presence ----
 
     /// Marks the gateway connected through `connection` for three heartbeats (shared across
     /// instances).
-    pub async fn mark_online(&self, g: &GatewayRow, connection: &str, version: Option<&str>) {
+    pub async fn mark_online(&self, g: &Gateway, connection: &str, version: Option<&str>) {
         if let Err(e) = self.cache.set(&presence_key(&g.id), connection, HEARTBEAT * 3).await {
             tracing::warn!(error = %e, "cannot record gateway presence");
         }
@@ -238,22 +215,23 @@ impl GatewayService {
     /// when that gateway is gone; otherwise it is reported as bound elsewhere and left alone.
     pub async fn report_printers(
         &self,
-        g: &GatewayRow,
+        g: &Gateway,
         printers: Vec<ReportedPrinter>,
         refresh: bool,
-    ) -> Result<Vec<(String, PrinterOutcome, Option<PrintPointRow>)>, GatewayError> {
+    ) -> Result<Vec<PrinterReport>, GatewayError> {
         let mut out = Vec::new();
         for p in printers {
             let key = p.key.clone();
             let (outcome, row) = self.report_one(g, p, refresh).await?;
-            out.push((key, outcome, row));
+            let qr_url = row.as_ref().map(|r| self.print_points.qr_url(r));
+            out.push(PrinterReport { key, outcome, print_point: row.map(Into::into), qr_url });
         }
         Ok(out)
     }
 
     async fn report_one(
         &self,
-        g: &GatewayRow,
+        g: &Gateway,
         p: ReportedPrinter,
         refresh: bool,
     ) -> Result<(PrinterOutcome, Option<PrintPointRow>), GatewayError> {
@@ -314,7 +292,7 @@ impl GatewayService {
             copy_enabled: 1,
             scan_enabled: 1,
             meter_interval_minutes: DEFAULT_METER_INTERVAL_MINUTES,
-            status: "online".into(),
+            status: PrintPointStatus::Online,
             last_seen_at: Some(now),
             qr_id: qr_codes::new_qr_id(),
             created_at: now,
@@ -328,8 +306,8 @@ impl GatewayService {
     }
 
     /// The print points bound to a gateway.
-    pub async fn printers(&self, g: &GatewayRow) -> Result<Vec<PrintPointRow>, GatewayError> {
-        Ok(self.print_points.repo().of_gateway(&g.id).await?)
+    pub async fn printers(&self, g: &Gateway) -> Result<Vec<PrintPoint>, GatewayError> {
+        Ok(self.print_points.repo().of_gateway(&g.id).await?.into_iter().map(Into::into).collect())
     }
 
     // ---- commands ----

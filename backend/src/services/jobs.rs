@@ -8,7 +8,6 @@ use std::{
 };
 
 use futures_util::Stream;
-use serde::{Deserialize, Serialize};
 
 use crate::{
     documents::{
@@ -18,7 +17,8 @@ use crate::{
         DocumentError,
     },
     domain::{
-        ColourMode, JobEvent, JobOptions, JobState, Orientation, PageRanges, PaperSize, Sides, UserEvent, ValueError,
+        ActorKind, ColourMode, Job, JobEvent, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts,
+        PageRanges, PaperSize, Sides, UserEvent, ValueError,
     },
     infra::{events::EventBus, new_id, now_ms},
     services::{
@@ -27,7 +27,7 @@ use crate::{
         tenants::{TenantError, TenantService},
     },
     storage::{
-        jobs::{Actor, JobFilter, JobRepo, JobRow, TransitionRow},
+        jobs::{Actor, JobRepo, JobRow},
         rates::{RateOwner, RateRepo},
         tenants::TenantRepo,
     },
@@ -72,14 +72,6 @@ fn invalid(field: &'static str) -> impl Fn(ValueError) -> JobError {
     move |source| JobError::Invalid { field, source }
 }
 
-/// One page as stored in `print_jobs.pages`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PageFacts {
-    pub w: f64,
-    pub h: f64,
-    pub colour: bool,
-}
-
 /// Limits and tools the document pipeline works with.
 #[derive(Debug, Clone)]
 pub struct JobLimits {
@@ -107,24 +99,6 @@ pub fn job_prefix(job_id: &str) -> Option<FileKey> {
 
 pub fn job_file(job_id: &str, name: &str) -> Option<FileKey> {
     FileKey::new(format!("jobs/{}/{name}", job_id.to_ascii_lowercase()))
-}
-
-/// Options of a stored job.
-pub fn options_of(j: &JobRow) -> JobOptions {
-    let d = JobOptions::default();
-    JobOptions {
-        copies: u32::try_from(j.copies).unwrap_or(d.copies),
-        sides: Sides::parse(&j.sides).unwrap_or(d.sides),
-        colour_mode: ColourMode::parse(&j.colour_mode).unwrap_or(d.colour_mode),
-        paper_size: PaperSize::parse(&j.paper_size).unwrap_or(d.paper_size),
-        page_ranges: PageRanges::parse(&j.page_ranges).unwrap_or_default(),
-        pages_per_sheet: u32::try_from(j.pages_per_sheet).unwrap_or(d.pages_per_sheet),
-        orientation: Orientation::parse(&j.orientation).unwrap_or(d.orientation),
-    }
-}
-
-pub fn pages_of(j: &JobRow) -> Option<Vec<PageFacts>> {
-    j.pages.as_deref().and_then(|p| serde_json::from_str(p).ok())
 }
 
 /// Tells the job's owner (on any instance) that it changed.
@@ -184,7 +158,7 @@ impl JobService {
         who: &UserPrincipal,
         file_name: &str,
         body: &mut (dyn Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + Unpin),
-    ) -> Result<JobRow, JobError> {
+    ) -> Result<Job, JobError> {
         let display_name = display_file_name(file_name).ok_or(JobError::MissingFileName)?;
         let (temp, stored) = self.store.receive(body, self.limits.max_upload_bytes).await?;
         let path = temp.to_path_buf();
@@ -201,7 +175,7 @@ impl JobService {
         self.store.commit(&temp, &source).await?;
         let expires_at = now.saturating_add(retention_hours.saturating_mul(3_600_000));
         let job = new_job(id.clone(), who, display_name, kind, stored, now, expires_at);
-        if let Err(e) = self.repo.insert(&job, &Actor { kind: "user", id: who.user_id.clone() }).await {
+        if let Err(e) = self.repo.insert(&job, &Actor { kind: ActorKind::User, id: who.user_id.clone() }).await {
             // Nothing half-stored: the file goes with the failed insert.
             if let Some(prefix) = job_prefix(&id) {
                 let _ = self.store.delete_prefix(&prefix).await;
@@ -210,11 +184,15 @@ impl JobService {
         }
         self.wake.notify_one();
         announce(self.events.as_ref(), &job).await;
-        Ok(job)
+        Ok(job.into())
     }
 
     /// The user's own job; anyone else's is "not found".
-    pub async fn get(&self, who: &UserPrincipal, id: &str) -> Result<JobRow, JobError> {
+    pub async fn get(&self, who: &UserPrincipal, id: &str) -> Result<Job, JobError> {
+        Ok(self.owned(who, id).await?.into())
+    }
+
+    async fn owned(&self, who: &UserPrincipal, id: &str) -> Result<JobRow, JobError> {
         let job = self.repo.get(id).await?;
         job.filter(|j| j.user_id == who.user_id && j.enterprise_id == who.enterprise_id && j.hidden == 0)
             .ok_or(JobError::NotFound)
@@ -226,18 +204,18 @@ impl JobService {
         state: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<JobRow>, JobError> {
+    ) -> Result<Vec<Job>, JobError> {
         if let Some(s) = state {
             JobState::parse(s).map_err(invalid("state"))?;
         }
-        Ok(self.repo.list_for_user(&who.user_id, state, limit, offset).await?)
+        Ok(self.repo.list_for_user(&who.user_id, state, limit, offset).await?.into_iter().map(Into::into).collect())
     }
 
     /// Changes options while the job is held; the quote follows.
-    pub async fn update_options(&self, who: &UserPrincipal, id: &str, patch: OptionsPatch) -> Result<JobRow, JobError> {
-        let mut job = self.get(who, id).await?;
+    pub async fn update_options(&self, who: &UserPrincipal, id: &str, patch: OptionsPatch) -> Result<Job, JobError> {
+        let mut job = self.owned(who, id).await?;
         let state = job.state;
-        let mut o = options_of(&job);
+        let mut o = job.options();
         if let Some(n) = patch.copies {
             o.copies = JobOptions::parse_copies(n).map_err(invalid("copies"))?;
         }
@@ -262,7 +240,7 @@ impl JobService {
         if !state.is_held() {
             return Err(JobError::StateConflict(job.state));
         }
-        job.quote_fen = match pages_of(&job) {
+        job.quote_fen = match job.page_facts() {
             Some(pages) => Some(self.quote_with(&job.enterprise_id, &pages, &o).await?.total.0),
             None => None,
         };
@@ -277,7 +255,7 @@ impl JobService {
         if !self.repo.update_options(&job).await? {
             return Err(JobError::StateConflict(JobState::Released));
         }
-        Ok(job)
+        Ok(job.into())
     }
 
     async fn quote_with(&self, enterprise_id: &str, pages: &[PageFacts], o: &JobOptions) -> Result<Quote, JobError> {
@@ -291,17 +269,17 @@ impl JobService {
 
     /// The job's price with its breakdown (None until processed).
     pub async fn quote(&self, who: &UserPrincipal, id: &str) -> Result<Option<Quote>, JobError> {
-        let job = self.get(who, id).await?;
-        match pages_of(&job) {
-            Some(pages) => Ok(Some(self.quote_with(&job.enterprise_id, &pages, &options_of(&job)).await?)),
+        let job = self.owned(who, id).await?;
+        match job.page_facts() {
+            Some(pages) => Ok(Some(self.quote_with(&job.enterprise_id, &pages, &job.options()).await?)),
             None => Ok(None),
         }
     }
 
     /// Cancels a held job and deletes its files at once.
-    pub async fn cancel(&self, who: &UserPrincipal, id: &str) -> Result<JobRow, JobError> {
-        let job = self.get(who, id).await?;
-        let actor = Actor { kind: "user", id: who.user_id.clone() };
+    pub async fn cancel(&self, who: &UserPrincipal, id: &str) -> Result<Job, JobError> {
+        let job = self.owned(who, id).await?;
+        let actor = Actor { kind: ActorKind::User, id: who.user_id.clone() };
         if !self
             .repo
             .transition(
@@ -319,13 +297,13 @@ impl JobService {
         self.delete_files(&job.id).await;
         let job = self.repo.get(id).await?.ok_or(JobError::NotFound)?;
         announce(self.events.as_ref(), &job).await;
-        Ok(job)
+        Ok(job.into())
     }
 
     /// Removes the job from the owner's list (cancelling it first if held). The record stays
     /// for billing; jobs at the printer cannot be deleted.
     pub async fn delete(&self, who: &UserPrincipal, id: &str) -> Result<(), JobError> {
-        let job = self.get(who, id).await?;
+        let job = self.owned(who, id).await?;
         let state = job.state;
         if state.is_held() {
             self.cancel(who, id).await?;
@@ -364,7 +342,7 @@ impl JobService {
 
     /// The key of a processed job's file, once the user may have it.
     async fn ready_file(&self, who: &UserPrincipal, id: &str, name: &str) -> Result<FileKey, JobError> {
-        let job = self.get(who, id).await?;
+        let job = self.owned(who, id).await?;
         if job.files_deleted != 0 {
             return Err(JobError::NotFound);
         }
@@ -381,7 +359,7 @@ impl JobService {
 
     /// Renders page `page` of the print-ready PDF as a PNG (longer side `size` px).
     pub async fn preview(&self, who: &UserPrincipal, id: &str, page: u32, size: u32) -> Result<Vec<u8>, JobError> {
-        let job = self.get(who, id).await?;
+        let job = self.owned(who, id).await?;
         let pages = u32::try_from(job.page_count.unwrap_or(0)).unwrap_or(0);
         if page == 0 || page > pages.max(1) {
             return Err(JobError::NotFound);
@@ -404,9 +382,9 @@ impl JobService {
         Ok(tokio::fs::read(png).await.map_err(DocumentError::from)?)
     }
 
-    pub async fn history(&self, who: &UserPrincipal, id: &str) -> Result<Vec<TransitionRow>, JobError> {
-        let job = self.get(who, id).await?;
-        Ok(self.repo.transitions(&job.id).await?)
+    pub async fn history(&self, who: &UserPrincipal, id: &str) -> Result<Vec<JobTransition>, JobError> {
+        let job = self.owned(who, id).await?;
+        Ok(self.repo.transitions(&job.id).await?.into_iter().map(Into::into).collect())
     }
 
     /// 在线文印查询: an enterprise's jobs for admins in scope; region and group admins see
@@ -418,12 +396,10 @@ impl JobService {
         filter: JobFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<JobRow>, JobError> {
+    ) -> Result<Vec<Job>, JobError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
-        if let Some(s) = &filter.state {
-            JobState::parse(s).map_err(invalid("state"))?;
-        }
-        Ok(self.repo.list_for_enterprise(&enterprise.id, &filter, &actor.scoped(), limit, offset).await?)
+        let jobs = self.repo.list_for_enterprise(&enterprise.id, &filter, &actor.scoped(), limit, offset).await?;
+        Ok(jobs.into_iter().map(Into::into).collect())
     }
 
     // ---- rates ----

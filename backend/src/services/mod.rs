@@ -12,6 +12,7 @@ pub mod pricing;
 pub mod print_points;
 pub mod processing;
 pub mod qr_codes;
+pub mod readiness;
 pub mod refunds;
 pub mod release;
 pub mod sessions;

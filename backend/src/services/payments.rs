@@ -29,8 +29,8 @@ use super::{
 };
 use crate::{
     domain::{
-        LedgerKind, OrderPurpose, OrderState, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider, ReleaseOutcome,
-        UserEvent, ValueError,
+        LedgerKind, OrderPurpose, OrderState, PayMethod, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider,
+        ReleaseOutcome, UserEvent, ValueError,
     },
     infra::{events::EventBus, new_id, now_ms},
     payments::{
@@ -56,64 +56,6 @@ pub const PAYMENT_WINDOW_MS: i64 = 15 * 60_000;
 /// How long after the provider's expiry an unpaid order is closed (at the provider first, then
 /// here): room for a payment in flight at the deadline and for the two clocks to differ.
 pub const CLOSE_GRACE_MS: i64 = 60_000;
-
-/// How a payment is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayMethod {
-    /// WeChat Pay in the official account or the mini-program (`wx.requestPayment`).
-    Jsapi,
-    /// WeChat Pay Native: a QR code for PC and web.
-    Native,
-    /// WeChat Pay H5 in a mobile browser.
-    H5,
-    /// The provider's app SDK.
-    App,
-    /// Alipay in a PC browser.
-    Page,
-    /// Alipay in a mobile browser.
-    Wap,
-    /// Alipay QR code (当面付 precreate).
-    Precreate,
-}
-
-impl PayMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayMethod::Jsapi => "jsapi",
-            PayMethod::Native => "native",
-            PayMethod::H5 => "h5",
-            PayMethod::App => "app",
-            PayMethod::Page => "page",
-            PayMethod::Wap => "wap",
-            PayMethod::Precreate => "precreate",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Ok(match raw.trim() {
-            "jsapi" => PayMethod::Jsapi,
-            "native" => PayMethod::Native,
-            "h5" => PayMethod::H5,
-            "app" => PayMethod::App,
-            "page" => PayMethod::Page,
-            "wap" => PayMethod::Wap,
-            "precreate" => PayMethod::Precreate,
-            _ => return Err(ValueError::UnknownVariant),
-        })
-    }
-
-    /// Whether `provider` offers this method.
-    pub fn offered_by(self, provider: PaymentProvider) -> bool {
-        match provider {
-            PaymentProvider::WechatPay => {
-                matches!(self, PayMethod::Jsapi | PayMethod::Native | PayMethod::H5 | PayMethod::App)
-            }
-            PaymentProvider::Alipay => {
-                matches!(self, PayMethod::Page | PayMethod::Wap | PayMethod::App | PayMethod::Precreate)
-            }
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -228,8 +170,8 @@ pub struct OrderView {
     pub id: String,
     pub out_trade_no: String,
     pub purpose: OrderPurpose,
-    pub provider: String,
-    pub method: String,
+    pub provider: PaymentProvider,
+    pub method: PayMethod,
     pub amount_fen: i64,
     /// `pending` (paying), `paid` or `closed`.
     pub state: OrderState,
@@ -330,12 +272,8 @@ pub struct PaymentService {
     limits: ReconcileLimits,
 }
 
-fn provider_of(order: &PaymentOrderRow) -> Option<PaymentProvider> {
-    PaymentProvider::parse(&order.provider).ok()
-}
-
 fn owner_of(order: &PaymentOrderRow) -> AccountOwner {
-    AccountOwner { kind: Payee::parse(&order.payee_kind).unwrap_or(Payee::Platform), id: order.payee_id.clone() }
+    AccountOwner { kind: order.payee_kind, id: order.payee_id.clone() }
 }
 
 /// Backoff between reconciliation queries of one order.
@@ -374,7 +312,7 @@ pub fn calls_per_abandoned_order(first_check: Duration) -> usize {
 /// What WeChat Pay says about an order — in a notification or in a query answer — must be
 /// about this order as it was placed: one check for both paths.
 fn wechat_answer_matches(order: &PaymentOrderRow, t: &wechat_pay::Transaction) -> Result<(), &'static str> {
-    if order.provider != PaymentProvider::WechatPay.as_str() {
+    if order.provider != PaymentProvider::WechatPay {
         return Err("provider");
     }
     if t.out_trade_no != order.out_trade_no {
@@ -412,7 +350,7 @@ struct AlipayAnswer<'a> {
 /// The Alipay counterpart of [`wechat_answer_matches`]: one check for notifications and
 /// query answers.
 fn alipay_answer_matches(order: &PaymentOrderRow, a: &AlipayAnswer<'_>) -> Result<(), &'static str> {
-    if order.provider != PaymentProvider::Alipay.as_str() {
+    if order.provider != PaymentProvider::Alipay {
         return Err("provider");
     }
     if a.out_trade_no != order.out_trade_no {
@@ -678,9 +616,9 @@ impl PaymentService {
             enterprise_id: user.enterprise_id.clone(),
             user_id: user.user_id.clone(),
             purpose: intent.purpose,
-            provider: provider.as_str().into(),
-            method: method.as_str().into(),
-            payee_kind: owner.kind.as_str().into(),
+            provider,
+            method,
+            payee_kind: owner.kind,
             payee_id: owner.id.clone(),
             app_id: String::new(),
             merchant_id: String::new(),
@@ -882,7 +820,7 @@ impl PaymentService {
             amount_fen: order.amount_fen,
             reference: &format!("payment:{}", order.id),
             actor_kind: "payment",
-            actor_id: &order.provider,
+            actor_id: order.provider.as_str(),
             idempotency_key: &format!("payment:{}", order.id),
         };
         match WalletRepo::apply(&mut tx, &wallet.id, &change, now).await? {
@@ -901,7 +839,7 @@ impl PaymentService {
         tracing::error!(
             order = %order.id,
             out_trade_no = %order.out_trade_no,
-            provider = %order.provider,
+            provider = order.provider.as_str(),
             provider_trade_no = %trade_no,
             user = %order.user_id,
             amount_fen = order.amount_fen,
@@ -959,8 +897,8 @@ impl PaymentService {
     async fn issue_refund(&self, refund: &PaymentRefundRow, now: i64) -> Result<bool, PaymentError> {
         let order = self.orders.get(&refund.order_id).await?.ok_or(PaymentError::NotFound)?;
         let owner = owner_of(&order);
-        let succeeded = match provider_of(&order) {
-            Some(PaymentProvider::WechatPay) => {
+        let succeeded = match order.provider {
+            PaymentProvider::WechatPay => {
                 let m =
                     self.accounts.wechat_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("WeChat Pay"))?;
                 let req = wechat_pay::RefundRequest {
@@ -978,7 +916,7 @@ impl PaymentService {
                     wechat_pay::RefundStatus::Closed | wechat_pay::RefundStatus::Abnormal => Some(false),
                 }
             }
-            Some(PaymentProvider::Alipay) => {
+            PaymentProvider::Alipay => {
                 let m = self.accounts.alipay_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("Alipay"))?;
                 self.alipay
                     .refund(&m, &order.out_trade_no, &refund.out_refund_no, refund.amount_fen)
@@ -986,7 +924,6 @@ impl PaymentService {
                     .map_err(|e| PaymentError::Provider(e.to_string()))?;
                 Some(true)
             }
-            None => Some(false),
         };
         let Some(succeeded) = succeeded else { return Ok(false) };
         self.release.refunds().settle_channel_refund(refund, &order, succeeded, now).await?;
@@ -1074,8 +1011,8 @@ impl PaymentService {
         // call in the usual case (WeChat Pay's close says if it was paid after all; Alipay has
         // closed it itself by then).
         let closing = now >= order.expires_at + CLOSE_GRACE_MS;
-        match provider_of(order) {
-            Some(PaymentProvider::WechatPay) => {
+        match order.provider {
+            PaymentProvider::WechatPay => {
                 let m =
                     self.accounts.wechat_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("WeChat Pay"))?;
                 if closing {
@@ -1084,7 +1021,7 @@ impl PaymentService {
                 let t = self.wechat.query(&m, &order.out_trade_no).await.map_err(provider_error)?;
                 self.apply_wechat_answer(order, &t, now).await
             }
-            Some(PaymentProvider::Alipay) => {
+            PaymentProvider::Alipay => {
                 let m = self.accounts.alipay_merchant_of(&owner).await?.ok_or(PaymentError::NotConfigured("Alipay"))?;
                 if closing {
                     return self.close_alipay(order, &m, now).await;
@@ -1098,7 +1035,6 @@ impl PaymentService {
                     Err(e) => Err(provider_error(e)),
                 }
             }
-            None => Ok(false),
         }
     }
 
@@ -1322,9 +1258,9 @@ mod tests {
             enterprise_id: "e".into(),
             user_id: "u".into(),
             purpose: OrderPurpose::TopUp,
-            provider: provider.as_str().into(),
-            method: "native".into(),
-            payee_kind: "enterprise".into(),
+            provider,
+            method: PayMethod::Native,
+            payee_kind: Payee::Enterprise,
             payee_id: "e".into(),
             app_id: if provider == PaymentProvider::WechatPay { "wx1234567890abcdef" } else { "2021000000000001" }
                 .into(),

@@ -12,7 +12,7 @@ mod rates;
 mod whitelist;
 
 use crate::{
-    domain::{AdminRole, MacAddress, Name, ValueError},
+    domain::{AdminRole, MacAddress, Name, PrintPoint, PrintPointStatus, PrinterGroup, ValueError, WhitelistEntry},
     infra::{new_id, now_ms},
     services::{
         authz::AdminPrincipal,
@@ -93,13 +93,21 @@ pub struct PrintPointPatch {
     pub meter_interval_minutes: Option<i64>,
 }
 
-/// A print point with what its viewer needs beside the row.
+/// A print point with what its viewer needs beside the record.
 #[derive(Debug, Clone)]
-pub struct PrintPoint {
-    pub row: PrintPointRow,
+pub struct PrintPointDetail {
+    pub print_point: PrintPoint,
     pub group_ids: Vec<String>,
     /// The URL its QR code encodes.
     pub qr_url: String,
+}
+
+/// A printer group with its members: the print points the viewer sees and its admins.
+#[derive(Debug, Clone)]
+pub struct GroupDetail {
+    pub group: PrinterGroup,
+    pub print_point_ids: Vec<String>,
+    pub admin_ids: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -154,10 +162,10 @@ impl PrintPointService {
         format!("{}/p/{}", self.public_base_url, self.signer.code(&row.qr_id))
     }
 
-    async fn with_groups(&self, row: PrintPointRow) -> Result<PrintPoint, PrintPointError> {
+    async fn with_groups(&self, row: PrintPointRow) -> Result<PrintPointDetail, PrintPointError> {
         let group_ids = self.repo.group_ids_of_point(&row.id).await?;
         let qr_url = self.qr_url(&row);
-        Ok(PrintPoint { row, group_ids, qr_url })
+        Ok(PrintPointDetail { print_point: row.into(), group_ids, qr_url })
     }
 
     /// Whether `actor` sees a print point with this region path and these groups.
@@ -209,7 +217,7 @@ impl PrintPointService {
         actor: &AdminPrincipal,
         enterprise_id: &str,
         new: NewPrintPoint,
-    ) -> Result<PrintPoint, PrintPointError> {
+    ) -> Result<PrintPointDetail, PrintPointError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let name = Name::parse(&new.name).map_err(invalid("name"))?.into_string();
         let mac = new
@@ -249,7 +257,7 @@ impl PrintPointService {
             copy_enabled: flag(new.copy_enabled.unwrap_or(true)),
             scan_enabled: flag(new.scan_enabled.unwrap_or(true)),
             meter_interval_minutes: interval,
-            status: "offline".into(),
+            status: PrintPointStatus::Offline,
             last_seen_at: None,
             qr_id: qr_codes::new_qr_id(),
             created_at: now,
@@ -280,7 +288,7 @@ impl PrintPointService {
                 // (the unique index guards only exclusive ones).
                 return Err(PrintPointError::Exists);
             }
-            row.mac = Some(text);
+            row.mac = Some(mac);
         }
         match self.repo.insert(&row).await {
             Ok(()) => Ok(row),
@@ -289,13 +297,17 @@ impl PrintPointService {
         }
     }
 
-    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<PrintPoint, PrintPointError> {
+    pub async fn get(&self, actor: &AdminPrincipal, id: &str) -> Result<PrintPointDetail, PrintPointError> {
         let (row, _) = self.visible_point(actor, id).await?;
         self.with_groups(row).await
     }
 
     /// The enterprise's print points the admin sees.
-    pub async fn list(&self, actor: &AdminPrincipal, enterprise_id: &str) -> Result<Vec<PrintPoint>, PrintPointError> {
+    pub async fn list(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+    ) -> Result<Vec<PrintPointDetail>, PrintPointError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
         let memberships = self.repo.memberships(&enterprise.id).await?;
@@ -305,7 +317,7 @@ impl PrintPointService {
                 memberships.iter().filter(|(p, _)| *p == row.id).map(|(_, g)| g.clone()).collect();
             if Self::visible(actor, &path, &groups, &admin_groups) {
                 let qr_url = self.qr_url(&row);
-                out.push(PrintPoint { row, group_ids: groups, qr_url });
+                out.push(PrintPointDetail { print_point: row.into(), group_ids: groups, qr_url });
             }
         }
         Ok(out)
@@ -316,7 +328,7 @@ impl PrintPointService {
         actor: &AdminPrincipal,
         id: &str,
         patch: PrintPointPatch,
-    ) -> Result<PrintPoint, PrintPointError> {
+    ) -> Result<PrintPointDetail, PrintPointError> {
         let (mut row, may_manage) = self.visible_point(actor, id).await?;
         if let Some(name) = patch.name {
             row.name = Name::parse(&name).map_err(invalid("name"))?.into_string();

@@ -20,10 +20,10 @@ use crate::{
         store::FileStore,
         DocumentError,
     },
-    domain::{JobOptions, JobState},
+    domain::{JobOptions, JobState, PageFacts},
     infra::{events::EventBus, now_ms},
     services::{
-        jobs::{announce, job_file, job_prefix, options_of, JobService, PageFacts},
+        jobs::{announce, job_file, job_prefix, JobService},
         pricing,
     },
     storage::jobs::{Actor, JobRepo, JobRow, Processed},
@@ -205,7 +205,7 @@ impl Processor {
     async fn process(&self, job: JobRow, progress: Arc<std::sync::atomic::AtomicI64>) -> Result<(), DocumentError> {
         let set = |p: i64| progress.store(p, std::sync::atomic::Ordering::Relaxed);
         let kind = DocumentKind::parse(&job.document_kind).ok_or(DocumentError::Unsupported)?;
-        let options = options_of(&job);
+        let options = job.options();
         let missing = || DocumentError::Io("job file key".into());
         let source = self.store.local_path(&job_file(&job.id, "source").ok_or_else(missing)?);
         let scratch = self.store.scratch().map_err(|e| DocumentError::Io(e.to_string()))?;

@@ -10,12 +10,12 @@ use sha2::Sha256;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    domain::{Fen, JobState, LedgerKind},
+    domain::{ActorKind, Fen, Job, JobState, LedgerKind, PrintPoint},
     infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
     services::{
         authz::UserPrincipal,
         gateways::GatewayService,
-        jobs::{announce, options_of, pages_of},
+        jobs::announce,
         pricing::{self, Quote, RatePlan},
         print_points::{PrintPointError, PrintPointService},
         refunds::RefundService,
@@ -83,14 +83,14 @@ pub enum ReleaseError {
 /// A ready job priced at a print point.
 #[derive(Debug, Clone)]
 pub struct PricedJob {
-    pub job: JobRow,
+    pub job: Job,
     pub quote: Quote,
 }
 
 /// What the release page shows.
 #[derive(Debug, Clone)]
 pub struct ReleaseView {
-    pub print_point: PrintPointRow,
+    pub print_point: PrintPoint,
     pub unavailable: Option<Unavailable>,
     pub jobs: Vec<PricedJob>,
     pub total: Fen,
@@ -101,7 +101,7 @@ pub struct ReleaseView {
 #[derive(Debug, Clone)]
 pub struct Released {
     pub release_id: String,
-    pub jobs: Vec<JobRow>,
+    pub jobs: Vec<Job>,
     pub charged: Fen,
     pub balance: Fen,
 }
@@ -204,8 +204,9 @@ impl ReleaseService {
     }
 
     fn price(plan: &RatePlan, job: JobRow) -> Result<PricedJob, ReleaseError> {
-        let flags: Vec<bool> = pages_of(&job).unwrap_or_default().iter().map(|p| p.colour).collect();
-        let quote = pricing::quote(plan, &flags, &options_of(&job)).map_err(|e| match e {
+        let job = Job::from(job);
+        let flags: Vec<bool> = job.pages.iter().map(|p| p.colour).collect();
+        let quote = pricing::quote(plan, &flags, &job.options).map_err(|e| match e {
             pricing::QuoteError::Overflow => ReleaseError::AmountOutOfRange,
             other => ReleaseError::Pricing(other.to_string()),
         })?;
@@ -252,7 +253,7 @@ impl ReleaseService {
         let total = Fen::checked_sum(jobs.iter().map(|j| j.quote.total)).ok_or(ReleaseError::AmountOutOfRange)?;
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let unavailable = self.unavailable(&point).await;
-        Ok(ReleaseView { print_point: point, unavailable, jobs, total, balance: Fen(wallet.balance_fen) })
+        Ok(ReleaseView { print_point: point.into(), unavailable, jobs, total, balance: Fen(wallet.balance_fen) })
     }
 
     /// Confirms a release of `job_ids` (all ready jobs when empty). `release_id` is the
@@ -344,6 +345,7 @@ impl ReleaseService {
             announce(self.events.as_ref(), j).await;
         }
         let balance = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?.balance_fen;
+        let jobs = jobs.into_iter().map(Into::into).collect();
         Ok(Released { release_id: release_id.into(), jobs, charged: total, balance: Fen(balance) })
     }
 
@@ -395,7 +397,8 @@ impl ReleaseService {
         let charged =
             Fen::checked_sum(done.iter().map(|j| Fen(j.charged_fen))).ok_or(ReleaseError::AmountOutOfRange)?;
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
-        Ok(Some(Released { release_id: release_id.into(), jobs: done, charged, balance: Fen(wallet.balance_fen) }))
+        let jobs = done.into_iter().map(Into::into).collect();
+        Ok(Some(Released { release_id: release_id.into(), jobs, charged, balance: Fen(wallet.balance_fen) }))
     }
 
     /// Takes a release's total from the wallet, inside the release's transaction.
@@ -441,13 +444,13 @@ impl ReleaseService {
         release_id: &str,
         now: i64,
     ) -> Result<(), ReleaseError> {
-        let actor = Actor { kind: "user", id: who.user_id.clone() };
+        let actor = Actor { kind: ActorKind::User, id: who.user_id.clone() };
         if transition_in(tx, &p.job.id, &[JobState::Ready], JobState::Released, now, &actor, None).await?.is_none() {
             // Released (or cancelled) meanwhile: nothing of this release happens.
             return Err(ReleaseError::JobNotReady);
         }
         JobRepo::assign_release_in(tx, &p.job.id, &point.id, p.quote.total.0, release_id).await?;
-        let o = options_of(&p.job);
+        let o = &p.job.options;
         let command = PrintCommand {
             job_id: p.job.id.clone(),
             print_point_id: point.id.clone(),
@@ -510,7 +513,7 @@ impl ReleaseService {
             tracing::warn!(job = %job.id, "job update from a gateway that does not hold its print point; ignored");
             return Ok(());
         }
-        let actor = Actor { kind: "gateway", id: gateway_id.to_string() };
+        let actor = Actor { kind: ActorKind::Gateway, id: gateway_id.to_string() };
         let now = now_ms();
         let mut tx = crate::storage::begin_write(self.jobs_repo.pool()).await?;
         let (from, to): (&[JobState], JobState) = match u.progress {

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{EnterpriseCode, Login, OrgStatus, ValueError, WechatAppKind},
+    domain::{Admin, EnterpriseCode, Login, OrgStatus, ScopeKind, User, ValueError, WechatAppKind},
     infra::{
         cache::{Cache, CacheError},
         new_id, now_ms,
@@ -23,7 +23,7 @@ use crate::{
         is_unique_violation,
         sessions::{RefreshTokenRow, Rotation, SessionRepo},
         tenants::{EnterpriseRow, TenantRepo},
-        users::{UserRepo, UserRow},
+        users::UserRepo,
         wechat::{IdentityRow, WechatRepo},
     },
 };
@@ -90,7 +90,7 @@ pub struct PendingWechat {
 
 /// The outcome of a WeChat sign-in.
 pub enum WechatSignIn {
-    SignedIn(Box<UserRow>, IssuedTokens),
+    SignedIn(Box<User>, IssuedTokens),
     /// Not yet bound: register (or sign in with a password) presenting this token.
     RegistrationRequired {
         registration_token: String,
@@ -216,7 +216,7 @@ impl SessionService {
 
     /// The enterprise an admin account belongs to, when it is an enterprise's admin.
     fn admin_enterprise(admin: &AdminRow) -> Option<&str> {
-        (admin.scope_kind == "enterprise").then_some(admin.scope_id.as_deref()).flatten()
+        (admin.scope_kind == ScopeKind::Enterprise).then_some(admin.scope_id.as_deref()).flatten()
     }
 
     /// Starts a new session (refresh-token family) for a subject.
@@ -425,7 +425,7 @@ impl SessionService {
         password: &str,
         wechat_registration_token: Option<&str>,
         client_ip: &str,
-    ) -> Result<(UserRow, IssuedTokens), SessionError> {
+    ) -> Result<(User, IssuedTokens), SessionError> {
         self.check_ip(client_ip).await?;
         let enterprise = self.active_enterprise(enterprise_code).await?;
         let login = Login::parse(login).map_err(|_| SessionError::InvalidCredentials)?;
@@ -459,7 +459,7 @@ impl SessionService {
             }
         }
         let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
-        Ok((user, tokens))
+        Ok((user.into(), tokens))
     }
 
     /// WeChat sign-in through the enterprise's official account or mini-program.
@@ -485,7 +485,7 @@ impl SessionService {
                 return Err(SessionError::AccountDisabled);
             }
             let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
-            return Ok(WechatSignIn::SignedIn(Box::new(user), tokens));
+            return Ok(WechatSignIn::SignedIn(Box::new(user.into()), tokens));
         }
         let pending =
             PendingWechat { enterprise_id: enterprise.id, app_id, openid: identity.openid, unionid: identity.unionid };
@@ -517,7 +517,7 @@ impl SessionService {
         username: &str,
         password: &str,
         client_ip: &str,
-    ) -> Result<(AdminRow, IssuedTokens), SessionError> {
+    ) -> Result<(Admin, IssuedTokens), SessionError> {
         self.check_ip(client_ip).await?;
         let username = username.trim().to_lowercase();
         let account_key = format!("signin:fail:admin:{username}:{client_ip}");
@@ -534,6 +534,7 @@ impl SessionService {
             }
         }
         let tokens = self.start(SubjectKind::Admin, &admin.id, None).await?;
+        let admin = Admin::try_from(admin).map_err(|source| SessionError::Invalid { field: "scope", source })?;
         Ok((admin, tokens))
     }
 }

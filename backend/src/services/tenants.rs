@@ -8,7 +8,10 @@ mod regions;
 mod wechat_apps;
 
 use crate::{
-    domain::{EnterpriseCode, Name, OrgStatus, Phone, ValueError, WechatAppId, WechatAppKind, WechatAppSecret},
+    domain::{
+        Enterprise, EnterpriseCode, Name, OrgStatus, Phone, Provider, Region, ValueError, WechatAppId, WechatAppKind,
+        WechatAppSecret,
+    },
     infra::{
         new_id, now_ms,
         secrets::{self, SecretBox},

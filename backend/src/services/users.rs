@@ -2,7 +2,7 @@
 //! admins' view of an enterprise's users.
 
 use crate::{
-    domain::{EnterpriseCode, Name, OrgStatus, Password, Phone, Username, ValueError},
+    domain::{EnterpriseCode, Name, OrgStatus, Password, Phone, User, Username, ValueError},
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
@@ -86,7 +86,7 @@ impl UserService {
     /// Registers a user and signs them in. Either a user name and/or phone with a password,
     /// or a WeChat registration token (a password is then optional).
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, r: Registration) -> Result<(UserRow, IssuedTokens), UserError> {
+    pub async fn register(&self, r: Registration) -> Result<(User, IssuedTokens), UserError> {
         let code = EnterpriseCode::parse(&r.enterprise_code).map_err(invalid("enterprise_code"))?;
         let username =
             blank_to_none(r.username).map(|u| Username::parse(&u).map_err(invalid("username"))).transpose()?;
@@ -154,7 +154,7 @@ impl UserService {
             self.sessions.forget_pending_wechat(token).await?;
         }
         let tokens = self.sessions.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
-        Ok((user, tokens))
+        Ok((user.into(), tokens))
     }
 
     /// Names the field behind a unique violation, for a precise error.
@@ -172,14 +172,18 @@ impl UserService {
         Ok(if with_identity { UserError::WechatAlreadyBound } else { UserError::AccountExists { field: "username" } })
     }
 
-    pub async fn me(&self, who: &UserPrincipal) -> Result<UserRow, UserError> {
+    pub async fn me(&self, who: &UserPrincipal) -> Result<User, UserError> {
+        Ok(self.own_row(who).await?.into())
+    }
+
+    async fn own_row(&self, who: &UserPrincipal) -> Result<UserRow, UserError> {
         let user = self.repo.get(&who.user_id).await?;
         user.filter(|u| u.enterprise_id == who.enterprise_id).ok_or(UserError::NotFound)
     }
 
     pub async fn change_password(&self, who: &UserPrincipal, current: &str, new: &str) -> Result<(), UserError> {
         let new = Password::parse(new).map_err(invalid("new_password"))?;
-        let user = self.me(who).await?;
+        let user = self.own_row(who).await?;
         if !passwords::verify(user.password_hash.clone(), current).await? {
             return Err(UserError::WrongPassword);
         }
@@ -204,9 +208,9 @@ impl UserService {
         enterprise_id: &str,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<UserRow>, UserError> {
+    ) -> Result<Vec<User>, UserError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
-        Ok(self.repo.list(&enterprise.id, &actor.scoped(), limit, offset).await?)
+        Ok(self.repo.list(&enterprise.id, &actor.scoped(), limit, offset).await?.into_iter().map(Into::into).collect())
     }
 }
 

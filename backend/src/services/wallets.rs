@@ -3,7 +3,7 @@
 //! top-ups through WeChat Pay and Alipay come with payments.
 
 use crate::{
-    domain::{Fen, LedgerKind, ValueError},
+    domain::{Fen, LedgerEntry, LedgerKind, ValueError},
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
@@ -12,7 +12,7 @@ use crate::{
     storage::{
         audit::{AuditEntry, AuditRepo},
         users::UserRepo,
-        wallets::{Applied, Change, LedgerRow, WalletRepo, WalletRow},
+        wallets::{Applied, Change, WalletRepo},
     },
 };
 
@@ -53,6 +53,13 @@ pub struct Adjustment {
     pub gift: bool,
 }
 
+/// A wallet's balance and a page of its ledger, newest first.
+#[derive(Debug, Clone)]
+pub struct WalletStatement {
+    pub balance: Fen,
+    pub entries: Vec<LedgerEntry>,
+}
+
 #[derive(Clone)]
 pub struct WalletService {
     repo: WalletRepo,
@@ -72,15 +79,10 @@ impl WalletService {
     }
 
     /// The user's wallet and its latest entries.
-    pub async fn mine(
-        &self,
-        who: &UserPrincipal,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(WalletRow, Vec<LedgerRow>), WalletError> {
+    pub async fn mine(&self, who: &UserPrincipal, limit: i64, offset: i64) -> Result<WalletStatement, WalletError> {
         let w = self.repo.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let entries = self.repo.ledger(&w.id, limit, offset).await?;
-        Ok((w, entries))
+        Ok(WalletStatement { balance: Fen(w.balance_fen), entries: entries.into_iter().map(Into::into).collect() })
     }
 
     /// Credits (positive) or debits (negative) a user's wallet, by a super admin in scope,
@@ -92,7 +94,7 @@ impl WalletService {
         enterprise_id: &str,
         user_id: &str,
         adjustment: &Adjustment,
-    ) -> Result<LedgerRow, WalletError> {
+    ) -> Result<LedgerEntry, WalletError> {
         let Adjustment { amount_fen, reason, idempotency_key, gift } = adjustment;
         let (amount_fen, gift) = (*amount_fen, *gift);
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
@@ -129,7 +131,7 @@ impl WalletService {
             Applied::Done(entry) => entry,
             Applied::AlreadyDone(entry) if entry.amount_fen == amount_fen && entry.wallet_id == w.id => {
                 tx.rollback().await?;
-                return Ok(entry);
+                return Ok(entry.into());
             }
             Applied::AlreadyDone(_) => {
                 tx.rollback().await?;
@@ -157,7 +159,7 @@ impl WalletService {
         if let Err(err) = self.audit.record(&audit).await {
             tracing::error!(error = %err, "wallet adjustment applied but not audited");
         }
-        Ok(entry)
+        Ok(entry.into())
     }
 
     /// Balance and ledger sum of a user's wallet in scope of an admin (they must agree).

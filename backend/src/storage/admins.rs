@@ -1,7 +1,7 @@
 //! Admin accounts, scoped to the platform, a provider or an enterprise, and the regions a
 //! region admin is limited to.
 
-use crate::domain::{AdminRole, OrgStatus};
+use crate::domain::{Admin, AdminRole, AdminScope, OrgStatus, ScopeKind, ValueError};
 use sqlx::AnyPool;
 
 use super::like_literal;
@@ -11,13 +11,31 @@ pub struct AdminRow {
     pub id: String,
     pub username: String,
     pub display_name: String,
-    pub scope_kind: String,
+    pub scope_kind: ScopeKind,
     pub scope_id: Option<String>,
     pub role: AdminRole,
     pub password_hash: String,
     pub must_change_password: i64,
     pub status: OrgStatus,
     pub created_at: i64,
+}
+
+impl TryFrom<AdminRow> for Admin {
+    /// A kind and id that do not fit together (the database's CHECK keeps them apart).
+    type Error = ValueError;
+
+    fn try_from(a: AdminRow) -> Result<Self, ValueError> {
+        Ok(Admin {
+            scope: AdminScope::from_parts(a.scope_kind, a.scope_id)?,
+            id: a.id,
+            username: a.username,
+            display_name: a.display_name,
+            role: a.role,
+            must_change_password: a.must_change_password != 0,
+            status: a.status,
+            created_at: a.created_at,
+        })
+    }
 }
 
 const ADMIN_COLS: &str = "a.id, a.username, a.display_name, a.scope_kind, a.scope_id, a.role, \
@@ -51,7 +69,7 @@ impl AdminRepo {
         .bind(&a.id)
         .bind(&a.username)
         .bind(&a.display_name)
-        .bind(&a.scope_kind)
+        .bind(a.scope_kind)
         .bind(&a.scope_id)
         .bind(a.role)
         .bind(&a.password_hash)

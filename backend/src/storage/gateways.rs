@@ -3,6 +3,8 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
+use crate::domain::Gateway;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GatewayRow {
     pub id: String,
@@ -13,6 +15,20 @@ pub struct GatewayRow {
     pub created_at: i64,
     pub last_seen_at: Option<i64>,
     pub revoked: i64,
+}
+
+impl From<GatewayRow> for Gateway {
+    fn from(g: GatewayRow) -> Self {
+        Gateway {
+            id: g.id,
+            enterprise_id: g.enterprise_id,
+            name: g.name,
+            version: g.version,
+            created_at: g.created_at,
+            last_seen_at: g.last_seen_at,
+            revoked: g.revoked != 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

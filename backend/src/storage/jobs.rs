@@ -5,7 +5,13 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::print_points::{admin_unrestricted, points_visible_to_admin, ScopedAdmin};
-use crate::{domain::JobState, infra::new_id};
+use crate::{
+    domain::{
+        ActorKind, ColourMode, Fen, Job, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts,
+        PageRanges, PaperSize, Sides,
+    },
+    infra::new_id,
+};
 
 /// A job as stored. `Default` is a blank row: nothing set, nothing charged.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -59,21 +65,87 @@ pub struct TransitionRow {
     pub from_state: Option<JobState>,
     pub to_state: JobState,
     pub at: i64,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: String,
     pub note: Option<String>,
+}
+
+impl JobRow {
+    /// The stored options, typed. Columns are written only from parsed options, so a value
+    /// that does not parse (never expected) falls back to the default rather than failing.
+    pub fn options(&self) -> JobOptions {
+        let d = JobOptions::default();
+        JobOptions {
+            copies: u32::try_from(self.copies).unwrap_or(d.copies),
+            sides: Sides::parse(&self.sides).unwrap_or(d.sides),
+            colour_mode: ColourMode::parse(&self.colour_mode).unwrap_or(d.colour_mode),
+            paper_size: PaperSize::parse(&self.paper_size).unwrap_or(d.paper_size),
+            page_ranges: PageRanges::parse(&self.page_ranges).unwrap_or_default(),
+            pages_per_sheet: u32::try_from(self.pages_per_sheet).unwrap_or(d.pages_per_sheet),
+            orientation: Orientation::parse(&self.orientation).unwrap_or(d.orientation),
+        }
+    }
+
+    /// Each page's facts, once processing stored them.
+    pub fn page_facts(&self) -> Option<Vec<PageFacts>> {
+        self.pages.as_deref().and_then(|p| serde_json::from_str(p).ok())
+    }
+}
+
+impl From<JobRow> for Job {
+    fn from(j: JobRow) -> Self {
+        Job {
+            options: j.options(),
+            pages: j.page_facts().unwrap_or_default(),
+            files_available: j.files_deleted == 0,
+            id: j.id,
+            enterprise_id: j.enterprise_id,
+            user_id: j.user_id,
+            file_name: j.file_name,
+            document_kind: j.document_kind,
+            size_bytes: j.size_bytes,
+            sha256: j.sha256,
+            state: j.state,
+            progress: j.progress,
+            error_code: j.error_code,
+            page_count: j.page_count,
+            colour_page_count: j.colour_page_count,
+            quote: j.quote_fen.map(Fen),
+            print_point_id: j.print_point_id,
+            charged: Fen(j.charged_fen),
+            refunded: Fen(j.refunded_fen),
+            pages_printed: j.pages_printed,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            expires_at: j.expires_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+impl From<TransitionRow> for JobTransition {
+    fn from(t: TransitionRow) -> Self {
+        JobTransition {
+            from_state: t.from_state,
+            to_state: t.to_state,
+            at: t.at,
+            actor_kind: t.actor_kind,
+            actor_id: t.actor_id,
+            note: t.note,
+        }
+    }
 }
 
 /// Who moved a job.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: String,
 }
 
 impl Actor {
     pub fn system(id: &str) -> Self {
-        Self { kind: "system", id: id.into() }
+        Self { kind: ActorKind::System, id: id.into() }
     }
 }
 
@@ -87,15 +159,6 @@ pub(crate) const COLS: &str =
     error_code, copies, sides, colour_mode, paper_size, page_ranges, pages_per_sheet, orientation, page_count, \
     colour_page_count, pages, quote_fen, claimed_by, lease_until, attempts, files_deleted, hidden, created_at, \
     updated_at, expires_at, finished_at, print_point_id, charged_fen, refunded_fen, pages_printed, release_id";
-
-/// Filters for listing jobs.
-#[derive(Debug, Default, Clone)]
-pub struct JobFilter {
-    pub state: Option<String>,
-    pub user_id: Option<String>,
-    /// Part of the file name.
-    pub name: Option<String>,
-}
 
 /// The facts a finished processing run stores.
 pub struct Processed<'a> {
@@ -284,7 +347,7 @@ impl JobRepo {
             points_visible_to_admin(7, 8)
         ))
         .bind(enterprise_id)
-        .bind(f.state.as_deref().unwrap_or(""))
+        .bind(f.state.map(JobState::as_str).unwrap_or(""))
         .bind(f.user_id.as_deref().unwrap_or(""))
         .bind(f.name.as_deref().map(|n| format!("%{}%", super::like_literal(n))).unwrap_or_default())
         .bind(limit)

@@ -22,7 +22,8 @@ pub mod wechat;
 use std::{str::FromStr, time::Duration};
 
 use crate::domain::{
-    AdminRole, JobState, LedgerKind, OrderPurpose, OrderState, OrgStatus, RefundState, ReleaseOutcome,
+    ActorKind, AdminRole, JobState, LedgerKind, MacAddress, OrderPurpose, OrderState, OrgStatus, PayMethod, Payee,
+    PaymentProvider, PrintPointStatus, RefundState, ReleaseOutcome, ScopeKind,
 };
 
 use sqlx::{
@@ -259,7 +260,49 @@ macro_rules! state_column {
     )*};
 }
 
-state_column!(JobState, OrderState, RefundState, LedgerKind, OrderPurpose, ReleaseOutcome, OrgStatus, AdminRole);
+state_column!(
+    JobState,
+    OrderState,
+    RefundState,
+    LedgerKind,
+    OrderPurpose,
+    ReleaseOutcome,
+    OrgStatus,
+    AdminRole,
+    ActorKind,
+    ScopeKind,
+    PrintPointStatus,
+    PaymentProvider,
+    PayMethod,
+    Payee,
+);
+
+// A MAC is stored as its normalised text and parsed when read, like a state.
+impl sqlx::Type<Any> for MacAddress {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for MacAddress {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let raw = <String as sqlx::Decode<'r, Any>>::decode(value)?;
+        MacAddress::parse(&raw).map_err(|_| format!("not a MAC address {raw:?}").into())
+    }
+}
+
+impl<'q> sqlx::Encode<'q, Any> for MacAddress {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, Any>>::encode(self.to_string(), buf)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::domain::{OrderPurpose, OrderState, RefundState, ReleaseOutcome};
+use crate::domain::{OrderPurpose, OrderState, PayMethod, Payee, PaymentProvider, RefundState, ReleaseOutcome};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentOrderRow {
@@ -13,11 +13,10 @@ pub struct PaymentOrderRow {
     pub user_id: String,
     /// Parsed when read, like the state.
     pub purpose: OrderPurpose,
-    /// `wechat_pay` or `alipay`.
-    pub provider: String,
-    /// `jsapi`, `native`, `h5`, `app`, `page`, `wap` or `precreate`.
-    pub method: String,
-    pub payee_kind: String,
+    /// Parsed when read, like the state.
+    pub provider: PaymentProvider,
+    pub method: PayMethod,
+    pub payee_kind: Payee,
     pub payee_id: String,
     pub app_id: String,
     pub merchant_id: String,
@@ -91,9 +90,9 @@ impl PaymentOrderRepo {
         .bind(&o.enterprise_id)
         .bind(&o.user_id)
         .bind(o.purpose)
-        .bind(&o.provider)
-        .bind(&o.method)
-        .bind(&o.payee_kind)
+        .bind(o.provider)
+        .bind(o.method)
+        .bind(o.payee_kind)
         .bind(&o.payee_id)
         .bind(&o.app_id)
         .bind(&o.merchant_id)

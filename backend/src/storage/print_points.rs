@@ -2,6 +2,8 @@
 
 use sqlx::AnyPool;
 
+use crate::domain::{MacAddress, PrintPoint, PrintPointFunctions, PrintPointStatus, PrinterGroup, WhitelistEntry};
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PrintPointRow {
     pub id: String,
@@ -14,7 +16,8 @@ pub struct PrintPointRow {
     pub make_model: String,
     pub serial_number: String,
     pub printer_uuid: String,
-    pub mac: Option<String>,
+    /// Parsed when read, like a state.
+    pub mac: Option<MacAddress>,
     pub mac_shared: i64,
     pub device_uri: String,
     pub gateway_id: Option<String>,
@@ -22,7 +25,7 @@ pub struct PrintPointRow {
     pub copy_enabled: i64,
     pub scan_enabled: i64,
     pub meter_interval_minutes: i64,
-    pub status: String,
+    pub status: PrintPointStatus,
     pub last_seen_at: Option<i64>,
     pub qr_id: String,
     pub created_at: i64,
@@ -81,10 +84,53 @@ pub struct PrinterGroupRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WhitelistRow {
-    pub mac: String,
+    pub mac: MacAddress,
     pub note: String,
     pub created_by: String,
     pub created_at: i64,
+}
+
+impl From<PrintPointRow> for PrintPoint {
+    fn from(r: PrintPointRow) -> Self {
+        PrintPoint {
+            id: r.id,
+            enterprise_id: r.enterprise_id,
+            region_id: r.region_id,
+            name: r.name,
+            address: r.address,
+            latitude: r.latitude,
+            longitude: r.longitude,
+            make_model: r.make_model,
+            serial_number: r.serial_number,
+            printer_uuid: r.printer_uuid,
+            mac: r.mac,
+            mac_shared: r.mac_shared != 0,
+            device_uri: r.device_uri,
+            gateway_id: r.gateway_id,
+            functions: PrintPointFunctions {
+                cloud_print: r.cloud_print_enabled != 0,
+                copy: r.copy_enabled != 0,
+                scan: r.scan_enabled != 0,
+            },
+            meter_interval_minutes: r.meter_interval_minutes,
+            status: r.status,
+            last_seen_at: r.last_seen_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<PrinterGroupRow> for PrinterGroup {
+    fn from(g: PrinterGroupRow) -> Self {
+        PrinterGroup { id: g.id, enterprise_id: g.enterprise_id, name: g.name, created_at: g.created_at }
+    }
+}
+
+impl From<WhitelistRow> for WhitelistEntry {
+    fn from(w: WhitelistRow) -> Self {
+        WhitelistEntry { mac: w.mac, note: w.note, created_by: w.created_by, created_at: w.created_at }
+    }
 }
 
 const COLS: &str = "id, enterprise_id, region_id, name, address, latitude, longitude, make_model, serial_number, \
@@ -118,7 +164,7 @@ impl PrintPointRepo {
         .bind(&p.make_model)
         .bind(&p.serial_number)
         .bind(&p.printer_uuid)
-        .bind(&p.mac)
+        .bind(p.mac)
         .bind(p.mac_shared)
         .bind(&p.device_uri)
         .bind(&p.gateway_id)
@@ -126,7 +172,7 @@ impl PrintPointRepo {
         .bind(p.copy_enabled)
         .bind(p.scan_enabled)
         .bind(p.meter_interval_minutes)
-        .bind(&p.status)
+        .bind(p.status)
         .bind(p.last_seen_at)
         .bind(&p.qr_id)
         .bind(p.created_at)
@@ -389,7 +435,7 @@ impl PrintPointRepo {
         let n = sqlx::query(
             "INSERT INTO mac_whitelist (mac, note, created_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (mac) DO NOTHING",
         )
-        .bind(&w.mac)
+        .bind(w.mac)
         .bind(&w.note)
         .bind(&w.created_by)
         .bind(w.created_at)

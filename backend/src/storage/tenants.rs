@@ -1,6 +1,6 @@
 //! The organisation tree: providers, enterprises, regions.
 
-use crate::domain::OrgStatus;
+use crate::domain::{Enterprise, OrgStatus, Provider, Region};
 use sqlx::AnyPool;
 
 use super::like_literal;
@@ -45,6 +45,41 @@ const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at";
 const ENTERPRISE_COLS: &str = "id, provider_id, owner_path, code, name, contact_name, \
     contact_phone, status, created_at, updated_at, job_retention_hours";
 const REGION_COLS: &str = "id, enterprise_id, parent_id, path, name, created_at";
+
+impl From<ProviderRow> for Provider {
+    fn from(p: ProviderRow) -> Self {
+        Provider { id: p.id, parent_id: p.parent_id, name: p.name, status: p.status, created_at: p.created_at }
+    }
+}
+
+impl From<EnterpriseRow> for Enterprise {
+    fn from(e: EnterpriseRow) -> Self {
+        Enterprise {
+            id: e.id,
+            code: e.code,
+            name: e.name,
+            provider_id: e.provider_id,
+            contact_name: e.contact_name,
+            contact_phone: e.contact_phone,
+            status: e.status,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            job_retention_hours: e.job_retention_hours,
+        }
+    }
+}
+
+impl From<RegionRow> for Region {
+    fn from(r: RegionRow) -> Self {
+        Region {
+            id: r.id,
+            enterprise_id: r.enterprise_id,
+            parent_id: r.parent_id,
+            name: r.name,
+            created_at: r.created_at,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct TenantRepo {

@@ -1,6 +1,6 @@
 //! End users (one enterprise each) and their bound WeChat identities.
 
-use crate::domain::OrgStatus;
+use crate::domain::{OrgStatus, User};
 use sqlx::AnyPool;
 
 use super::{
@@ -18,6 +18,21 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     pub status: OrgStatus,
     pub created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(u: UserRow) -> Self {
+        User {
+            has_password: u.password_hash.is_some(),
+            id: u.id,
+            enterprise_id: u.enterprise_id,
+            username: u.username,
+            phone: u.phone,
+            display_name: u.display_name,
+            status: u.status,
+            created_at: u.created_at,
+        }
+    }
 }
 
 const USER_COLS: &str = "id, enterprise_id, username, phone, display_name, password_hash, status, created_at";

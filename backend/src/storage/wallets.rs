@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::domain::{Fen, LedgerKind};
+use crate::domain::{Fen, LedgerEntry, LedgerKind};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WalletRow {
@@ -27,6 +27,22 @@ pub struct LedgerRow {
     pub actor_id: String,
     pub idempotency_key: String,
     pub created_at: i64,
+}
+
+impl From<LedgerRow> for LedgerEntry {
+    fn from(l: LedgerRow) -> Self {
+        LedgerEntry {
+            id: l.id,
+            wallet_id: l.wallet_id,
+            kind: l.kind,
+            amount: Fen(l.amount_fen),
+            balance_after: Fen(l.balance_after),
+            reference: l.reference,
+            actor_kind: l.actor_kind,
+            actor_id: l.actor_id,
+            created_at: l.created_at,
+        }
+    }
 }
 
 /// A balance change to make.

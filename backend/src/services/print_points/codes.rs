@@ -4,7 +4,7 @@ use super::*;
 
 impl PrintPointService {
     /// The print point behind a scanned code, for anyone holding a genuine code.
-    pub async fn by_code(&self, code: &str) -> Result<PrintPointRow, PrintPointError> {
+    pub(crate) async fn by_code(&self, code: &str) -> Result<PrintPointRow, PrintPointError> {
         let qr_id = self.signer.verify(code).ok_or(PrintPointError::NotFound)?;
         self.repo.by_qr_id(&qr_id).await?.ok_or(PrintPointError::NotFound)
     }
@@ -27,7 +27,8 @@ impl PrintPointService {
         ids: &[String],
     ) -> Result<String, PrintPointError> {
         let points = self.list(actor, enterprise_id).await?;
-        let chosen: Vec<&PrintPoint> = points.iter().filter(|p| ids.is_empty() || ids.contains(&p.row.id)).collect();
+        let chosen: Vec<&PrintPointDetail> =
+            points.iter().filter(|p| ids.is_empty() || ids.contains(&p.print_point.id)).collect();
         if chosen.len() != ids.len() && !ids.is_empty() {
             return Err(PrintPointError::UnknownReference { field: "ids" });
         }
@@ -35,7 +36,7 @@ impl PrintPointService {
             .iter()
             .map(|p| Sticker {
                 url: p.qr_url.clone(),
-                title: p.row.name.clone(),
+                title: p.print_point.name.clone(),
                 subtitle: "微信或云印 App 扫码取件打印 · Scan to print".into(),
             })
             .collect();

@@ -8,7 +8,7 @@ impl PrintPointService {
         actor: &AdminPrincipal,
         enterprise_id: &str,
         name: &str,
-    ) -> Result<PrinterGroupRow, PrintPointError> {
+    ) -> Result<PrinterGroup, PrintPointError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let name = Name::parse(name).map_err(invalid("name"))?.into_string();
         if !actor.is_super() {
@@ -16,7 +16,7 @@ impl PrintPointService {
         }
         let g = PrinterGroupRow { id: new_id(), enterprise_id: enterprise.id, name, created_at: now_ms() };
         match self.repo.insert_group(&g).await {
-            Ok(()) => Ok(g),
+            Ok(()) => Ok(g.into()),
             Err(e) if is_unique_violation(&e) => Err(PrintPointError::GroupNameTaken),
             Err(e) => Err(e.into()),
         }
@@ -27,7 +27,7 @@ impl PrintPointService {
         &self,
         actor: &AdminPrincipal,
         enterprise_id: &str,
-    ) -> Result<Vec<(PrinterGroupRow, Vec<String>, Vec<String>)>, PrintPointError> {
+    ) -> Result<Vec<GroupDetail>, PrintPointError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
         let memberships = self.repo.memberships(&enterprise.id).await?;
@@ -55,7 +55,7 @@ impl PrintPointService {
                 continue;
             }
             let admins = self.repo.admins_of_group(&g.id).await?;
-            out.push((g, points, admins));
+            out.push(GroupDetail { group: g.into(), print_point_ids: points, admin_ids: admins });
         }
         Ok(out)
     }
@@ -68,7 +68,7 @@ impl PrintPointService {
         group_id: &str,
         print_point_ids: Option<Vec<String>>,
         admin_ids: Option<Vec<String>>,
-    ) -> Result<(PrinterGroupRow, Vec<String>, Vec<String>), PrintPointError> {
+    ) -> Result<GroupDetail, PrintPointError> {
         let group = self.repo.group(group_id).await?.ok_or(PrintPointError::NotFound)?;
         let enterprise = self.tenants.enterprise(actor, &group.enterprise_id).await.map_err(|e| match e {
             TenantError::NotFound => PrintPointError::NotFound,
@@ -92,6 +92,6 @@ impl PrintPointService {
         let points = self.repo.memberships(&enterprise.id).await?;
         let points = points.into_iter().filter(|(_, g)| *g == group.id).map(|(p, _)| p).collect();
         let admins = self.repo.admins_of_group(&group.id).await?;
-        Ok((group, points, admins))
+        Ok(GroupDetail { group: group.into(), print_point_ids: points, admin_ids: admins })
     }
 }

@@ -11,9 +11,9 @@ impl PrintPointService {
         }
     }
 
-    pub async fn whitelist(&self, actor: &AdminPrincipal) -> Result<Vec<WhitelistRow>, PrintPointError> {
+    pub async fn whitelist(&self, actor: &AdminPrincipal) -> Result<Vec<WhitelistEntry>, PrintPointError> {
         Self::platform_super(actor)?;
-        Ok(self.repo.whitelist().await?)
+        Ok(self.repo.whitelist().await?.into_iter().map(Into::into).collect())
     }
 
     /// Whitelists a MAC so several machines may share it (O&M only). Idempotent.
@@ -22,18 +22,18 @@ impl PrintPointService {
         actor: &AdminPrincipal,
         mac: &str,
         note: &str,
-    ) -> Result<WhitelistRow, PrintPointError> {
+    ) -> Result<WhitelistEntry, PrintPointError> {
         let mac = MacAddress::parse(mac).map_err(invalid("mac"))?;
         Self::platform_super(actor)?;
         let row = WhitelistRow {
-            mac: mac.to_string(),
+            mac,
             note: note.trim().to_string(),
             created_by: actor.admin_id.clone(),
             created_at: now_ms(),
         };
         self.repo.whitelist_add(&row).await?;
         let rows = self.repo.whitelist().await?;
-        rows.into_iter().find(|w| w.mac == row.mac).ok_or(PrintPointError::NotFound)
+        rows.into_iter().find(|w| w.mac == row.mac).map(Into::into).ok_or(PrintPointError::NotFound)
     }
 
     /// Removes a MAC from the whitelist. Print points already sharing it stay O&M-only.

@@ -5,20 +5,20 @@ use super::*;
 impl TenantService {
     /// The active enterprise with this code (企业标识), for users choosing where to register
     /// and for gateways checking their configuration.
-    pub async fn lookup_by_code(&self, raw_code: &str) -> Result<EnterpriseRow, TenantError> {
+    pub async fn lookup_by_code(&self, raw_code: &str) -> Result<Enterprise, TenantError> {
         let code = EnterpriseCode::parse(raw_code).map_err(invalid("code"))?;
         match self.repo.enterprise_by_code(code.as_str()).await? {
-            Some(e) if e.status == OrgStatus::Active => Ok(e),
+            Some(e) if e.status == OrgStatus::Active => Ok(e.into()),
             _ => Err(TenantError::NotFound),
         }
     }
 
     /// Active enterprises whose name contains `query`; at most 20.
-    pub async fn search(&self, query: &str) -> Result<Vec<EnterpriseRow>, TenantError> {
+    pub async fn search(&self, query: &str) -> Result<Vec<Enterprise>, TenantError> {
         let query = query.trim();
         if query.is_empty() || query.chars().count() > 32 {
             return Err(TenantError::Invalid { field: "q", source: ValueError::Name });
         }
-        Ok(self.repo.search_active_enterprises(query, 20).await?)
+        Ok(self.repo.search_active_enterprises(query, 20).await?.into_iter().map(Into::into).collect())
     }
 }

@@ -7,7 +7,7 @@ impl TenantService {
         &self,
         actor: &AdminPrincipal,
         input: NewEnterprise,
-    ) -> Result<EnterpriseRow, TenantError> {
+    ) -> Result<Enterprise, TenantError> {
         let code = EnterpriseCode::parse(&input.code).map_err(invalid("code"))?;
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         let contact_name = Name::parse(&input.contact_name).map_err(invalid("contact_name"))?;
@@ -40,7 +40,7 @@ impl TenantService {
             job_retention_hours: 72,
         };
         match self.repo.insert_enterprise(&row).await {
-            Ok(()) => Ok(row),
+            Ok(()) => Ok(row.into()),
             Err(e) if is_unique_violation(&e) => Err(TenantError::CodeTaken),
             Err(e) => Err(e.into()),
         }
@@ -51,18 +51,23 @@ impl TenantService {
         actor: &AdminPrincipal,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<EnterpriseRow>, TenantError> {
-        match &actor.position {
-            ScopePosition::Enterprise { id, .. } => Ok(self.repo.enterprise(id).await?.into_iter().collect()),
+    ) -> Result<Vec<Enterprise>, TenantError> {
+        let rows = match &actor.position {
+            ScopePosition::Enterprise { id, .. } => self.repo.enterprise(id).await?.into_iter().collect(),
             other => {
                 let prefix = other.subtree_prefix().unwrap_or("/");
-                Ok(self.repo.enterprises_under(prefix, limit, offset).await?)
+                self.repo.enterprises_under(prefix, limit, offset).await?
             }
-        }
+        };
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// The enterprise, if the admin can see it.
-    pub async fn enterprise(&self, actor: &AdminPrincipal, id: &str) -> Result<EnterpriseRow, TenantError> {
+    pub async fn enterprise(&self, actor: &AdminPrincipal, id: &str) -> Result<Enterprise, TenantError> {
+        Ok(self.enterprise_row(actor, id).await?.into())
+    }
+
+    async fn enterprise_row(&self, actor: &AdminPrincipal, id: &str) -> Result<EnterpriseRow, TenantError> {
         let e = self.repo.enterprise(id).await?;
         e.filter(|e| actor.sees_enterprise(e)).ok_or(TenantError::NotFound)
     }
@@ -74,8 +79,8 @@ impl TenantService {
         actor: &AdminPrincipal,
         id: &str,
         patch: EnterprisePatch,
-    ) -> Result<EnterpriseRow, TenantError> {
-        let mut e = self.enterprise(actor, id).await?;
+    ) -> Result<Enterprise, TenantError> {
+        let mut e = self.enterprise_row(actor, id).await?;
         if let Some(name) = patch.name {
             e.name = Name::parse(&name).map_err(invalid("name"))?.into_string();
         }
@@ -107,7 +112,7 @@ impl TenantService {
         e.updated_at = now_ms();
         if e.status == OrgStatus::Active {
             self.repo.update_enterprise(&e).await?;
-            return Ok(e);
+            return Ok(e.into());
         }
         // Suspended: every session of its users and admins ends with the change, on every
         // instance (issue 11); sign-in, refresh and admin requests check the status too.
@@ -115,6 +120,6 @@ impl TenantService {
         tenants::update_enterprise_on(&mut tx, &e).await?;
         let families = sessions::revoke_enterprise_in(&mut tx, &e.id).await?;
         self.ender.commit(tx, &families).await.map_err(|s| TenantError::Sessions(Box::new(s)))?;
-        Ok(e)
+        Ok(e.into())
     }
 }

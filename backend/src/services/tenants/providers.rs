@@ -3,11 +3,7 @@
 use super::*;
 
 impl TenantService {
-    pub async fn create_provider(
-        &self,
-        actor: &AdminPrincipal,
-        input: NewProvider,
-    ) -> Result<ProviderRow, TenantError> {
+    pub async fn create_provider(&self, actor: &AdminPrincipal, input: NewProvider) -> Result<Provider, TenantError> {
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         let parent = match (input.parent_id, &actor.position) {
             (Some(id), _) => {
@@ -40,7 +36,7 @@ impl TenantService {
             created_at: now_ms(),
         };
         self.repo.insert_provider(&row).await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     pub async fn list_providers(
@@ -48,15 +44,17 @@ impl TenantService {
         actor: &AdminPrincipal,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<ProviderRow>, TenantError> {
+    ) -> Result<Vec<Provider>, TenantError> {
         match actor.position.subtree_prefix() {
-            Some(prefix) => Ok(self.repo.providers_under(prefix, limit, offset).await?),
+            Some(prefix) => {
+                Ok(self.repo.providers_under(prefix, limit, offset).await?.into_iter().map(Into::into).collect())
+            }
             None => Ok(Vec::new()),
         }
     }
 
-    pub async fn provider(&self, actor: &AdminPrincipal, id: &str) -> Result<ProviderRow, TenantError> {
+    pub async fn provider(&self, actor: &AdminPrincipal, id: &str) -> Result<Provider, TenantError> {
         let p = self.repo.provider(id).await?;
-        p.filter(|p| actor.sees_provider(p)).ok_or(TenantError::NotFound)
+        p.filter(|p| actor.sees_provider(p)).map(Into::into).ok_or(TenantError::NotFound)
     }
 }

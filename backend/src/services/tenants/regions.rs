@@ -8,7 +8,7 @@ impl TenantService {
         actor: &AdminPrincipal,
         enterprise_id: &str,
         input: NewRegion,
-    ) -> Result<RegionRow, TenantError> {
+    ) -> Result<Region, TenantError> {
         let enterprise = self.enterprise(actor, enterprise_id).await?;
         let name = Name::parse(&input.name).map_err(invalid("name"))?;
         if !actor.is_super() {
@@ -34,28 +34,30 @@ impl TenantService {
             created_at: now_ms(),
         };
         self.repo.insert_region(&row).await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     /// The enterprise's regions as the viewer may see them.
-    pub async fn regions(&self, viewer: Viewer<'_>, enterprise_id: &str) -> Result<Vec<RegionRow>, TenantError> {
-        match viewer {
+    pub async fn regions(&self, viewer: Viewer<'_>, enterprise_id: &str) -> Result<Vec<Region>, TenantError> {
+        let rows = match viewer {
             Viewer::User(u) => {
                 if u.enterprise_id != enterprise_id {
                     return Err(TenantError::NotFound);
                 }
-                Ok(self.repo.regions_of(enterprise_id).await?)
+                self.repo.regions_of(enterprise_id).await?
             }
             Viewer::Admin(a) => {
                 self.enterprise(a, enterprise_id).await?;
                 let all = self.repo.regions_of(enterprise_id).await?;
-                Ok(all.into_iter().filter(|r| a.region_allows(&r.path)).collect())
+                all.into_iter().filter(|r| a.region_allows(&r.path)).collect()
             }
-        }
+        };
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Regions by id, all of which must belong to the enterprise.
-    pub async fn regions_of_enterprise(
+    /// Regions by id, all of which must belong to the enterprise (with their paths, for the
+    /// admin service's scope checks).
+    pub(crate) async fn regions_of_enterprise(
         &self,
         enterprise_id: &str,
         ids: &[String],
