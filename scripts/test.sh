@@ -68,6 +68,8 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 # The spec conformance run: schemathesis (PyPI), installed into a virtual environment.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3 python3-venv)
+# …and snmpsim, the devices' SNMP agents, in a venv of Debian's own Python (scripts/snmpsim.sh).
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3 python3-venv)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq
@@ -75,6 +77,11 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 # ---- PostgreSQL ---------------------------------------------------------------------------
+# The devices' SNMP agents: snmpsim (PyPI) in its own virtual environment (/opt/snmpsim, so the
+# unprivileged user it runs as can read it); the SNMP tests also install it on first use.
+phase "simulated SNMP devices (snmpsim)"
+scripts/snmpsim.sh install
+
 phase "PostgreSQL and Redis"
 pg_ok() { PGCONNECT_TIMEOUT=3 psql "$PG_URL" -Atqc 'select 1' >/dev/null 2>&1; }
 if ! pg_ok; then

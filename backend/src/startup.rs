@@ -33,6 +33,7 @@ use crate::{
     payments::{alipay::AlipayClient, wechat_pay::WechatPayClient},
     services::{
         admins::{AdminService, AdminWithPassword},
+        device_readings::DeviceReadingService,
         gateways::GatewayService,
         jobs::{JobLimits, JobService},
         payment_accounts::PaymentAccountService,
@@ -52,8 +53,8 @@ use crate::{
         wechat_js_sdk::JsSdkService,
     },
     storage::{
-        admins::AdminRepo, audit::AuditRepo, payment_orders::PaymentOrderRepo, payments::PaymentRepo,
-        tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
+        admins::AdminRepo, audit::AuditRepo, device_readings::DeviceReadingRepo, payment_orders::PaymentOrderRepo,
+        payments::PaymentRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
     },
 };
 
@@ -72,6 +73,7 @@ pub struct Services {
     pub payment_accounts: PaymentAccountService,
     pub payments: PaymentService,
     pub wechat_js_sdk: JsSdkService,
+    pub device_readings: DeviceReadingService,
 }
 
 /// Everything a running instance shares between requests.
@@ -168,6 +170,11 @@ impl AppState {
             PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
         let gateways =
             GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
+        let device_readings = DeviceReadingService::new(
+            DeviceReadingRepo::new(pool.clone()),
+            print_points.clone(),
+            SecretBox::new(master),
+        );
         let refunds = RefundService::new(pool.clone(), events.clone());
         let release =
             ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), refunds, master);
@@ -193,6 +200,7 @@ impl AppState {
                 payment_accounts,
                 payments,
                 wechat_js_sdk,
+                device_readings,
             },
             processor,
         }
@@ -400,6 +408,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
             get(gateway_link::link).data(LinkContext {
                 gateways: state.services.gateways.clone(),
                 release: state.services.release.clone(),
+                readings: state.services.device_readings.clone(),
                 events: state.events.clone(),
             }),
         )

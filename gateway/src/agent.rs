@@ -1,10 +1,11 @@
 //! The running gateway: keeps the link to the server open (reconnecting with backoff and
 //! jitter), takes print commands exactly once, prints them over IPP and reports progress.
 //! Reports wait on disk until the server confirms them: made while the link is down, or lost
-//! with a link that dropped, they go out (again) when it is back.
+//! with a link that dropped, they go out (again) when it is back. Device readings (the
+//! `monitor` schedule) travel the same way through the reading spool, oldest first.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -16,9 +17,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 use crate::{
+    monitor::MonitorConfig,
     printer::{self, PrintOptions, PrinterInfo},
-    protocol::{Command, CommandBody, GatewayMessage, JobProgress, JobUpdate, PrintCommand, ServerMessage},
+    protocol::{
+        Command, CommandBody, DeviceReading, GatewayMessage, JobProgress, JobUpdate, PrintCommand, ReadingBatch,
+        ServerMessage,
+    },
     server_api::ServerApi,
+    spool::{batch_id, ReadingSpool},
     state::{GatewayState, Stage, StateFile, TakenCommand},
 };
 
@@ -26,6 +32,8 @@ use crate::{
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a printed job may take before the gateway stops waiting for it.
 const PRINT_LIMIT: Duration = Duration::from_secs(600);
+/// Reading batches in flight at once: the rest wait on disk for their turn.
+const READING_WINDOW: usize = 16;
 
 pub struct Agent {
     state_file: StateFile,
@@ -37,11 +45,20 @@ pub struct Agent {
     printers: tokio::sync::Mutex<HashMap<String, PrinterInfo>>,
     /// Whether the link is up now (for tests and status displays).
     connected: watch::Sender<bool>,
+    /// Reading batches waiting for the server's confirmation.
+    readings: ReadingSpool,
+    /// Those of them sent on this link and not yet confirmed.
+    in_flight: Mutex<HashSet<String>>,
+    monitor: MonitorConfig,
 }
 
 fn lock(state: &Mutex<GatewayState>) -> std::sync::MutexGuard<'_, GatewayState> {
     // The state stays usable even if a holder panicked.
     state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn in_flight(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Agent {
@@ -55,6 +72,8 @@ impl Agent {
         let api = ServerApi::new(&state.server_url, Some(state.credential.clone()));
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let (connected, _) = watch::channel(false);
+        let readings = ReadingSpool::open(state_dir)
+            .map_err(|source| crate::state::StateError::Io { path: state_dir.join("readings"), source })?;
         Ok(Arc::new(Self {
             state_file,
             state: Mutex::new(state),
@@ -64,6 +83,9 @@ impl Agent {
             outbox_rx: tokio::sync::Mutex::new(outbox_rx),
             printers: tokio::sync::Mutex::new(HashMap::new()),
             connected,
+            readings,
+            in_flight: Mutex::new(HashSet::new()),
+            monitor: MonitorConfig::default(),
         }))
     }
 
@@ -91,18 +113,66 @@ impl Agent {
         let _ = self.outbox.send(GatewayMessage::JobUpdate(u));
     }
 
-    /// Queues every unconfirmed report for sending (again).
+    /// Queues every unconfirmed report for sending (again), and the oldest reading batches.
     fn resend_unconfirmed(&self) {
         let pending = lock(&self.state).reports.clone();
         for r in pending {
             let _ = self.outbox.send(GatewayMessage::JobUpdate(r));
         }
+        in_flight(&self.in_flight).clear();
+        self.pump_readings();
+    }
+
+    /// The same agent reading devices on another schedule (tests, benchmarks).
+    pub fn with_monitor(self: Arc<Self>, monitor: MonitorConfig) -> Arc<Self> {
+        match Arc::try_unwrap(self) {
+            Ok(mut agent) => {
+                agent.monitor = monitor;
+                Arc::new(agent)
+            }
+            Err(shared) => shared,
+        }
+    }
+
+    /// Keeps a round's readings on disk and sends them when their turn comes.
+    pub fn send_readings(&self, readings: Vec<DeviceReading>) {
+        if readings.is_empty() {
+            return;
+        }
+        let now = readings.iter().map(|r| r.read_at).max().unwrap_or(0);
+        let batch = ReadingBatch { report_id: batch_id(now, rand::thread_rng().gen()), readings };
+        if let Err(e) = self.readings.push(&batch) {
+            // Not kept: still worth sending once.
+            tracing::error!(error = %e, "cannot keep readings on disk");
+            let _ = self.outbox.send(GatewayMessage::Readings(batch));
+            return;
+        }
+        self.pump_readings();
+    }
+
+    /// Sends the oldest waiting batches not yet in flight, up to the window.
+    fn pump_readings(&self) {
+        let mut sent = in_flight(&self.in_flight);
+        for batch in self.readings.oldest(READING_WINDOW) {
+            if sent.len() >= READING_WINDOW {
+                break;
+            }
+            if sent.insert(batch.report_id.clone()) {
+                let _ = self.outbox.send(GatewayMessage::Readings(batch));
+            }
+        }
+    }
+
+    /// Reading batches waiting for the server.
+    pub fn readings_waiting(&self) -> usize {
+        self.readings.len()
     }
 
     /// Runs until `stop` turns true: resumes what a previous run left unfinished, then keeps
     /// the link up.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         self.clone().resume_unfinished();
+        tokio::spawn(crate::monitor::run(self.clone(), self.monitor.clone(), stop.clone()));
         let mut attempt: u32 = 0;
         loop {
             if *stop.borrow() {
@@ -175,6 +245,9 @@ impl Agent {
                         Ok(ServerMessage::ReportAck { report_id }) => {
                             if lock(&self.state).confirm_report(&report_id) {
                                 self.save();
+                            } else if self.readings.confirm(&report_id) {
+                                in_flight(&self.in_flight).remove(&report_id);
+                                self.pump_readings();
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),

@@ -8,6 +8,9 @@
 //! - `printer`: talking IPP to a printer (attributes, Print-Job, job state).
 //! - `server_api`: the server's HTTP API as the gateway uses it.
 //! - `state`: the credential and the memory of commands, kept on disk.
+//! - `monitor`: the reading schedule — each print point read over SNMP at its interval.
+//! - `snmp`: reading one device: meters, supplies, status, its alert table (v1, v2c, v3).
+//! - `spool`: readings waiting on disk for the server's confirmation.
 
 pub mod protocol;
 
@@ -16,8 +19,14 @@ pub mod agent;
 #[cfg(feature = "agent")]
 pub mod commands;
 #[cfg(feature = "agent")]
+pub mod monitor;
+#[cfg(feature = "agent")]
 pub mod printer;
 #[cfg(feature = "agent")]
 pub mod server_api;
+#[cfg(feature = "agent")]
+pub mod snmp;
+#[cfg(feature = "agent")]
+pub mod spool;
 #[cfg(feature = "agent")]
 pub mod state;

@@ -11,7 +11,9 @@
 //!   `report_id`. The server confirms a report once it is applied ([`ServerMessage::ReportAck`]);
 //!   the gateway keeps unconfirmed reports on disk and sends them again after a reconnect (and
 //!   on each heartbeat), so a report lost with a dropped link still arrives. Applying a report
-//!   twice changes nothing.
+//!   twice changes nothing. Device readings ([`GatewayMessage::Readings`]) travel the same
+//!   way: a batch stays on the gateway's disk until its `report_id` is confirmed, and batches
+//!   are sent in the order taken.
 //! - The gateway sends a heartbeat every `heartbeat_secs`; the server treats a gateway silent
 //!   for three heartbeats as gone.
 
@@ -79,6 +81,8 @@ pub enum GatewayMessage {
     Ack { id: String },
     /// Progress of a job.
     JobUpdate(JobUpdate),
+    /// Device readings (meters, supplies, status), in the order they were taken.
+    Readings(ReadingBatch),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +116,198 @@ pub struct JobUpdate {
     pub reason: Option<String>,
 }
 
+/// Readings taken together (one round of the gateway's schedule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadingBatch {
+    /// The gateway's id for this batch, echoed in [`ServerMessage::ReportAck`].
+    pub report_id: String,
+    pub readings: Vec<DeviceReading>,
+}
+
+/// What one device said over SNMP at one moment (抄表, 耗材, 状态).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceReading {
+    pub print_point_id: String,
+    /// When it was read (Unix epoch milliseconds, the gateway's clock).
+    pub read_at: i64,
+    /// False when the device did not answer: it is offline and nothing else is known.
+    pub answered: bool,
+    /// `sysUpTime` in hundredths of a second. Smaller than last time: the device restarted,
+    /// and counters that went down with it reset rather than ran backwards.
+    #[serde(default)]
+    pub uptime_centis: Option<u64>,
+    #[serde(default)]
+    pub counters: Counters,
+    #[serde(default)]
+    pub supplies: Vec<SupplyReading>,
+    #[serde(default)]
+    pub status: Option<DeviceStatus>,
+    /// The device's own alert table (`prtAlertTable`), as it stands.
+    #[serde(default)]
+    pub alerts: Vec<DeviceAlert>,
+}
+
+/// Lifetime counters as the device states them (absent where it does not publish one).
+/// Counter32 values wrap at 2^32; the server, not the gateway, works out usage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Total impressions (`prtMarkerLifeCount`, or the vendor's total).
+    pub total: Option<u64>,
+    pub mono: Option<u64>,
+    pub colour: Option<u64>,
+    pub print: Option<u64>,
+    pub copy: Option<u64>,
+    pub scan: Option<u64>,
+    pub fax: Option<u64>,
+}
+
+/// One row of `prtMarkerSuppliesTable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyReading {
+    /// `prtMarkerSuppliesIndex`.
+    pub index: u32,
+    pub description: String,
+    /// `prtMarkerSuppliesType` by RFC 3805 name: `toner`, `wasteToner`, `ink`, `drum`, ….
+    pub kind: String,
+    /// The colorant's name (`black`, `cyan`, …) when the device says.
+    pub colour: Option<String>,
+    /// `prtMarkerSuppliesSupplyUnit` by name: `percent`, `impressions`, `tenthsOfGrams`, ….
+    pub unit: String,
+    pub max_capacity: SupplyAmount,
+    pub level: SupplyAmount,
+}
+
+/// A supply level or capacity. The MIB's special values are kept as what they mean, never as
+/// numbers: -1 other, -2 unknown, -3 "some remaining".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyAmount {
+    Known(u32),
+    Other,
+    Unknown,
+    SomeRemaining,
+}
+
+impl SupplyAmount {
+    /// From the raw MIB integer; other negative values are not defined and count as unknown.
+    pub fn from_mib(raw: i64) -> Self {
+        match raw {
+            -1 => SupplyAmount::Other,
+            -3 => SupplyAmount::SomeRemaining,
+            n => u32::try_from(n).map_or(SupplyAmount::Unknown, SupplyAmount::Known),
+        }
+    }
+}
+
+/// The device's status: `hrPrinterStatus`, `hrDeviceStatus` and the error bits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// `hrPrinterStatus`: `other`, `unknown`, `idle`, `printing` or `warmup`.
+    pub printer: String,
+    /// `hrDeviceStatus`: `unknown`, `running`, `warning`, `testing` or `down`.
+    pub device: Option<String>,
+    /// `hrPrinterDetectedErrorState`'s set bits by RFC 3805 name (`lowPaper`, `noPaper`,
+    /// `lowToner`, `noToner`, `doorOpen`, `jammed`, `offline`, `serviceRequested`, …).
+    pub errors: Vec<String>,
+}
+
+/// One row of `prtAlertTable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAlert {
+    /// `prtAlertIndex`.
+    pub index: u32,
+    /// `prtAlertSeverityLevel`: `other`, `critical`, `warning` or `warningBinaryChangeEvent`.
+    pub severity: String,
+    /// `prtAlertGroup` by name (`marker`, `input`, `mediaPath`, `cover`, …).
+    pub group: String,
+    /// `prtAlertCode` by name (`jam`, `coverOpen`, `markerTonerEmpty`, …).
+    pub code: String,
+    /// `prtAlertDescription`.
+    pub description: String,
+}
+
+/// How the gateway reaches a print point's SNMP agent. Handed to the gateway only; the
+/// server keeps the community and keys sealed. `Debug` leaves the community out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnmpTarget {
+    /// Host name or IP address (the device URI's host unless set).
+    pub host: String,
+    pub port: u16,
+    pub version: SnmpVersion,
+    /// v1 / v2c community.
+    #[serde(default)]
+    pub community: Option<String>,
+    /// v3 user (USM, authPriv).
+    #[serde(default)]
+    pub v3: Option<SnmpV3User>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnmpVersion {
+    V1,
+    V2c,
+    V3,
+}
+
+impl SnmpVersion {
+    pub const NAMES: &'static [&'static str] = &["v1", "v2c", "v3"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnmpVersion::V1 => "v1",
+            SnmpVersion::V2c => "v2c",
+            SnmpVersion::V3 => "v3",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "v1" => Some(SnmpVersion::V1),
+            "v2c" => Some(SnmpVersion::V2c),
+            "v3" => Some(SnmpVersion::V3),
+            _ => None,
+        }
+    }
+}
+
+/// An SNMPv3 USM user with authentication and privacy (authPriv). `Debug` leaves the keys out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnmpV3User {
+    pub user: String,
+    /// `sha1`, `sha256` …
+    pub auth_protocol: String,
+    pub auth_key: String,
+    /// `aes128` …
+    pub priv_protocol: String,
+    pub priv_key: String,
+}
+
+// Secrets never reach a log line through `{:?}`.
+impl std::fmt::Debug for SnmpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnmpTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("version", &self.version)
+            .field("community", &self.community.as_ref().map(|_| "****"))
+            .field("v3", &self.v3)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SnmpV3User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnmpV3User")
+            .field("user", &self.user)
+            .field("auth_protocol", &self.auth_protocol)
+            .field("auth_key", &"****")
+            .field("priv_protocol", &self.priv_protocol)
+            .field("priv_key", &"****")
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +335,41 @@ mod tests {
         let text = serde_json::to_string(&c).unwrap_or_default();
         assert!(text.starts_with(r#"{"type":"command","id":"c1","seq":3,"kind":"print","job_id":"j""#), "{text}");
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).ok(), Some(c));
+    }
+
+    #[test]
+    fn snmp_secrets_stay_out_of_debug_output() {
+        let t = SnmpTarget {
+            host: "10.0.0.5".into(),
+            port: 161,
+            version: SnmpVersion::V3,
+            community: Some("s3cret-community".into()),
+            v3: Some(SnmpV3User {
+                user: "ops".into(),
+                auth_protocol: "sha1".into(),
+                auth_key: "auth-key-123".into(),
+                priv_protocol: "aes128".into(),
+                priv_key: "priv-key-456".into(),
+            }),
+        };
+        let shown = format!("{t:?}");
+        assert!(shown.contains("10.0.0.5") && shown.contains("ops"), "{shown}");
+        for secret in ["s3cret-community", "auth-key-123", "priv-key-456"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn supply_amounts_keep_the_special_values_apart_from_numbers() {
+        assert_eq!(SupplyAmount::from_mib(42), SupplyAmount::Known(42));
+        assert_eq!(SupplyAmount::from_mib(0), SupplyAmount::Known(0));
+        assert_eq!(SupplyAmount::from_mib(-1), SupplyAmount::Other);
+        assert_eq!(SupplyAmount::from_mib(-2), SupplyAmount::Unknown);
+        assert_eq!(SupplyAmount::from_mib(-3), SupplyAmount::SomeRemaining);
+        assert_eq!(SupplyAmount::from_mib(-7), SupplyAmount::Unknown);
+        assert_eq!(
+            serde_json::to_string(&[SupplyAmount::Known(5), SupplyAmount::SomeRemaining]).ok().as_deref(),
+            Some(r#"[{"known":5},"some_remaining"]"#)
+        );
     }
 }

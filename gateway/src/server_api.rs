@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::SnmpTarget;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("cannot reach the server: {0}")]
@@ -44,6 +46,17 @@ pub struct PrinterResult {
     pub outcome: String,
     pub print_point_id: Option<String>,
     pub qr_url: Option<String>,
+}
+
+/// A print point this gateway serves, as the server lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServedPrinter {
+    pub print_point_id: String,
+    pub name: String,
+    pub device_uri: String,
+    pub meter_interval_minutes: i64,
+    /// How to read the device (the server sends the link's own shape).
+    pub snmp: SnmpTarget,
 }
 
 #[derive(Clone)]
@@ -120,6 +133,11 @@ impl ServerApi {
     ) -> Result<Vec<PrinterResult>, ApiError> {
         let body = serde_json::json!({ "printers": printers, "refresh": refresh });
         self.send(self.request(reqwest::Method::POST, "/api/v1/gateway/printers").json(&body)).await
+    }
+
+    /// The print points this gateway serves, with their meter-reading intervals and SNMP targets.
+    pub async fn printers(&self) -> Result<Vec<ServedPrinter>, ApiError> {
+        self.send(self.request(reqwest::Method::GET, "/api/v1/gateway/printers")).await
     }
 
     /// Downloads a document by the signed path in a print command into `to`.

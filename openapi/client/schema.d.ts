@@ -1055,6 +1055,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/print-points/{id}/meter-readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A print point's meter readings (抄表), newest first: those taken from `from` (default:
+         *     30 days ago) until `to` (default: now), at most `limit` (1-1000, default 200).
+         */
+        get: operations["meter_reading_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/print-points/{id}/device-state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The print point's device as last read: status, error bits, supplies and its alert table. */
+        get: operations["device_state_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/print-points/{id}/snmp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the gateway reaches the print point's device over SNMP (secrets masked). */
+        get: operations["snmp_settings_get"];
+        /**
+         * Set how the gateway reaches the device (admins who manage the print point). The
+         *     community and keys are sealed at rest and never shown again.
+         */
+        put: operations["snmp_settings_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprises/{id}/payment-settings": {
         parameters: {
             query?: never;
@@ -1333,6 +1391,11 @@ export interface components {
             app_public_key?: string | null;
         };
         /**
+         * @description What a supply amount is: a number, or one of the Printer MIB's special values.
+         * @enum {string}
+         */
+        AmountKind: "known" | "other" | "unknown" | "some_remaining";
+        /**
          * ChangePasswordRequest
          * @description A password change.
          */
@@ -1486,6 +1549,50 @@ export interface components {
             parent_id?: string | null;
         };
         /**
+         * DeviceAlertView
+         * @description One row of the device's own alert table (`prtAlertTable`).
+         */
+        DeviceAlertView: {
+            /**
+             * Format: int64
+             * @description The device's index of the alert.
+             */
+            index: number;
+            /** @description `critical`, `warning`, `warningBinaryChangeEvent` or `other`. */
+            severity: string;
+            /** @description The part of the device: `marker`, `input`, `mediaPath`, `cover`, …. */
+            group: string;
+            /** @description RFC 3805 alert code: `jam`, `coverOpen`, `markerTonerEmpty`, …. */
+            code: string;
+            /** @description The device's description. */
+            description: string;
+        };
+        /**
+         * DeviceStateView
+         * @description The device's latest state as its gateway last read it.
+         */
+        DeviceStateView: {
+            /** @description False until the gateway has read the device once. */
+            read: boolean;
+            /**
+             * Format: int64
+             * @description When it was last read (Unix epoch ms).
+             */
+            read_at?: number;
+            /** @description False when the device did not answer: it is offline. */
+            answered?: boolean;
+            /** @description `hrPrinterStatus`: `idle`, `printing`, `warmup`, `other` or `unknown`. */
+            printer_status?: string;
+            /** @description `hrDeviceStatus`: `running`, `warning`, `testing`, `down` or `unknown`. */
+            device_status?: string;
+            /** @description The error bits the device reports (`lowToner`, `jammed`, `doorOpen`, …). */
+            errors: string[];
+            /** @description Its supplies. */
+            supplies: components["schemas"]["SupplyView"][];
+            /** @description Its own alert table. */
+            alerts: components["schemas"]["DeviceAlertView"][];
+        };
+        /**
          * Enrolment
          * @description A one-time enrolment token for a new gateway.
          */
@@ -1575,6 +1682,8 @@ export interface components {
              * @description Meter-reading interval, minutes.
              */
             meter_interval_minutes: number;
+            /** @description How to read the device over SNMP, secrets included: for its gateway alone. */
+            snmp: components["schemas"]["SnmpTargetObject"] & unknown;
         };
         /**
          * GatewayView
@@ -1791,6 +1900,76 @@ export interface components {
          * @enum {string}
          */
         LedgerKind: "top_up" | "payment" | "job_payment" | "refund" | "admin_adjustment" | "gift";
+        /**
+         * MeterReadingView
+         * @description One meter reading: the device's lifetime counters, and what was used since the reading
+         *     before (absent where it cannot be known).
+         */
+        MeterReadingView: {
+            /**
+             * Format: int64
+             * @description When the gateway read it (Unix epoch ms).
+             */
+            read_at: number;
+            /**
+             * Format: int64
+             * @description When the server received it; later than `read_at` for readings the gateway kept
+             *     while its link was down.
+             */
+            received_at: number;
+            /**
+             * Format: int64
+             * @description Total impressions.
+             */
+            total?: number;
+            /**
+             * Format: int64
+             * @description Monochrome impressions.
+             */
+            mono?: number;
+            /**
+             * Format: int64
+             * @description Colour impressions.
+             */
+            colour?: number;
+            /**
+             * Format: int64
+             * @description Printed (from the network).
+             */
+            print?: number;
+            /**
+             * Format: int64
+             * @description Copied at the panel.
+             */
+            copy?: number;
+            /**
+             * Format: int64
+             * @description Scanned.
+             */
+            scan?: number;
+            /**
+             * Format: int64
+             * @description Faxed.
+             */
+            fax?: number;
+            /**
+             * Format: int64
+             * @description Total impressions since the reading before, across a counter wrap.
+             */
+            total_used?: number;
+            /**
+             * Format: int64
+             * @description Monochrome impressions since the reading before.
+             */
+            mono_used?: number;
+            /**
+             * Format: int64
+             * @description Colour impressions since the reading before.
+             */
+            colour_used?: number;
+            /** @description A counter went down without wrapping (the device reset it): no usage across it. */
+            counter_reset: boolean;
+        };
         /**
          * OauthUrlObject
          * @description Where to send the browser to sign in with WeChat.
@@ -2539,6 +2718,42 @@ export interface components {
             admin_ids?: string[] | null;
         };
         /**
+         * SetSnmpSettingsRequest
+         * @description New SNMP settings. Secrets left out keep their stored values.
+         */
+        SetSnmpSettingsRequest: {
+            /** @description Host name or IP; empty or absent for the device URI's host. */
+            host?: string | null;
+            /**
+             * Format: int64
+             * @description UDP port, 1-65535 (default 161).
+             */
+            port?: number | null;
+            /**
+             * @description `v1`, `v2c` or `v3`.
+             * @enum {string}
+             */
+            version: "v1" | "v2c" | "v3" | null;
+            /** @description v1/v2c community (write-only). */
+            community?: string | null;
+            /** @description SNMPv3 user. */
+            v3_user?: string | null;
+            /**
+             * @description SNMPv3 authentication protocol: `sha1` or `sha256`.
+             * @enum {string|null}
+             */
+            v3_auth_protocol?: "sha1" | "sha256" | null;
+            /** @description SNMPv3 authentication key, 8-64 characters (write-only). */
+            v3_auth_key?: string | null;
+            /**
+             * @description SNMPv3 privacy protocol: `aes128`.
+             * @enum {string|null}
+             */
+            v3_priv_protocol?: "aes128" | null;
+            /** @description SNMPv3 privacy key, 8-64 characters (write-only). */
+            v3_priv_key?: string | null;
+        };
+        /**
          * SetWechatAppRequest
          * @description The credentials of a WeChat application.
          */
@@ -2561,6 +2776,72 @@ export interface components {
             password: string;
             /** @description Optional: a WeChat registration token to bind that WeChat identity to this account. */
             wechat_registration_token?: string | null;
+        };
+        /**
+         * SnmpSettingsView
+         * @description How the gateway reaches the device over SNMP. Communities and keys are never shown.
+         */
+        SnmpSettingsView: {
+            /** @description Host name or IP; empty means the host of the print point's device URI. */
+            host: string;
+            /**
+             * Format: int64
+             * @description UDP port (161 by default).
+             */
+            port: number;
+            /** @description `v1`, `v2c` or `v3`. */
+            version: string;
+            /**
+             * @description The community's mask (`****` and its last four characters when long enough); empty
+             *     when none is set (`public` is used).
+             */
+            community_mask: string;
+            /** @description SNMPv3 user. */
+            v3_user: string;
+            /** @description SNMPv3 authentication protocol (`sha1`, `sha256`). */
+            v3_auth_protocol: string;
+            /** @description SNMPv3 privacy protocol (`aes128`). */
+            v3_priv_protocol: string;
+            /**
+             * Format: int64
+             * @description Last change (Unix epoch ms); 0 while the defaults apply.
+             */
+            updated_at: number;
+        };
+        /**
+         * SnmpTargetObject
+         * @description How the gateway reaches a device's SNMP agent (the link's `SnmpTarget`, field for field).
+         */
+        SnmpTargetObject: {
+            /** @description Host name or IP address. */
+            host: string;
+            /**
+             * Format: int64
+             * @description UDP port.
+             */
+            port: number;
+            /** @description `v1`, `v2c` or `v3`. */
+            version: string;
+            /** @description v1/v2c community. */
+            community?: string;
+            /** @description The SNMPv3 user (USM, authPriv). */
+            v3?: components["schemas"]["SnmpV3Object"] & unknown;
+        };
+        /**
+         * SnmpV3Object
+         * @description An SNMPv3 user and its keys.
+         */
+        SnmpV3Object: {
+            /** @description User name. */
+            user: string;
+            /** @description `sha1` or `sha256`. */
+            auth_protocol: string;
+            /** @description Authentication key. */
+            auth_key: string;
+            /** @description `aes128`. */
+            priv_protocol: string;
+            /** @description Privacy key. */
+            priv_key: string;
         };
         /**
          * StartReleasePaymentRequest
@@ -2619,6 +2900,45 @@ export interface components {
         StartedPaymentObject: {
             order: components["schemas"]["PaymentOrderObject"];
             action: components["schemas"]["PayActionObject"];
+        };
+        /**
+         * SupplyView
+         * @description One supply (耗材): toner, ink, drum, waste toner box ….
+         */
+        SupplyView: {
+            /**
+             * Format: int64
+             * @description The device's index of the supply.
+             */
+            index: number;
+            /** @description The device's description, e.g. "Black Toner". */
+            description: string;
+            /** @description RFC 3805 supply type: `toner`, `wasteToner`, `ink`, `opc`, …. */
+            kind: string;
+            /** @description The colorant, when the device names one (`black`, `cyan`, …). */
+            colour?: string;
+            /** @description What `level` and `max_capacity` count: `percent`, `impressions`, `tenthsOfGrams`, …. */
+            unit: string;
+            /** @description Whether `level` is a number or a special value. */
+            level_kind: components["schemas"]["AmountKind"] & unknown;
+            /**
+             * Format: int64
+             * @description The level, when it is a number.
+             */
+            level?: number;
+            /** @description Whether `max_capacity` is a number or a special value. */
+            max_capacity_kind: components["schemas"]["AmountKind"] & unknown;
+            /**
+             * Format: int64
+             * @description The capacity, when it is a number.
+             */
+            max_capacity?: number;
+            /**
+             * Format: int64
+             * @description Percent left, where it can be computed (a level in percent, or a level and a positive
+             *     capacity in the same unit).
+             */
+            percent?: number;
         };
         /**
          * TransitionView
@@ -14195,6 +14515,621 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["WalletAuditObject"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    meter_reading_list: {
+        parameters: {
+            query?: {
+                /** @description From (Unix epoch ms, inclusive). */
+                from?: number;
+                /** @description Until (Unix epoch ms, exclusive). */
+                to?: number;
+                /** @description At most this many (1-1000, default 200). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MeterReadingView"][];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    device_state_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DeviceStateView"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snmp_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SnmpSettingsView"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snmp_settings_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetSnmpSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SnmpSettingsView"];
                 };
             };
             /** @description The request is invalid; `field` names the field at fault. */

@@ -11,6 +11,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use yunyin_gateway::{
     agent::Agent,
     commands::{self, PrinterEntry},
+    monitor::MonitorConfig,
     state::{Stage, StateFile},
 };
 
@@ -82,7 +83,12 @@ impl GatewaySite {
 
     /// Runs the gateway agent; returns once its link is up.
     pub async fn start_agent(&self) -> RunningAgent {
-        let agent = Agent::new(self.state.path()).unwrap();
+        self.start_agent_with(MonitorConfig::default()).await
+    }
+
+    /// Runs the gateway agent with its reading schedule set by `monitor`.
+    pub async fn start_agent_with(&self, monitor: MonitorConfig) -> RunningAgent {
+        let agent = Agent::new(self.state.path()).unwrap().with_monitor(monitor);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(agent.clone().run(stopped));
         let mut up = agent.connected();

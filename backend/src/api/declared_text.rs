@@ -325,6 +325,22 @@ declared_text! {
     PayMethodText = Rule::OneOf(crate::domain::PayMethod::NAMES);
     /// A wallet adjustment's kind: `adjustment` (the default) or `gift` (赠送, credits only).
     AdjustmentKindText = Rule::OneOf(&["adjustment", "gift"]);
+    /// An SNMP version: `v1`, `v2c` or `v3`.
+    SnmpVersionText = Rule::OneOf(crate::domain::SnmpVersion::NAMES);
+    /// An SNMPv3 authentication protocol: `sha1` or `sha256`.
+    SnmpAuthProtocolText = Rule::OneOf(crate::services::device_readings::V3_AUTH_PROTOCOLS);
+    /// An SNMPv3 privacy protocol: `aes128`.
+    SnmpPrivProtocolText = Rule::OneOf(crate::services::device_readings::V3_PRIV_PROTOCOLS);
+    /// An SNMP host: a host name or an IP address (letters, digits, `.`, `:`, `[`, `]`, `_`,
+    /// `-`), or blank for the device URI's host.
+    SnmpHostText =
+        Rule::Pattern { pattern: whole!("[", ws!(), r"]*[A-Za-z0-9.:\[\]_-]{0,253}[", ws!(), "]*"), max: 300 };
+    /// An SNMP community: 1-64 printable ASCII characters, or blank to keep the stored one;
+    /// never shown again.
+    SnmpSecretText = Rule::Pattern { pattern: or_blank!(r"[\x21-\x7e]{1,64}"), max: 64 };
+    /// An SNMPv3 USM key: 8-64 printable ASCII characters (RFC 3414's minimum), or blank to
+    /// keep the stored one; never shown again.
+    SnmpKeyText = Rule::Pattern { pattern: or_blank!(r"[\x21-\x7e]{8,64}"), max: 64 };
 }
 
 /// Pages per sheet side: 1, 2 or 4 (an integer `enum`; the service refuses others with

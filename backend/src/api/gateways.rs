@@ -15,9 +15,12 @@ use super::{
     security::{AdminAuth, GatewayAuth},
     ApiTags,
 };
+use yunyin_gateway::protocol::SnmpTarget;
+
 use crate::{
     domain::{PrintPoint, PrinterOutcome},
     services::{
+        device_readings::DeviceReadingService,
         gateways::{GatewayError, GatewayService, ReportedPrinter},
         jobs::{job_file, JobService},
         release::ReleaseService,
@@ -28,6 +31,7 @@ pub struct GatewaysApi {
     pub gateways: GatewayService,
     pub release: ReleaseService,
     pub jobs: JobService,
+    pub readings: DeviceReadingService,
 }
 
 /// An enterprise code to check.
@@ -173,17 +177,67 @@ pub struct GatewayPrinter {
     pub device_uri: String,
     /// Meter-reading interval, minutes.
     pub meter_interval_minutes: i64,
+    /// How to read the device over SNMP, secrets included: for its gateway alone.
+    pub snmp: SnmpTargetObject,
 }
 
-impl From<PrintPoint> for GatewayPrinter {
-    fn from(p: PrintPoint) -> Self {
+/// How the gateway reaches a device's SNMP agent (the link's `SnmpTarget`, field for field).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SnmpTargetObject {
+    /// Host name or IP address.
+    pub host: String,
+    /// UDP port.
+    pub port: i64,
+    /// `v1`, `v2c` or `v3`.
+    pub version: String,
+    /// v1/v2c community.
+    pub community: Option<String>,
+    /// The SNMPv3 user (USM, authPriv).
+    pub v3: Option<SnmpV3Object>,
+}
+
+/// An SNMPv3 user and its keys.
+#[derive(Debug, Object)]
+pub struct SnmpV3Object {
+    /// User name.
+    pub user: String,
+    /// `sha1` or `sha256`.
+    pub auth_protocol: String,
+    /// Authentication key.
+    pub auth_key: String,
+    /// `aes128`.
+    pub priv_protocol: String,
+    /// Privacy key.
+    pub priv_key: String,
+}
+
+impl From<SnmpTarget> for SnmpTargetObject {
+    fn from(t: SnmpTarget) -> Self {
         Self {
-            print_point_id: p.id,
-            name: p.name,
-            mac: p.mac.map(|m| m.to_string()),
-            device_uri: p.device_uri,
-            meter_interval_minutes: p.meter_interval_minutes,
+            host: t.host,
+            port: i64::from(t.port),
+            version: t.version.as_str().into(),
+            community: t.community,
+            v3: t.v3.map(|u| SnmpV3Object {
+                user: u.user,
+                auth_protocol: u.auth_protocol,
+                auth_key: u.auth_key,
+                priv_protocol: u.priv_protocol,
+                priv_key: u.priv_key,
+            }),
         }
+    }
+}
+
+fn gateway_printer(p: PrintPoint, snmp: SnmpTarget) -> GatewayPrinter {
+    GatewayPrinter {
+        print_point_id: p.id,
+        name: p.name,
+        mac: p.mac.map(|m| m.to_string()),
+        device_uri: p.device_uri,
+        meter_interval_minutes: p.meter_interval_minutes,
+        snmp: snmp.into(),
     }
 }
 
@@ -305,7 +359,15 @@ impl GatewaysApi {
     /// The print points bound to this gateway.
     #[oai(path = "/gateway/printers", method = "get", operation_id = "gateway_printers")]
     async fn printers(&self, auth: GatewayAuth) -> Result<Json<Vec<GatewayPrinter>>, ApiError> {
-        Ok(Json(self.gateways.printers(&auth.0).await?.into_iter().map(Into::into).collect()))
+        let points = self.gateways.printers(&auth.0).await?;
+        let ids: Vec<(String, String)> = points.iter().map(|p| (p.id.clone(), p.device_uri.clone())).collect();
+        let mut targets = self.readings.targets_of_gateway(&auth.0, &ids).await?.into_iter();
+        let mut out = Vec::with_capacity(points.len());
+        for p in points {
+            let Some((_, target)) = targets.next() else { break };
+            out.push(gateway_printer(p, target));
+        }
+        Ok(Json(out))
     }
 
     /// The print-ready PDF of a released job, by the signed URL in the print command.

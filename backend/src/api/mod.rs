@@ -4,6 +4,7 @@
 pub mod admin_sessions;
 pub mod admins;
 pub mod declared_text;
+pub mod device_readings;
 pub mod directory;
 pub mod enterprises;
 pub mod error;
@@ -76,6 +77,9 @@ pub enum ApiTags {
     Release,
     /// 个人账户: wallet balance, statement and admin adjustments.
     Wallets,
+    /// 云运维: meter readings, device state (status, supplies, the device's alerts) and how
+    /// the gateway reaches each device over SNMP.
+    Operations,
     Payments,
 }
 
@@ -105,6 +109,7 @@ pub type PrintApis = (
     gateways::GatewaysApi,
     release::ReleaseApi,
     wallets::WalletsApi,
+    device_readings::DeviceReadingsApi,
 );
 
 pub type PaymentApis = (payment_accounts::PaymentAccountsApi, payments::PaymentsApi);
@@ -131,9 +136,15 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         print_points::PrintPointsApi { print_points: s.print_points.clone() },
         printer_groups::PrinterGroupsApi { print_points: s.print_points.clone() },
         mac_whitelist::MacWhitelistApi { print_points: s.print_points.clone() },
-        gateways::GatewaysApi { gateways: s.gateways.clone(), release: s.release.clone(), jobs: s.jobs.clone() },
+        gateways::GatewaysApi {
+            gateways: s.gateways.clone(),
+            release: s.release.clone(),
+            jobs: s.jobs.clone(),
+            readings: s.device_readings.clone(),
+        },
         release::ReleaseApi { release: s.release.clone() },
         wallets::WalletsApi { wallets: s.wallets.clone() },
+        device_readings::DeviceReadingsApi { readings: s.device_readings.clone() },
     );
     let payments = (
         payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },

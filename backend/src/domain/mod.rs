@@ -27,6 +27,7 @@ mod account;
 mod enterprise_code;
 mod job;
 mod mac;
+mod meter;
 mod money;
 mod name;
 mod org;
@@ -45,6 +46,10 @@ pub use job::{
     PaperSize, Sides,
 };
 pub use mac::MacAddress;
+pub use meter::{
+    status_of, DeviceAlert, DeviceState, MeterReading, SnmpVersion, SupplyAmount, SupplyReading, Usage,
+    COUNTER32_MODULUS,
+};
 pub use money::Fen;
 pub use name::Name;
 pub use org::{AdminRole, AdminScope, Enterprise, OrgStatus, Provider, Region, ScopeKind, WechatAppKind};

@@ -11,6 +11,7 @@ use crate::{
     domain::Gateway,
     infra::{events::EventBus, new_id},
     services::{
+        device_readings::DeviceReadingService,
         gateways::{gateway_topic, GatewayService, HEARTBEAT},
         release::ReleaseService,
     },
@@ -22,6 +23,7 @@ use crate::{
 pub struct LinkContext {
     pub gateways: GatewayService,
     pub release: ReleaseService,
+    pub readings: DeviceReadingService,
     pub events: std::sync::Arc<dyn EventBus>,
 }
 
@@ -144,6 +146,11 @@ async fn handle(ctx: &LinkContext, gateway: &Gateway, connection: &str, text: &s
             Err(e) => {
                 tracing::error!(error = %e, job = %update.job_id, "cannot apply job update; the gateway sends it again")
             }
+        },
+        Ok(GatewayMessage::Readings(batch)) => match ctx.readings.apply(gateway, &batch).await {
+            // Like a job report: confirmed once stored, sent again until then.
+            Ok(()) => return Some(ServerMessage::ReportAck { report_id: batch.report_id }),
+            Err(e) => tracing::error!(error = %e, "cannot store readings; the gateway sends them again"),
         },
         Err(e) => tracing::warn!(error = %e, "unreadable frame from gateway"),
     }

@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod authz;
+pub mod device_readings;
 pub mod gateway_link;
 pub mod gateways;
 pub mod jobs;

@@ -181,7 +181,11 @@ impl PrintPointService {
     }
 
     /// A print point the admin sees (404 otherwise), with whether they may manage it.
-    async fn visible_point(&self, actor: &AdminPrincipal, id: &str) -> Result<(PrintPointRow, bool), PrintPointError> {
+    pub(crate) async fn visible_point(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+    ) -> Result<(PrintPointRow, bool), PrintPointError> {
         let row = self.repo.get(id).await?.ok_or(PrintPointError::NotFound)?;
         let enterprise = self.tenants_repo.enterprise(&row.enterprise_id).await?.ok_or(PrintPointError::NotFound)?;
         if !actor.sees_enterprise(&enterprise) {

@@ -7,6 +7,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod device_readings;
 pub mod gateways;
 pub mod jobs;
 pub mod payment_orders;
