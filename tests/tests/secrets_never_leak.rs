@@ -1,4 +1,5 @@
-//! Secrets (WeChat AppSecrets, passwords, tokens, the master key) never appear in a log line,
+//! Secrets (WeChat AppSecrets, passwords, tokens, SNMP communities and keys, the master key)
+//! never appear in a log line,
 //! and tenant secrets never in a response. Its own test binary: it captures every log line of
 //! the process through the server's real subscriber.
 
@@ -15,6 +16,9 @@ use yunyin_e2e::{
 const OA_APP: &str = "wx0123456789abcdef";
 const OA_SECRET: &str = "S3CRETS3CRETS3CRETS3CRETS3CRET42";
 const USER_PASSWORD: &str = "user-pa55word-xyz";
+const SNMP_COMMUNITY: &str = "c0mmunity-s3cret";
+const SNMP_AUTH_KEY: &str = "auth-k3y-s3cret";
+const SNMP_PRIV_KEY: &str = "priv-k3y-s3cret";
 
 #[tokio::test]
 async fn secrets_stay_out_of_logs_and_responses() {
@@ -87,13 +91,29 @@ async fn secrets_stay_out_of_logs_and_responses() {
     );
     assert_eq!(replies.last().unwrap().code(), "wechat_unavailable");
 
+    // A print point's SNMP community and v3 keys: written, read back only as masks.
+    let point = app
+        .post(&format!("/api/v1/enterprises/{eid}/print-points"), Some(&admin), json!({"name": "3F"}))
+        .await
+        .expect(201);
+    let snmp = format!("/api/v1/print-points/{}/snmp", point["id"].as_str().unwrap());
+    let settings = json!({"host": "10.0.0.9", "version": "v3", "community": SNMP_COMMUNITY, "v3_user": "ops",
+        "v3_auth_protocol": "sha1", "v3_auth_key": SNMP_AUTH_KEY, "v3_priv_protocol": "aes128",
+        "v3_priv_key": SNMP_PRIV_KEY});
+    replies.push(app.put(&snmp, Some(&admin), settings).await);
+    assert_eq!(replies.last().unwrap().status.as_u16(), 200, "{:?}", replies.last().unwrap().body);
+    replies.push(app.get(&snmp, Some(&admin)).await);
+    secrets.extend([SNMP_COMMUNITY.into(), SNMP_AUTH_KEY.into(), SNMP_PRIV_KEY.into()]);
+
     let master_key = std::fs::read_to_string(app.dir.path().join("master.key")).unwrap();
     secrets.push(master_key.trim().to_string());
 
     // Responses: tenant secrets are never returned, only masks.
     for r in &replies {
         let text = r.body.to_string();
-        assert!(!text.contains(OA_SECRET), "AppSecret in a response: {text}");
+        for secret in [OA_SECRET, SNMP_COMMUNITY, SNMP_AUTH_KEY, SNMP_PRIV_KEY] {
+            assert!(!text.contains(secret), "a secret in a response: {text}");
+        }
     }
 
     // Storage: the AppSecret is sealed, the password hashed.
@@ -109,6 +129,14 @@ async fn secrets_stay_out_of_logs_and_responses() {
             .await
             .unwrap();
         assert!(hash.starts_with("$argon2id$") && !hash.contains(USER_PASSWORD));
+        let (community, auth, privacy): (Vec<u8>, Vec<u8>, Vec<u8>) =
+            sqlx::query_as("SELECT community_sealed, v3_auth_key_sealed, v3_priv_key_sealed FROM print_point_snmp")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        for (sealed, secret) in [(community, SNMP_COMMUNITY), (auth, SNMP_AUTH_KEY), (privacy, SNMP_PRIV_KEY)] {
+            assert!(!sealed.is_empty() && !sealed.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
     }
     app.stop().await;
 
