@@ -49,7 +49,6 @@ pub struct Agent {
     readings: ReadingSpool,
     /// Those of them sent on this link and not yet confirmed.
     in_flight: Mutex<HashSet<String>>,
-    monitor: MonitorConfig,
 }
 
 fn lock(state: &Mutex<GatewayState>) -> std::sync::MutexGuard<'_, GatewayState> {
@@ -85,7 +84,6 @@ impl Agent {
             connected,
             readings,
             in_flight: Mutex::new(HashSet::new()),
-            monitor: MonitorConfig::default(),
         }))
     }
 
@@ -121,17 +119,6 @@ impl Agent {
         }
         in_flight(&self.in_flight).clear();
         self.pump_readings();
-    }
-
-    /// The same agent reading devices on another schedule (tests, benchmarks).
-    pub fn with_monitor(self: Arc<Self>, monitor: MonitorConfig) -> Arc<Self> {
-        match Arc::try_unwrap(self) {
-            Ok(mut agent) => {
-                agent.monitor = monitor;
-                Arc::new(agent)
-            }
-            Err(shared) => shared,
-        }
     }
 
     /// Keeps a round's readings on disk and sends them when their turn comes.
@@ -170,9 +157,14 @@ impl Agent {
 
     /// Runs until `stop` turns true: resumes what a previous run left unfinished, then keeps
     /// the link up.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        self.run_with(MonitorConfig::default(), stop).await;
+    }
+
+    /// [`Agent::run`] reading devices on the schedule `monitor` sets (tests, benchmarks).
+    pub async fn run_with(self: Arc<Self>, monitor: MonitorConfig, mut stop: watch::Receiver<bool>) {
         self.clone().resume_unfinished();
-        tokio::spawn(crate::monitor::run(self.clone(), self.monitor.clone(), stop.clone()));
+        tokio::spawn(crate::monitor::run(self.clone(), monitor, stop.clone()));
         let mut attempt: u32 = 0;
         loop {
             if *stop.borrow() {

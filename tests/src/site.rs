@@ -88,9 +88,9 @@ impl GatewaySite {
 
     /// Runs the gateway agent with its reading schedule set by `monitor`.
     pub async fn start_agent_with(&self, monitor: MonitorConfig) -> RunningAgent {
-        let agent = Agent::new(self.state.path()).unwrap().with_monitor(monitor);
+        let agent = Agent::new(self.state.path()).unwrap();
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(agent.clone().run(stopped));
+        let task = tokio::spawn(agent.clone().run_with(monitor, stopped));
         let mut up = agent.connected();
         tokio::time::timeout(Duration::from_secs(20), up.wait_for(|c| *c)).await.expect("link up in time").unwrap();
         RunningAgent { agent, stop, task }

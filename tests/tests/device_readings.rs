@@ -137,10 +137,14 @@ async fn readings_taken_while_the_link_is_down_arrive_once_it_is_back_none_lost_
     // The link goes quiet: nothing the gateway sends arrives, so nothing is confirmed.
     relay.set_mode(Mode::DropToServer);
     let before = readings(&a, &site).await.len();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Wait for the gateway itself to have kept eight rounds (four seconds) it could not deliver.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while agent.agent.readings_waiting() < 8 {
+        assert!(tokio::time::Instant::now() < deadline, "kept on disk: {}", agent.agent.readings_waiting());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let during = readings(&a, &site).await.len();
     assert!(during <= before + 1, "readings stopped arriving: {before} → {during}");
-    assert!(agent.agent.readings_waiting() >= 4, "kept on disk: {}", agent.agent.readings_waiting());
 
     // Back: a new link, and everything kept goes out in order.
     relay.set_mode(Mode::Forward);

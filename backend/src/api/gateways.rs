@@ -360,14 +360,8 @@ impl GatewaysApi {
     #[oai(path = "/gateway/printers", method = "get", operation_id = "gateway_printers")]
     async fn printers(&self, auth: GatewayAuth) -> Result<Json<Vec<GatewayPrinter>>, ApiError> {
         let points = self.gateways.printers(&auth.0).await?;
-        let ids: Vec<(String, String)> = points.iter().map(|p| (p.id.clone(), p.device_uri.clone())).collect();
-        let mut targets = self.readings.targets_of_gateway(&auth.0, &ids).await?.into_iter();
-        let mut out = Vec::with_capacity(points.len());
-        for p in points {
-            let Some((_, target)) = targets.next() else { break };
-            out.push(gateway_printer(p, target));
-        }
-        Ok(Json(out))
+        let targets = self.readings.targets_of_gateway(&auth.0, &points).await?;
+        Ok(Json(points.into_iter().zip(targets).map(|(p, t)| gateway_printer(p, t)).collect()))
     }
 
     /// The print-ready PDF of a released job, by the signed URL in the print command.

@@ -6,7 +6,7 @@
 use yunyin_gateway::protocol::{DeviceReading, ReadingBatch, SnmpTarget, SnmpV3User};
 
 use crate::{
-    domain::{status_of, DeviceState, Gateway, MeterReading, SnmpVersion, Usage, ValueError},
+    domain::{status_of, DeviceState, Gateway, MeterReading, PrintPoint, SnmpVersion, Usage, ValueError},
     infra::{
         new_id, now_ms,
         secrets::{self, SecretBox},
@@ -178,15 +178,14 @@ impl DeviceReadingService {
     pub async fn targets_of_gateway(
         &self,
         gateway: &Gateway,
-        points: &[(String, String)],
-    ) -> Result<Vec<(String, SnmpTarget)>, DeviceReadingError> {
+        points: &[PrintPoint],
+    ) -> Result<Vec<SnmpTarget>, DeviceReadingError> {
         let stored = self.repo.snmp_settings_of_gateway(&gateway.id).await?;
-        let mut out = Vec::with_capacity(points.len());
-        for (id, device_uri) in points {
-            let row = stored.iter().find(|s| &s.print_point_id == id).cloned().unwrap_or_else(|| default_settings(id));
-            out.push((id.clone(), self.target(&row, device_uri)?));
-        }
-        Ok(out)
+        let target = |p: &PrintPoint| {
+            let row = stored.iter().find(|s| s.print_point_id == p.id).cloned();
+            self.target(&row.unwrap_or_else(|| default_settings(&p.id)), &p.device_uri)
+        };
+        points.iter().map(target).collect()
     }
 
     fn target(&self, row: &SnmpSettingsRow, device_uri: &str) -> Result<SnmpTarget, DeviceReadingError> {
