@@ -33,13 +33,16 @@ use crate::{
     payments::{alipay::AlipayClient, wechat_pay::WechatPayClient},
     services::{
         admins::{AdminService, AdminWithPassword},
+        alerts::AlertService,
         device_readings::DeviceReadingService,
+        discovery::DiscoveryService,
         gateways::GatewayService,
         jobs::{JobLimits, JobService},
         payment_accounts::PaymentAccountService,
         payments::{PaymentService, ProviderClients, ReconcileConfig},
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
+        push::{PushService, WechatChannel},
         qr_codes::QrSigner,
         readiness::Readiness,
         refunds::RefundService,
@@ -53,8 +56,9 @@ use crate::{
         wechat_js_sdk::JsSdkService,
     },
     storage::{
-        admins::AdminRepo, audit::AuditRepo, device_readings::DeviceReadingRepo, payment_orders::PaymentOrderRepo,
-        payments::PaymentRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
+        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, device_readings::DeviceReadingRepo,
+        payment_orders::PaymentOrderRepo, payments::PaymentRepo, push::PushRepo, tenants::TenantRepo, users::UserRepo,
+        wechat::WechatRepo, Db,
     },
 };
 
@@ -74,6 +78,9 @@ pub struct Services {
     pub payments: PaymentService,
     pub wechat_js_sdk: JsSdkService,
     pub device_readings: DeviceReadingService,
+    pub discoveries: DiscoveryService,
+    pub alerts: AlertService,
+    pub push: PushService,
 }
 
 /// Everything a running instance shares between requests.
@@ -170,14 +177,19 @@ impl AppState {
             PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
         let gateways =
             GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
-        let device_readings = DeviceReadingService::new(
-            DeviceReadingRepo::new(pool.clone()),
-            print_points.clone(),
-            SecretBox::new(master),
-        );
+        let Operations { push, alerts, device_readings } =
+            operations(&config, &pool, &tenants, &print_points, &cache, &events, master);
+        let discoveries = discovery_service(&pool, &tenants, &gateways, &print_points, &device_readings, master);
         let refunds = RefundService::new(pool.clone(), events.clone());
-        let release =
-            ReleaseService::new(pool.clone(), print_points.clone(), gateways.clone(), events.clone(), refunds, master);
+        let release = ReleaseService::new(
+            pool.clone(),
+            print_points.clone(),
+            gateways.clone(),
+            events.clone(),
+            refunds,
+            push.clone(),
+            master,
+        );
         let wallets = WalletService::new(pool.clone(), tenants.clone());
         let payments = payment_service(&config, &pool, &payment_accounts, &release, &events);
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
@@ -201,10 +213,49 @@ impl AppState {
                 payments,
                 wechat_js_sdk,
                 device_readings,
+                discoveries,
+                alerts,
+                push,
             },
             processor,
         }
     }
+}
+
+/// Cloud O&M: readings, the alerts they raise, and the pushes that announce them.
+struct Operations {
+    push: PushService,
+    alerts: AlertService,
+    device_readings: DeviceReadingService,
+}
+
+fn operations(
+    config: &Config,
+    pool: &sqlx::AnyPool,
+    tenants: &TenantService,
+    print_points: &PrintPointService,
+    cache: &Arc<dyn Cache>,
+    events: &Arc<dyn EventBus>,
+    master: &MasterKey,
+) -> Operations {
+    let wechat_channel = WechatChannel {
+        tenants: tenants.clone(),
+        client: WechatClient::new(&config.wechat_api_base),
+        cache: cache.clone(),
+        public_base_url: config.public_base_url.clone(),
+    };
+    let secrets = SecretBox::new(master);
+    let push = PushService::new(
+        PushRepo::new(pool.clone()),
+        secrets.clone(),
+        events.clone(),
+        &config.vapid_subject,
+        wechat_channel,
+    );
+    let alerts = AlertService::new(AlertRepo::new(pool.clone()), print_points.clone(), push.clone());
+    let device_readings =
+        DeviceReadingService::new(DeviceReadingRepo::new(pool.clone()), print_points.clone(), secrets, alerts.clone());
+    Operations { push, alerts, device_readings }
 }
 
 /// Who is who: tenants, sessions, users, admins and the WeChat JS-SDK signature.
@@ -250,6 +301,26 @@ fn identity(config: &Config, pool: &sqlx::AnyPool, cache: &Arc<dyn Cache>, maste
         AuditRepo::new(pool.clone()),
     );
     Identity { tenants, sessions, users, admins, wechat_js_sdk }
+}
+
+/// Printer discovery, adding what it finds through the print point and reading services.
+fn discovery_service(
+    pool: &sqlx::AnyPool,
+    tenants: &TenantService,
+    gateways: &GatewayService,
+    print_points: &PrintPointService,
+    readings: &DeviceReadingService,
+    master: &MasterKey,
+) -> DiscoveryService {
+    let secrets = SecretBox::new(master);
+    DiscoveryService::new(
+        pool.clone(),
+        tenants.clone(),
+        gateways.clone(),
+        print_points.clone(),
+        readings.clone(),
+        secrets,
+    )
 }
 
 /// Sign-in and token limits from the configuration (each at least 1).
@@ -372,6 +443,7 @@ impl Application {
         // is still uploading can finish; their claims then go back to the queue.
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
         let reconciler = self.state.services.payments.spawn_reconciler(workers_stopped.clone());
+        let pusher = self.state.services.push.spawn_worker(workers_stopped.clone());
         let workers = self.state.processor.clone().start(workers_stopped);
         let result =
             Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
@@ -380,6 +452,7 @@ impl Application {
             tracing::error!(error = %e, "processing workers ended abnormally");
         }
         let _ = reconciler.await;
+        let _ = pusher.await;
         db.close().await;
         result
     }
@@ -409,6 +482,7 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
                 gateways: state.services.gateways.clone(),
                 release: state.services.release.clone(),
                 readings: state.services.device_readings.clone(),
+                discoveries: state.services.discoveries.clone(),
                 events: state.events.clone(),
             }),
         )

@@ -20,8 +20,8 @@ use crate::{
     monitor::MonitorConfig,
     printer::{self, PrintOptions, PrinterInfo},
     protocol::{
-        Command, CommandBody, DeviceReading, GatewayMessage, JobProgress, JobUpdate, PrintCommand, ReadingBatch,
-        ServerMessage,
+        Command, CommandBody, DeviceReading, DiscoverCommand, GatewayMessage, JobProgress, JobUpdate, PrintCommand,
+        ReadingBatch, ServerMessage,
     },
     server_api::ServerApi,
     spool::{batch_id, ReadingSpool},
@@ -49,6 +49,10 @@ pub struct Agent {
     readings: ReadingSpool,
     /// Those of them sent on this link and not yet confirmed.
     in_flight: Mutex<HashSet<String>>,
+    /// What `yunyin-gateway status` shows, kept in `status.json`.
+    status: crate::status::StatusBoard,
+    /// Discoveries running, or run and waiting for the server's confirmation.
+    discoveries: crate::discovery::Discoveries,
 }
 
 fn lock(state: &Mutex<GatewayState>) -> std::sync::MutexGuard<'_, GatewayState> {
@@ -73,6 +77,7 @@ impl Agent {
         let (connected, _) = watch::channel(false);
         let readings = ReadingSpool::open(state_dir)
             .map_err(|source| crate::state::StateError::Io { path: state_dir.join("readings"), source })?;
+        let status = crate::status::StatusBoard::new(state_dir, &state.server_url, &state.gateway_id);
         Ok(Arc::new(Self {
             state_file,
             state: Mutex::new(state),
@@ -84,7 +89,19 @@ impl Agent {
             connected,
             readings,
             in_flight: Mutex::new(HashSet::new()),
+            status,
+            discoveries: crate::discovery::Discoveries::default(),
         }))
+    }
+
+    /// How discoveries run (the host's CUPS server, timeouts); set before or while running.
+    pub fn discoveries(&self) -> &crate::discovery::Discoveries {
+        &self.discoveries
+    }
+
+    /// The status board the `status` command reads.
+    pub fn status(&self) -> &crate::status::StatusBoard {
+        &self.status
     }
 
     pub fn api(&self) -> &ServerApi {
@@ -119,6 +136,10 @@ impl Agent {
         }
         in_flight(&self.in_flight).clear();
         self.pump_readings();
+        for (command_id, report) in self.discoveries.unconfirmed() {
+            let _ = self.outbox.send(GatewayMessage::Discovered(report));
+            let _ = self.outbox.send(GatewayMessage::Ack { id: command_id });
+        }
     }
 
     /// Keeps a round's readings on disk and sends them when their turn comes.
@@ -162,7 +183,14 @@ impl Agent {
     }
 
     /// [`Agent::run`] reading devices on the schedule `monitor` sets (tests, benchmarks).
-    pub async fn run_with(self: Arc<Self>, monitor: MonitorConfig, mut stop: watch::Receiver<bool>) {
+    pub async fn run_with(self: Arc<Self>, monitor: MonitorConfig, stop: watch::Receiver<bool>) {
+        // The status file is kept while the agent runs, and marked stopped once it has.
+        let status = tokio::spawn(crate::status::keep(self.clone(), stop.clone()));
+        self.run_link(monitor, stop).await;
+        let _ = status.await;
+    }
+
+    async fn run_link(self: Arc<Self>, monitor: MonitorConfig, mut stop: watch::Receiver<bool>) {
         self.clone().resume_unfinished();
         tokio::spawn(crate::monitor::run(self.clone(), monitor, stop.clone()));
         let mut attempt: u32 = 0;
@@ -175,6 +203,7 @@ impl Agent {
                 Err(e) => {
                     attempt = attempt.saturating_add(1);
                     tracing::warn!(error = %e, attempt, "gateway link down");
+                    self.status.error(format!("link: {e}"));
                 }
             }
             let _ = self.connected.send(false);
@@ -240,6 +269,8 @@ impl Agent {
                             } else if self.readings.confirm(&report_id) {
                                 in_flight(&self.in_flight).remove(&report_id);
                                 self.pump_readings();
+                            } else {
+                                self.discoveries.confirm(&report_id);
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),
@@ -271,7 +302,10 @@ impl Agent {
     /// written to disk before the acknowledgement, so neither a lost ack nor a restart can
     /// make it print twice.
     fn take_command(self: Arc<Self>, c: Command) -> Option<GatewayMessage> {
-        let CommandBody::Print(p) = &c.body;
+        let p = match &c.body {
+            CommandBody::Print(p) => p,
+            CommandBody::Discover(d) => return self.take_discovery(&c.id, d.clone()),
+        };
         let fresh = lock(&self.state).take(TakenCommand {
             command_id: c.id.clone(),
             job_id: p.job_id.clone(),
@@ -281,14 +315,34 @@ impl Agent {
         });
         if fresh {
             self.save();
-            let CommandBody::Print(p) = c.body.clone();
-            let me = self.clone();
-            let id = c.id.clone();
+            let (me, id, p) = (self.clone(), c.id.clone(), p.clone());
             tokio::spawn(async move { me.print(id, p).await });
         } else {
             tracing::info!(command = %c.id, "duplicate delivery; acknowledged again, not printed again");
         }
         Some(GatewayMessage::Ack { id: c.id })
+    }
+
+    /// Runs a discovery beside printing and readings. Its command is acknowledged with the
+    /// report, once there is one: a restart before then gets the command again.
+    fn take_discovery(self: Arc<Self>, command_id: &str, d: DiscoverCommand) -> Option<GatewayMessage> {
+        match self.discoveries.take(command_id, &d.discovery_id) {
+            crate::discovery::Taken::Run(config) => {
+                let id = command_id.to_string();
+                tokio::spawn(async move {
+                    let report = crate::discovery::discover(&d, &config).await;
+                    self.discoveries.finish(&report);
+                    let _ = self.outbox.send(GatewayMessage::Discovered(report));
+                    let _ = self.outbox.send(GatewayMessage::Ack { id });
+                });
+                None
+            }
+            crate::discovery::Taken::Running => None,
+            crate::discovery::Taken::Done(report) => {
+                let _ = self.outbox.send(GatewayMessage::Discovered(report));
+                Some(GatewayMessage::Ack { id: command_id.to_string() })
+            }
+        }
     }
 
     async fn printer_info(&self, uri: &str) -> Result<PrinterInfo, String> {

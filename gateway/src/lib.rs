@@ -11,13 +11,22 @@
 //! - `monitor`: the reading schedule — each print point read over SNMP at its interval.
 //! - `snmp`: reading one device: meters, supplies, status, its alert table (v1, v2c, v3).
 //! - `spool`: readings waiting on disk for the server's confirmation.
+//! - `status`: the running agent's `status.json` and the `status` command that reads it.
+//! - `config`: the configuration file a service runs with (`run --config`), enrolling itself.
+//! - `address_range`: IPv4 ranges for discovery (shared with the server, always built).
+//! - `discovery`: finding printers by address, by range or through the host's print queues.
 
+pub mod address_range;
 pub mod protocol;
 
 #[cfg(feature = "agent")]
 pub mod agent;
 #[cfg(feature = "agent")]
 pub mod commands;
+#[cfg(feature = "agent")]
+pub mod config;
+#[cfg(feature = "agent")]
+pub mod discovery;
 #[cfg(feature = "agent")]
 pub mod monitor;
 #[cfg(feature = "agent")]
@@ -30,3 +39,5 @@ pub mod snmp;
 pub mod spool;
 #[cfg(feature = "agent")]
 pub mod state;
+#[cfg(feature = "agent")]
+pub mod status;

@@ -14,6 +14,9 @@
 //!   twice changes nothing. Device readings ([`GatewayMessage::Readings`]) travel the same
 //!   way: a batch stays on the gateway's disk until its `report_id` is confirmed, and batches
 //!   are sent in the order taken.
+//! - A discovery ([`CommandBody::Discover`]) is acknowledged once its answer is ready, and the
+//!   answer ([`GatewayMessage::Discovered`]) waits on the gateway until the server confirms it
+//!   with a [`ServerMessage::ReportAck`] naming the `discovery_id`.
 //! - The gateway sends a heartbeat every `heartbeat_secs`; the server treats a gateway silent
 //!   for three heartbeats as gone.
 
@@ -47,6 +50,8 @@ pub struct Command {
 pub enum CommandBody {
     /// Print a released job.
     Print(PrintCommand),
+    /// Find printers (FAQ Q6) and answer with [`GatewayMessage::Discovered`].
+    Discover(DiscoverCommand),
 }
 
 /// A released job to print.
@@ -69,6 +74,114 @@ pub struct PrintCommand {
     pub user_name: String,
 }
 
+/// Find printers (FAQ Q6: 通过IP地址、IP范围以及本地驱动三种搜索方式). The gateway acknowledges
+/// it once its answer is ready rather than on receipt: a gateway restarted mid-scan gets the
+/// command again and scans again (scanning changes nothing, so twice is harmless).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscoverCommand {
+    /// The server's id of the discovery, echoed in the report.
+    pub discovery_id: String,
+    pub method: DiscoveryMethod,
+    /// How devices are read over SNMP.
+    #[serde(default)]
+    pub snmp: DiscoverySnmp,
+    /// The TCP port IPP is tried on (`ipp://host:<port>/ipp/print`).
+    #[serde(default = "default_ipp_port")]
+    pub ipp_port: u16,
+}
+
+fn default_ipp_port() -> u16 {
+    631
+}
+
+/// Where to look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum DiscoveryMethod {
+    /// One IP address or host name.
+    Host { host: String },
+    /// An IPv4 range: `10.0.0.0/24` or `10.0.0.10-40` (see [`crate::address_range`]).
+    Range { range: String },
+    /// The gateway host's own print queues (CUPS), with their device URIs.
+    LocalQueues,
+}
+
+/// SNMP settings of a discovery: v1 or v2c with a community (`public` when none). `Debug`
+/// leaves the community out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoverySnmp {
+    pub port: u16,
+    pub version: SnmpVersion,
+    #[serde(default)]
+    pub community: Option<String>,
+}
+
+impl Default for DiscoverySnmp {
+    fn default() -> Self {
+        Self { port: 161, version: SnmpVersion::V2c, community: None }
+    }
+}
+
+impl std::fmt::Debug for DiscoverySnmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscoverySnmp")
+            .field("port", &self.port)
+            .field("version", &self.version)
+            .field("community", &self.community.as_ref().map(|_| "****"))
+            .finish()
+    }
+}
+
+/// The answer to a [`DiscoverCommand`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscoveryReport {
+    pub discovery_id: String,
+    /// What answered, in address order (queues in the host's order).
+    pub devices: Vec<DiscoveredDevice>,
+    /// Why nothing could be looked at (the print queues could not be read, a range the
+    /// gateway refuses); `devices` is then empty.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// One printer found: what SNMP and IPP said about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveredDevice {
+    /// The address it answered at (for a queue: its device URI's host, if it names one).
+    pub host: String,
+    /// `hrDeviceDescr` of the printer, else `sysDescr`.
+    #[serde(default)]
+    pub make_model: Option<String>,
+    /// `prtGeneralSerialNumber`.
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    /// The MAC as read (`00:80:91:3C:5E:21`), whatever it is, all zeros included; `None`
+    /// when none could be read.
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// Where the MAC came from: `interface` (ifPhysAddress of the interface holding the
+    /// address that answered), `first_ethernet` (of the first Ethernet interface) or
+    /// `neighbour_table` (the gateway host's ARP table).
+    #[serde(default)]
+    pub mac_source: Option<String>,
+    pub snmp_answered: bool,
+    pub ipp_answered: bool,
+    /// `printer-make-and-model` over IPP.
+    #[serde(default)]
+    pub ipp_make_model: Option<String>,
+    /// Where to print: the device's IPP URI when IPP answered, or the local queue's URI.
+    #[serde(default)]
+    pub ipp_uri: Option<String>,
+    /// A local print queue: its name, device URI and `printer-state` (`idle`, `processing`,
+    /// `stopped`).
+    #[serde(default)]
+    pub queue_name: Option<String>,
+    #[serde(default)]
+    pub queue_device_uri: Option<String>,
+    #[serde(default)]
+    pub queue_state: Option<String>,
+}
+
 /// Gateway → server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -83,6 +196,9 @@ pub enum GatewayMessage {
     JobUpdate(JobUpdate),
     /// Device readings (meters, supplies, status), in the order they were taken.
     Readings(ReadingBatch),
+    /// What a [`DiscoverCommand`] found. Kept by the gateway until the server confirms it
+    /// ([`ServerMessage::ReportAck`] with the `discovery_id`), and sent again after a reconnect.
+    Discovered(DiscoveryReport),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +451,39 @@ mod tests {
         let text = serde_json::to_string(&c).unwrap_or_default();
         assert!(text.starts_with(r#"{"type":"command","id":"c1","seq":3,"kind":"print","job_id":"j""#), "{text}");
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).ok(), Some(c));
+    }
+
+    #[test]
+    fn discovery_frames_round_trip_and_hide_the_community() {
+        let c = ServerMessage::Command(Command {
+            id: "c2".into(),
+            seq: 4,
+            body: CommandBody::Discover(DiscoverCommand {
+                discovery_id: "d1".into(),
+                method: DiscoveryMethod::Range { range: "10.0.0.10-40".into() },
+                snmp: DiscoverySnmp { port: 16100, version: SnmpVersion::V2c, community: Some("s3cret".into()) },
+                ipp_port: 631,
+            }),
+        });
+        let text = serde_json::to_string(&c).unwrap_or_default();
+        assert!(text.contains(r#""kind":"discover","discovery_id":"d1","method":{"by":"range""#), "{text}");
+        assert_eq!(serde_json::from_str::<ServerMessage>(&text).ok(), Some(c.clone()));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        // Older senders leave the settings out: v2c on 161, IPP on 631.
+        let bare = r#"{"type":"command","id":"c3","seq":5,"kind":"discover","discovery_id":"d2","method":{"by":"local_queues"}}"#;
+        let Ok(ServerMessage::Command(Command { body: CommandBody::Discover(d), .. })) =
+            serde_json::from_str::<ServerMessage>(bare)
+        else {
+            panic!("{bare}");
+        };
+        assert_eq!((d.method, d.snmp, d.ipp_port), (DiscoveryMethod::LocalQueues, DiscoverySnmp::default(), 631));
+        let report = GatewayMessage::Discovered(DiscoveryReport {
+            discovery_id: "d1".into(),
+            devices: vec![DiscoveredDevice { host: "10.0.0.11".into(), snmp_answered: true, ..Default::default() }],
+            error: None,
+        });
+        let text = serde_json::to_string(&report).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<GatewayMessage>(&text).ok(), Some(report));
     }
 
     #[test]

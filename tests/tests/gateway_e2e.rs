@@ -226,7 +226,7 @@ async fn take_command_and_stop(
             }
         }
     };
-    let CommandBody::Print(print) = command.body.clone();
+    let CommandBody::Print(print) = command.body.clone() else { panic!("a print command: {command:?}") };
     assert!(state.take(TakenCommand {
         command_id: command.id.clone(),
         job_id: print.job_id.clone(),
@@ -248,7 +248,7 @@ async fn a_gateway_that_stopped_after_taking_a_command_prints_it_once_when_back(
     site.credit(&a, 100).await;
     let job = site.ready_job(&a, "restart.pdf", 1).await;
     let (state, command) = take_command_and_stop(&a, &site, "restart-0001").await;
-    let yunyin_gateway::protocol::CommandBody::Print(print) = &command.body;
+    let yunyin_gateway::protocol::CommandBody::Print(print) = &command.body else { panic!("a print command") };
     assert_eq!(print.job_id, job);
     StateFile::new(site.state.path()).save(&state).unwrap();
 
@@ -302,7 +302,7 @@ async fn a_gateway_that_stopped_while_sending_asks_the_printer_before_anything_e
     //    on the printer by its tag and followed to its end, printed once and charged once.
     let sent = site.ready_job(&a, "sent.pdf", 1).await;
     let (mut state, command) = take_command_and_stop(&a, &site, "sending-0002").await;
-    let CommandBody::Print(print) = &command.body;
+    let CommandBody::Print(print) = &command.body else { panic!("a print command") };
     assert_eq!(print.job_id, sent);
     let pdf = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
     std::fs::write(pdf.path(), fixtures::mono_pdf(1)).unwrap();

@@ -295,6 +295,11 @@ declared_text! {
     /// A WeChat AppSecret: 16-64 letters or digits (domain/wechat.rs).
     WechatAppSecretText =
         Rule::Pattern { pattern: whole!("[", ws!(), "]*[A-Za-z0-9]{16,64}[", ws!(), "]*"), max: 128 };
+    /// A WeChat template id: up to 64 letters, digits, '-' or '_', or blank for none.
+    WechatTemplateIdText = Rule::Pattern {
+        pattern: or_blank!(concat!("[", ws!(), "]*[A-Za-z0-9_-]{1,64}[", ws!(), "]*")),
+        max: 128,
+    };
     /// Who a payment account belongs to: `platform`, `provider` or `enterprise`.
     PayeeKindText = Rule::OneOf(crate::domain::Payee::NAMES);
     /// An admin's scope: `platform`, `provider` or `enterprise`.
@@ -341,6 +346,11 @@ declared_text! {
     /// An SNMPv3 USM key: 8-64 printable ASCII characters (RFC 3414's minimum), or blank to
     /// keep the stored one; never shown again.
     SnmpKeyText = Rule::Pattern { pattern: or_blank!(r"[\x21-\x7e]{8,64}"), max: 64 };
+    /// What a discovery looks at: a host name or IP address, or an IPv4 range (`10.0.0.0/24`,
+    /// `10.0.0.10-40`); blank for the local print queues. Whether it is one is the service's
+    /// question (`invalid_discovery_target`, `discovery_range_too_large`).
+    DiscoveryTargetText =
+        Rule::Pattern { pattern: whole!("[", ws!(), r"]*[A-Za-z0-9.:/\[\]_-]{0,253}[", ws!(), "]*"), max: 300 };
 }
 
 /// Pages per sheet side: 1, 2 or 4 (an integer `enum`; the service refuses others with

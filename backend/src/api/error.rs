@@ -104,6 +104,7 @@ error_codes! {
     EnterpriseSuspended = "enterprise_suspended", 403, "企业已停用，请联系服务商", "The enterprise is suspended; contact its service provider";
     NotFound = "not_found", 404, "资源不存在", "Not found";
     EnterpriseNotFound = "enterprise_not_found", 404, "未找到该企业，请检查企业标识", "No enterprise with this code; check the enterprise code";
+    GatewayNotFound = "gateway_not_found", 404, "网关不存在或不在您的管理范围内", "No such gateway, or it is out of your scope";
     MethodNotAllowed = "method_not_allowed", 405, "不支持该请求方法", "Method not allowed";
     EnterpriseCodeTaken = "enterprise_code_taken", 409, "企业标识已被使用", "Enterprise code already taken";
     AccountExists = "account_exists", 409, "该账号已注册", "An account with this login already exists";
@@ -115,6 +116,10 @@ error_codes! {
     GroupNameTaken = "group_name_taken", 409, "打印机组名称已存在", "A printer group with this name already exists";
     PrintPointOffline = "print_point_offline", 409, "打印点离线（网关未连接），暂时无法打印，未扣费", "The print point is offline (its gateway is not connected); nothing was charged";
     CloudPrintDisabled = "cloud_print_disabled", 409, "该打印点未开启云打印", "Cloud print is not enabled at this print point";
+    InvalidDiscoveryTarget = "invalid_discovery_target", 422, "搜索目标格式不正确：应为 IP 地址或主机名，或 IP 范围（如 10.0.0.0/24 或 10.0.0.10-40）", "Not a discovery target: give an IP address or host name, or an IPv4 range such as 10.0.0.0/24 or 10.0.0.10-40";
+    DiscoveryRangeTooLarge = "discovery_range_too_large", 422, "IP 范围过大：一次最多搜索 1024 个地址，请缩小范围或分段搜索", "The IP range is too large: at most 1024 addresses are searched at once; narrow it or search it in parts";
+    DiscoveredMacIllegal = "discovered_mac_illegal", 422, "搜出的打印机 MAC 地址非法或未能读取（如 00-00-00-00-00-00），不能添加：请确认打印机端口正确且为标准 TCP/IP 端口，并确认网关电脑与打印机网络连通，然后重新搜索", "The discovered printer's MAC address is illegal or could not be read (such as 00-00-00-00-00-00), so it cannot be added: check that the printer's port is right and a standard TCP/IP port, and that the gateway PC can reach the printer over the network, then search again";
+    DeviceWithoutPrintPath = "device_without_print_path", 409, "该打印机是按 IP 地址或 IP 范围搜出的，没有 IPP 或本地打印队列，只能用于云运维；需要云打印请以本地驱动方式搜索", "This printer was found by IP address or range without IPP or a local print queue, so it serves operations & maintenance only; search the local queues (drivers) for cloud print";
     InvalidPaymentKey = "invalid_payment_key", 422, "商户号、密钥或证书信息无法解析，或与其他字段不匹配", "The merchant id, key or certificate data cannot be parsed or does not fit the other fields";
     PayeeUnavailable = "payee_unavailable", 422, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
     NothingToPay = "nothing_to_pay", 409, "所选作业无需付费，请直接确认打印", "The chosen jobs cost nothing: confirm the release instead";
@@ -126,6 +131,8 @@ error_codes! {
     InsufficientBalance = "insufficient_balance", 409, "余额不足", "Insufficient balance";
     NothingToRelease = "nothing_to_release", 409, "没有可打印的作业", "There is no ready job to print";
     JobStateConflict = "job_state_conflict", 409, "作业当前状态不允许此操作", "The job's state does not allow this";
+    AlertNotRaised = "alert_not_raised", 409, "该告警已确认或已恢复，无需再确认", "The alert is already acknowledged or resolved";
+    InvalidPushSubscription = "invalid_push_subscription", 422, "推送订阅无效：需要 https 推送地址、65 字节的 p256dh 公钥和 16 字节的 auth 密钥", "Not a push subscription: it needs an https endpoint, a 65-byte p256dh key and a 16-byte auth secret";
     JobNotReady = "job_not_ready", 409, "作业尚未处理完成", "The job is not processed yet";
     WechatNotConfigured = "wechat_not_configured", 409, "该企业尚未配置微信登录", "WeChat sign-in is not configured for this enterprise";
     UnsupportedMediaType = "unsupported_media_type", 415, "不支持的内容类型", "Unsupported content type";

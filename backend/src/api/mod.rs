@@ -3,9 +3,12 @@
 
 pub mod admin_sessions;
 pub mod admins;
+pub mod alert_levels;
+pub mod alerts;
 pub mod declared_text;
 pub mod device_readings;
 pub mod directory;
+pub mod discoveries;
 pub mod enterprises;
 pub mod error;
 pub mod events;
@@ -20,6 +23,7 @@ pub mod payments;
 pub mod print_points;
 pub mod printer_groups;
 pub mod providers;
+pub mod push_subscriptions;
 pub mod rates;
 pub mod regions;
 pub mod release;
@@ -84,7 +88,7 @@ pub enum ApiTags {
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
-pub type Apis = (AccountApis, PrintApis, PaymentApis);
+pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis);
 
 pub type AccountApis = (
     directory::DirectoryApi,
@@ -109,10 +113,18 @@ pub type PrintApis = (
     gateways::GatewaysApi,
     release::ReleaseApi,
     wallets::WalletsApi,
-    device_readings::DeviceReadingsApi,
 );
 
 pub type PaymentApis = (payment_accounts::PaymentAccountsApi, payments::PaymentsApi);
+
+/// Cloud O&M (云运维): readings, alerts, alert levels and push.
+pub type OperationApis = (
+    device_readings::DeviceReadingsApi,
+    discoveries::DiscoveriesApi,
+    alerts::AlertsApi,
+    alert_levels::AlertLevelsApi,
+    push_subscriptions::PushSubscriptionsApi,
+);
 
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -144,13 +156,19 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         },
         release::ReleaseApi { release: s.release.clone() },
         wallets::WalletsApi { wallets: s.wallets.clone() },
+    );
+    let operations = (
         device_readings::DeviceReadingsApi { readings: s.device_readings.clone() },
+        discoveries::DiscoveriesApi { discoveries: s.discoveries.clone() },
+        alerts::AlertsApi { alerts: s.alerts.clone() },
+        alert_levels::AlertLevelsApi { alerts: s.alerts.clone() },
+        push_subscriptions::PushSubscriptionsApi { push: s.push.clone() },
     );
     let payments = (
         payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },
         payments::PaymentsApi { payments: s.payments.clone() },
     );
-    OpenApiService::new((accounts, printing, payments), "yunyin", env!("CARGO_PKG_VERSION")).description(
+    OpenApiService::new((accounts, printing, payments, operations), "yunyin", env!("CARGO_PKG_VERSION")).description(
         "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \
          Times are Unix epoch milliseconds (UTC); money is integer fen.",

@@ -242,6 +242,7 @@ impl From<PrintPointError> for ApiError {
             PrintPointError::WhitelistedNoCloudPrint => {
                 ApiError::field(ErrorCode::WhitelistedMacNoCloudPrint, "cloud_print_enabled")
             }
+            PrintPointError::NoPrintPath => ApiError::field(ErrorCode::DeviceWithoutPrintPath, "cloud_print_enabled"),
             PrintPointError::GroupNameTaken => ApiError::field(ErrorCode::GroupNameTaken, "name"),
             PrintPointError::Tenant(t) => t.into(),
             e @ (PrintPointError::Image(_) | PrintPointError::Storage(_)) => ApiError::internal(&e),
@@ -282,6 +283,7 @@ impl PrintPointsApi {
             copy_enabled: b.copy_enabled,
             scan_enabled: b.scan_enabled,
             meter_interval_minutes: b.meter_interval_minutes,
+            gateway_id: None,
         };
         Ok(Created::Created(Json(self.print_points.create(&auth.0, &id, new).await?.into())))
     }

@@ -24,6 +24,8 @@ macro_rules! vocabulary {
 }
 
 mod account;
+mod alert;
+mod discovery;
 mod enterprise_code;
 mod job;
 mod mac;
@@ -40,6 +42,14 @@ mod username;
 mod wechat;
 
 pub use account::{Admin, User};
+pub use alert::{
+    conditions_of, Alert, AlertLevel, AlertState, AlertType, Conditions, ReadingFacts, CLEAR_AFTER, REOPEN_WINDOW_MS,
+    SUPPLY_LOW_PERCENT,
+};
+pub use discovery::{
+    discovered_mac, DiscoveredDevice, Discovery, DiscoveryMethod, DiscoveryState, KnownAs, MacProblem,
+    DISCOVERY_TIMEOUT_MS,
+};
 pub use enterprise_code::EnterpriseCode;
 pub use job::{
     ActorKind, ColourMode, Job, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts, PageRanges,

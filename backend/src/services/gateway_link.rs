@@ -12,6 +12,7 @@ use crate::{
     infra::{events::EventBus, new_id},
     services::{
         device_readings::DeviceReadingService,
+        discovery::DiscoveryService,
         gateways::{gateway_topic, GatewayService, HEARTBEAT},
         release::ReleaseService,
     },
@@ -24,6 +25,7 @@ pub struct LinkContext {
     pub gateways: GatewayService,
     pub release: ReleaseService,
     pub readings: DeviceReadingService,
+    pub discoveries: DiscoveryService,
     pub events: std::sync::Arc<dyn EventBus>,
 }
 
@@ -43,12 +45,33 @@ pub type Frames = Pin<Box<dyn Stream<Item = LinkFrame> + Send>>;
 /// Frames to the gateway.
 pub type Replies = Pin<Box<dyn Sink<String, Error = std::io::Error> + Send>>;
 
-fn frame(ctx: &LinkContext, c: &CommandRow) -> Option<String> {
-    let mut body: CommandBody = serde_json::from_str(&c.payload).ok()?;
-    // Signed afresh at each sending: a gateway back after a long absence can still download.
-    let CommandBody::Print(print) = &mut body;
-    print.document_url = ctx.release.document_path(&print.job_id);
-    serde_json::to_string(&ServerMessage::Command(Command { id: c.id.clone(), seq: c.seq, body })).ok()
+/// A queued command as it goes out.
+enum Framed {
+    Text(String),
+    /// Its payload cannot be read: it is retired, never skipped silently.
+    Unreadable,
+    /// It cannot be completed now (a secret could not be read): sent at the next flush.
+    Later,
+}
+
+async fn frame(ctx: &LinkContext, c: &CommandRow) -> Framed {
+    let Ok(mut body) = serde_json::from_str::<CommandBody>(&c.payload) else { return Framed::Unreadable };
+    match &mut body {
+        // Signed afresh at each sending: a gateway back after a long absence can still download.
+        CommandBody::Print(print) => print.document_url = ctx.release.document_path(&print.job_id),
+        // Sealed at rest: the community is opened only to go out.
+        CommandBody::Discover(discover) => match ctx.discoveries.community(&discover.discovery_id).await {
+            Ok(community) => discover.snmp.community = community,
+            Err(e) => {
+                tracing::warn!(error = %e, command = %c.id, "cannot complete a discovery command; sending it later");
+                return Framed::Later;
+            }
+        },
+    }
+    match serde_json::to_string(&ServerMessage::Command(Command { id: c.id.clone(), seq: c.seq, body })) {
+        Ok(text) => Framed::Text(text),
+        Err(_) => Framed::Unreadable,
+    }
 }
 
 impl LinkContext {
@@ -79,9 +102,14 @@ async fn run(ctx: LinkContext, gateway: Gateway, mut stream: Frames, mut sink: R
             match ctx.gateways.pending(&gateway.id, sent_up_to).await {
                 Ok(commands) => {
                     for c in commands {
-                        let Some(text) = frame(&ctx, &c) else {
-                            ctx.release.retire_unreadable_command(&gateway.id, &c).await;
-                            continue;
+                        let text = match frame(&ctx, &c).await {
+                            Framed::Text(text) => text,
+                            Framed::Unreadable => {
+                                ctx.release.retire_unreadable_command(&gateway.id, &c).await;
+                                continue;
+                            }
+                            // In order: what follows waits for it.
+                            Framed::Later => break,
                         };
                         if sink.send(text).await.is_err() {
                             ok = false;
@@ -151,6 +179,10 @@ async fn handle(ctx: &LinkContext, gateway: &Gateway, connection: &str, text: &s
             // Like a job report: confirmed once stored, sent again until then.
             Ok(()) => return Some(ServerMessage::ReportAck { report_id: batch.report_id }),
             Err(e) => tracing::error!(error = %e, "cannot store readings; the gateway sends them again"),
+        },
+        Ok(GatewayMessage::Discovered(report)) => match ctx.discoveries.apply(gateway, &report).await {
+            Ok(()) => return Some(ServerMessage::ReportAck { report_id: report.discovery_id }),
+            Err(e) => tracing::error!(error = %e, "cannot store a discovery report; the gateway sends it again"),
         },
         Err(e) => tracing::warn!(error = %e, "unreadable frame from gateway"),
     }

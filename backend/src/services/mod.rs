@@ -1,8 +1,10 @@
 //! Services hold the rules. Each has its own error type; the API maps them to stable codes.
 
 pub mod admins;
+pub mod alerts;
 pub mod authz;
 pub mod device_readings;
+pub mod discovery;
 pub mod gateway_link;
 pub mod gateways;
 pub mod jobs;
@@ -12,6 +14,7 @@ pub mod payments;
 pub mod pricing;
 pub mod print_points;
 pub mod processing;
+pub mod push;
 pub mod qr_codes;
 pub mod readiness;
 pub mod refunds;

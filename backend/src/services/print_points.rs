@@ -42,6 +42,9 @@ pub enum PrintPointError {
     Exists,
     #[error("whitelisted MACs serve O&M only")]
     WhitelistedNoCloudPrint,
+    /// The printer has no print path (an `snmp://` device found by IP or range).
+    #[error("no print path")]
+    NoPrintPath,
     #[error("printer group name taken")]
     GroupNameTaken,
     #[error("QR image: {0}")]
@@ -76,6 +79,9 @@ pub struct NewPrintPoint {
     pub copy_enabled: Option<bool>,
     pub scan_enabled: Option<bool>,
     pub meter_interval_minutes: Option<i64>,
+    /// The gateway that reaches it (a printer added from a gateway's discovery); the caller
+    /// has checked that it is the enterprise's.
+    pub gateway_id: Option<String>,
 }
 
 /// Changes to a print point; absent fields stay.
@@ -256,7 +262,7 @@ impl PrintPointService {
             mac: None,
             mac_shared: 0,
             device_uri: new.device_uri.unwrap_or_default(),
-            gateway_id: None,
+            gateway_id: new.gateway_id,
             cloud_print_enabled: flag(new.cloud_print_enabled.unwrap_or(true)),
             copy_enabled: flag(new.copy_enabled.unwrap_or(true)),
             scan_enabled: flag(new.scan_enabled.unwrap_or(true)),
@@ -351,6 +357,10 @@ impl PrintPointService {
         if let Some(on) = patch.cloud_print_enabled {
             if on && row.mac_shared == 1 {
                 return Err(PrintPointError::WhitelistedNoCloudPrint);
+            }
+            // Found by IP or range without IPP: nothing to print through (O&M only).
+            if on && row.device_uri.starts_with("snmp://") {
+                return Err(PrintPointError::NoPrintPath);
             }
             row.cloud_print_enabled = flag(on);
         }

@@ -6,13 +6,16 @@
 //! statements instead of `SELECT … FOR UPDATE`.
 
 pub mod admins;
+pub mod alerts;
 pub mod audit;
 pub mod device_readings;
+pub mod discoveries;
 pub mod gateways;
 pub mod jobs;
 pub mod payment_orders;
 pub mod payments;
 pub mod print_points;
+pub mod push;
 pub mod rates;
 pub mod sessions;
 pub mod tenants;
@@ -23,8 +26,8 @@ pub mod wechat;
 use std::{str::FromStr, time::Duration};
 
 use crate::domain::{
-    ActorKind, AdminRole, JobState, LedgerKind, MacAddress, OrderPurpose, OrderState, OrgStatus, PayMethod, Payee,
-    PaymentProvider, PrintPointStatus, RefundState, ReleaseOutcome, ScopeKind,
+    ActorKind, AdminRole, DiscoveryMethod, DiscoveryState, JobState, LedgerKind, MacAddress, OrderPurpose, OrderState,
+    OrgStatus, PayMethod, Payee, PaymentProvider, PrintPointStatus, RefundState, ReleaseOutcome, ScopeKind,
 };
 
 use sqlx::{
@@ -276,6 +279,8 @@ state_column!(
     PaymentProvider,
     PayMethod,
     Payee,
+    DiscoveryMethod,
+    DiscoveryState,
 );
 
 // A MAC is stored as its normalised text and parsed when read, like a state.

@@ -25,9 +25,10 @@ use std::{
 };
 
 pub use client::{parse_oid, Oid, SnmpError, SnmpValue};
+// Discovery asks devices other things with the same bounded, retrying client.
+pub(crate) use client::{Client, Table};
 pub use vendors::{vendor_table, VendorCounters, VendorEntry, VendorTable, VendorTableError};
 
-use client::Client;
 use mib::{
     ALERT_COLUMNS, ALERT_ENTRY, COLORANT_COLUMNS, COLORANT_ENTRY, HR_DEVICE_STATUS, HR_PRINTER_ERRORS,
     HR_PRINTER_STATUS, PRT_MARKER_LIFE_COUNT, SUPPLIES_COLUMNS, SUPPLIES_ENTRY, SYS_OBJECT_ID, SYS_UP_TIME,

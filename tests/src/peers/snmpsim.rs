@@ -2,6 +2,8 @@
 //! `tests/fixtures/snmp/<model>/public.snmprec`, one loopback endpoint (`127.0.x.y:port`,
 //! port ≥ 16100, picked at random and checked free so parallel tests do not clash) per device,
 //! through `scripts/snmpsim.sh` (install, stage, start, swap). Stopped by its pid when dropped.
+//! [`SnmpSim::start_block`] puts devices on consecutive addresses of one port instead, as on one
+//! subnet, for discovery by IP range.
 //!
 //! Every simulator also has the SNMPv3 authPriv user [`V3_USER`] (SHA-1, AES-128).
 //! Recipe and quirks: DESIGN.md, "Devices — snmpsim", and the script's header.
@@ -101,6 +103,53 @@ fn free_endpoints(n: usize) -> Vec<(Ipv4Addr, u16)> {
     picked
 }
 
+/// `n` consecutive addresses from `first` (or a random start) on one port, free right now,
+/// and the address after them free too (nothing is to answer there).
+fn free_block(first: Option<Ipv4Addr>, n: usize) -> Vec<(Ipv4Addr, u16)> {
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let start = first.unwrap_or_else(|| Ipv4Addr::new(127, 0, rng.gen_range(64..=250), rng.gen_range(1..=50)));
+        let port = rng.gen_range(16100..=16999);
+        let block: Vec<(Ipv4Addr, u16)> =
+            (0..=n).map(|i| (Ipv4Addr::from(u32::from(start) + i as u32), port)).collect();
+        if block.iter().all(|&(ip, port)| UdpSocket::bind((ip, port)).is_ok()) {
+            return block[..n].to_vec();
+        }
+    }
+    panic!("no free block of {n} loopback addresses");
+}
+
+/// The record at `path` as served at `address`: its LAN address's ipAdEntIfIndex row moved to
+/// `address` (any row already for `address` dropped), the rows sorted by OID again.
+fn served_at(path: &Path, address: Ipv4Addr) -> String {
+    const IP_AD_ENT_IF_INDEX: &str = "1.3.6.1.2.1.4.20.1.2.";
+    let text = std::fs::read_to_string(path).expect("read record");
+    let served = format!("{IP_AD_ENT_IF_INDEX}{address}|");
+    let mut comments = Vec::new();
+    let mut rows: Vec<String> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with('#') {
+            comments.push(line.to_string());
+        } else if let Some(rest) = line.strip_prefix(IP_AD_ENT_IF_INDEX) {
+            let (ip, value) = rest.split_once('|').expect("OID|type|value");
+            if !ip.starts_with("127.") {
+                rows.push(format!("{IP_AD_ENT_IF_INDEX}{address}|{value}"));
+            } else if !line.starts_with(&served) {
+                rows.push(line.to_string());
+            }
+        } else {
+            rows.push(line.to_string());
+        }
+    }
+    let arcs = |row: &String| -> Vec<u32> {
+        row.split('|').next().unwrap_or("").split('.').map(|a| a.parse().unwrap_or(0)).collect()
+    };
+    rows.sort_by_key(arcs);
+    let mut out = comments;
+    out.extend(rows);
+    out.join("\n") + "\n"
+}
+
 /// Sends `signal` with the `kill` command (no unsafe libc call). Failure means it is gone.
 fn signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
@@ -137,6 +186,47 @@ impl SnmpSim {
             }
         }
         panic!("snmpsim did not start: {last_error}");
+    }
+
+    /// Starts one simulator serving `models` on consecutive loopback addresses of one port, as
+    /// printers on one subnet: device `i` at `first + i`, and nothing at the address after the
+    /// last ([`SnmpSim::silent_address`]), so an IP-range discovery finds exactly them. `first`
+    /// is picked at random in 127.0.64.0-127.0.250.255 unless given. Each device answers as if
+    /// its recorded LAN address (its `ipAdEntIfIndex` row outside 127/8) were the one it is
+    /// served on, so the interface that answered is known to it.
+    pub fn start_block(models: &[&str], first: Option<Ipv4Addr>) -> SnmpSim {
+        assert!(!models.is_empty() && models.len() < 200, "1-199 devices");
+        let dir = tempfile::Builder::new().prefix("yunyin-snmpsim-").tempdir().expect("temp dir");
+        let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
+        let (data, cache) = (dir.path().join("data"), dir.path().join("cache"));
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let endpoints = free_block(first, models.len());
+            let records: Vec<PathBuf> = models
+                .iter()
+                .enumerate()
+                .map(|(i, model)| {
+                    let record = dir.path().join(format!("device-{i}.snmprec"));
+                    std::fs::write(&record, served_at(&fixture(model), endpoints[i].0)).expect("write record");
+                    record
+                })
+                .collect();
+            let _ = std::fs::remove_dir_all(&data);
+            let staged = Command::new(script()).arg("stage").arg(&data).args(&records).status().expect("stage");
+            assert!(staged.success(), "staging {models:?} failed");
+            match launch(&data, &cache, &endpoints) {
+                Ok(pid) => return SnmpSim { endpoints, pid: Some(pid), data, cache, _dir: dir },
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("snmpsim did not start: {last_error}");
+    }
+
+    /// For a simulator from [`SnmpSim::start_block`]: the address after the last device, where
+    /// nothing answers.
+    pub fn silent_address(&self) -> Ipv4Addr {
+        let last = self.endpoints.last().map_or(Ipv4Addr::LOCALHOST, |(ip, _)| *ip);
+        Ipv4Addr::from(u32::from(last) + 1)
     }
 
     /// Device `i`'s address and port.
