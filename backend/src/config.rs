@@ -66,6 +66,9 @@ pub struct Config {
     pub wechat_pay_api_base: String,
     /// Alipay open-platform gateway URL.
     pub alipay_gateway_url: String,
+    /// The contact push services see in our VAPID tokens (RFC 8292 `sub`): a `mailto:` or
+    /// `https:` URI of whoever runs this platform.
+    pub vapid_subject: String,
     /// How often pending payment orders are reconciled with the provider, and the first
     /// check's delay after an order opens (later checks back off up to 10 minutes), in ms.
     pub payment_reconcile_ms: u64,
@@ -122,6 +125,7 @@ impl Default for Config {
             wechat_oauth_base: "https://open.weixin.qq.com".into(),
             wechat_pay_api_base: "https://api.mch.weixin.qq.com".into(),
             alipay_gateway_url: "https://openapi.alipay.com/gateway.do".into(),
+            vapid_subject: "mailto:admin@localhost".into(),
             payment_reconcile_ms: 10_000,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -215,6 +219,7 @@ impl Config {
             wechat_oauth_base => "YUNYIN_WECHAT_OAUTH_BASE", text;
             wechat_pay_api_base => "YUNYIN_WECHAT_PAY_API_BASE", text;
             alipay_gateway_url => "YUNYIN_ALIPAY_GATEWAY_URL", text;
+            vapid_subject => "YUNYIN_VAPID_SUBJECT", text;
             mobile_dir => "YUNYIN_MOBILE_DIR", path;
             soffice => "YUNYIN_SOFFICE", text;
             first_admin => "YUNYIN_FIRST_ADMIN", optional;

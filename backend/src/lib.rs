@@ -19,6 +19,7 @@ pub mod infra;
 pub mod metrics;
 pub mod mobile;
 pub mod payments;
+pub mod push;
 pub mod services;
 pub mod startup;
 pub mod storage;

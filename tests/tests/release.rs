@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use yunyin_e2e::{
+    fakes::web_push::FakePushService,
     fixtures,
     harness::wait_until,
     raw_gateway::{code_of, connect, enrol, next_frame, report, send, until_state, wait_online},
@@ -215,6 +216,12 @@ async fn release_pays_once_and_reaches_the_gateway_at_least_once() {
     let app = &s.app;
     let mixed = ready_job(app, &s.user, "mixed.pdf", fixtures::mixed_pdf().0).await; // 3 mono + 2 colour = 130
     let mono = ready_job(app, &s.user, "mono.pdf", fixtures::mono_pdf(2)).await; // 20
+                                                                                 // The user's phone is subscribed to pushes: it hears how each job ended.
+    let push = FakePushService::start().await;
+    let key = app.get("/api/v1/push/vapid-public-key", Some(&s.user)).await.expect(200);
+    let phone = push.subscribe(key["public_key"].as_str().unwrap());
+    let device = json!({ "endpoint": phone.endpoint, "keys": { "p256dh": phone.p256dh, "auth": phone.auth } });
+    app.post("/api/v1/push-subscriptions", Some(&s.user), device).await.expect(200);
 
     // Offline print point: told before paying.
     let page = app.get(&format!("/api/v1/release/{}", s.code), Some(&s.user)).await.expect(200);
@@ -320,6 +327,21 @@ async fn release_pays_once_and_reaches_the_gateway_at_least_once() {
     let history = app.get(&format!("/api/v1/jobs/{}/history", id(&mono)), Some(&s.user)).await.expect(200);
     let states: Vec<&str> = history.as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["uploaded", "processing", "ready", "released", "printing", "completed"]);
+
+    // One push per outcome (the second failure report moved nothing, so said nothing).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while push.messages(&phone.endpoint).len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "two pushes: {:?}", push.messages(&phone.endpoint));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got: Vec<Value> = push.messages(&phone.endpoint).iter().map(|m| m.json()).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let about = |job: &Value| got.iter().find(|m| m["tag"] == format!("job-{}", id(job))).cloned().unwrap();
+    assert!(about(&mono)["title"].as_str().unwrap().contains("已打印"), "{got:?}");
+    let refunded = about(&mixed);
+    assert!(refunded["title"].as_str().unwrap().contains("已退款"), "{refunded}");
+    assert!(refunded["body"].as_str().unwrap().contains("¥0.78"), "the amount refunded: {refunded}");
 }
 
 #[tokio::test]

@@ -6,8 +6,9 @@
 use serde_json::{json, Value};
 use yunyin_e2e::{
     fakes::wechat::{CodeKind, FakeWechat},
+    fixtures,
     harness::access,
-    TestApp,
+    raw_gateway, TestApp,
 };
 
 const OA_APP: &str = "wx0123456789abcdef";
@@ -225,4 +226,74 @@ async fn wechat_app_settings_are_validated_and_masked() {
     let text = list.to_string();
     assert!(!text.contains(OA_SECRET) && !text.contains(MP_SECRET), "{text}");
     assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+const JOB_TEMPLATE: &str = "JobDone-Tmpl_0123456789abcdef";
+
+/// Release the user's ready `job` at the raw gateway's print point and report it printed.
+async fn print_at(w: &World, user: &str, code: &str, link: &mut raw_gateway::Socket, job: &str, release_id: &str) {
+    let body = json!({ "release_id": release_id, "job_ids": [job] });
+    w.app.post(&format!("/api/v1/release/{code}"), Some(user), body).await.expect(200);
+    let command = raw_gateway::next_frame(link).await;
+    assert_eq!(command["job_id"], job);
+    raw_gateway::send(link, json!({ "type": "ack", "id": command["id"] })).await;
+    let done = json!({ "type": "job_update", "job_id": job, "progress": "completed", "pages_printed": 1 });
+    raw_gateway::send(link, done).await;
+    raw_gateway::until_state(&w.app, user, job, "completed").await;
+}
+
+#[tokio::test]
+async fn users_who_came_through_the_official_account_hear_of_their_jobs_there() {
+    let w = world().await;
+    let id = w.enterprise["id"].as_str().unwrap();
+    let oa = json!({ "app_id": OA_APP, "app_secret": OA_SECRET, "job_template_id": JOB_TEMPLATE });
+    let path = format!("/api/v1/enterprises/{id}/wechat-apps/official_account");
+    let set = w.app.put(&path, Some(&w.admin), oa).await.expect(200);
+    assert_eq!(set["job_template_id"], JOB_TEMPLATE);
+    let bad = json!({ "app_id": OA_APP, "app_secret": OA_SECRET, "job_template_id": "no spaces allowed" });
+    assert_eq!(w.app.put(&path, Some(&w.admin), bad).await.status, 400);
+    w.wechat.add_template(OA_APP, JOB_TEMPLATE);
+    w.wechat.follow(OA_APP, "openid-bob");
+
+    let code = w.wechat.issue_code(OA_APP, CodeKind::OfficialAccount, "openid-bob", None);
+    let first = oa_sign_in(&w, &code).await.expect(200);
+    let registration = json!({ "enterprise_code": "ACME", "wechat_registration_token": first["registration_token"] });
+    let reg = w.app.post("/api/v1/users", None, registration).await.expect(201);
+    let bob = reg["tokens"]["access_token"].as_str().unwrap().to_string();
+
+    let (_, credential) = raw_gateway::enrol(&w.app, &w.admin, &w.enterprise, "desk").await;
+    let printers = json!([{ "key": "k", "mac": "00:AA:BB:CC:DD:77", "device_uri": "ipp://127.0.0.1:1/ipp/print" }]);
+    let point = raw_gateway::report(&w.app, &credential, printers, false).await;
+    let code = raw_gateway::code_of(point[0]["qr_url"].as_str().unwrap());
+    let mut link = raw_gateway::connect(&w.app, &credential).await;
+    raw_gateway::wait_online(&w.app, &bob, &code).await;
+
+    let job = w.app.upload(&bob, "合同.pdf", fixtures::mono_pdf(1)).await.expect(201);
+    let job_id = job["id"].as_str().unwrap().to_string();
+    w.app.wait_job(&bob, &job_id, std::time::Duration::from_secs(60)).await;
+    print_at(&w, &bob, &code, &mut link, &job_id, "release-wechat-1").await;
+    let sent = until_template_messages(&w.wechat, 1).await;
+    assert_eq!((sent[0].touser.as_str(), sent[0].template_id.as_str()), ("openid-bob", JOB_TEMPLATE));
+    assert!(sent[0].data["keyword1"].contains("合同.pdf"), "{:?}", sent[0]);
+    assert!(sent[0].url.as_deref().unwrap_or_default().ends_with(&format!("/m/jobs/{job_id}")), "{:?}", sent[0]);
+
+    // WeChat retires the access token: the next message fetches a new one and still arrives.
+    w.wechat.expire_access_tokens();
+    let second = w.app.upload(&bob, "发票.pdf", fixtures::mono_pdf(1)).await.expect(201);
+    let second_id = second["id"].as_str().unwrap().to_string();
+    w.app.wait_job(&bob, &second_id, std::time::Duration::from_secs(60)).await;
+    print_at(&w, &bob, &code, &mut link, &second_id, "release-wechat-2").await;
+    let sent = until_template_messages(&w.wechat, 2).await;
+    assert!(sent[1].data["keyword1"].contains("发票.pdf"), "{:?}", sent[1]);
+}
+
+async fn until_template_messages(wechat: &FakeWechat, n: usize) -> Vec<yunyin_e2e::fakes::wechat::TemplateMessageSent> {
+    for _ in 0..200 {
+        let sent = wechat.template_messages();
+        if sent.len() >= n {
+            return sent;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{n} template messages never arrived: {:?}", wechat.template_messages());
 }

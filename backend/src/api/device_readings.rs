@@ -311,6 +311,7 @@ impl From<DeviceReadingError> for ApiError {
             DeviceReadingError::Forbidden => ApiError::new(ErrorCode::Forbidden),
             DeviceReadingError::Invalid { field, source } => (field, source).into(),
             DeviceReadingError::PrintPoint(p) => p.into(),
+            DeviceReadingError::Alert(a) => a.into(),
             e @ (DeviceReadingError::Secret(_) | DeviceReadingError::Storage(_)) => ApiError::internal(&e),
         }
     }

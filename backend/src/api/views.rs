@@ -239,11 +239,20 @@ pub struct WechatAppObject {
     pub app_secret_mask: String,
     /// Last change (Unix epoch milliseconds, UTC).
     pub updated_at: i64,
+    /// The official account's template message for job outcomes (printed; failed and
+    /// refunded); empty when none is set.
+    pub job_template_id: String,
 }
 
 impl From<WechatAppView> for WechatAppObject {
     fn from(v: WechatAppView) -> Self {
-        Self { kind: v.kind, app_id: v.app_id, app_secret_mask: v.secret_mask, updated_at: v.updated_at }
+        Self {
+            kind: v.kind,
+            app_id: v.app_id,
+            app_secret_mask: v.secret_mask,
+            updated_at: v.updated_at,
+            job_template_id: v.job_template_id,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
-use super::declared_text::{WechatAppIdText, WechatAppKindText, WechatAppSecretText};
+use super::declared_text::{WechatAppIdText, WechatAppKindText, WechatAppSecretText, WechatTemplateIdText};
 use super::{error::ApiError, security::AdminAuth, views::WechatAppObject, ApiTags};
 use crate::services::tenants::TenantService;
 
@@ -18,6 +18,10 @@ pub struct SetWechatAppRequest {
     pub app_id: WechatAppIdText,
     /// WeChat AppSecret; stored encrypted, never returned.
     pub app_secret: WechatAppSecretText,
+    /// The official account's template id (模板消息) for telling users how their jobs ended:
+    /// up to 64 letters, digits, '-' or '_'; empty or absent sends none.
+    #[oai(nullable)]
+    pub job_template_id: Option<WechatTemplateIdText>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::WechatApps")]
@@ -32,7 +36,8 @@ impl WechatAppsApi {
         kind: Path<WechatAppKindText>,
         body: Json<SetWechatAppRequest>,
     ) -> Result<Json<WechatAppObject>, ApiError> {
-        let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret).await?;
+        let template = body.job_template_id.as_deref();
+        let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret, template).await?;
         Ok(Json(view.into()))
     }
 

@@ -6,18 +6,20 @@
 use yunyin_gateway::protocol::{DeviceReading, ReadingBatch, SnmpTarget, SnmpV3User};
 
 use crate::{
-    domain::{status_of, DeviceState, Gateway, MeterReading, PrintPoint, SnmpVersion, Usage, ValueError},
+    domain::{status_of, DeviceState, Gateway, MeterReading, PrintPoint, ReadingFacts, SnmpVersion, Usage, ValueError},
     infra::{
         new_id, now_ms,
         secrets::{self, SecretBox},
     },
     services::{
+        alerts::{AlertError, AlertService},
         authz::AdminPrincipal,
         print_points::{PrintPointError, PrintPointService},
     },
     storage::{
         begin_write,
         device_readings::{DeviceReadingRepo, DeviceStateRow, MeterReadingRow, SnmpSettingsRow},
+        print_points::PrintPointRow,
     },
 };
 
@@ -31,6 +33,8 @@ pub enum DeviceReadingError {
     Invalid { field: &'static str, source: ValueError },
     #[error(transparent)]
     PrintPoint(#[from] PrintPointError),
+    #[error(transparent)]
+    Alert(#[from] AlertError),
     #[error("stored secret cannot be opened: {0}")]
     Secret(#[from] secrets::SecretError),
     #[error("storage: {0}")]
@@ -78,11 +82,17 @@ pub struct DeviceReadingService {
     repo: DeviceReadingRepo,
     print_points: PrintPointService,
     secrets: SecretBox,
+    alerts: AlertService,
 }
 
 impl DeviceReadingService {
-    pub fn new(repo: DeviceReadingRepo, print_points: PrintPointService, secrets: SecretBox) -> Self {
-        Self { repo, print_points, secrets }
+    pub fn new(
+        repo: DeviceReadingRepo,
+        print_points: PrintPointService,
+        secrets: SecretBox,
+        alerts: AlertService,
+    ) -> Self {
+        Self { repo, print_points, secrets, alerts }
     }
 
     fn context(print_point_id: &str, what: &str) -> String {
@@ -223,18 +233,22 @@ impl DeviceReadingService {
     /// points that are not the gateway's are skipped; a batch applied before changes nothing.
     #[tracing::instrument(skip_all, fields(gateway = %gateway.id, readings = batch.readings.len()))]
     pub async fn apply(&self, gateway: &Gateway, batch: &ReadingBatch) -> Result<(), DeviceReadingError> {
-        let ids: Vec<String> =
-            self.print_points.repo().of_gateway(&gateway.id).await?.into_iter().map(|p| p.id).collect();
+        let points = self.print_points.repo().of_gateway(&gateway.id).await?;
         let now = now_ms();
         let mut tx = begin_write(self.repo.pool()).await?;
+        let mut queued = 0;
         for r in &batch.readings {
-            if !ids.contains(&r.print_point_id) {
+            let Some(point) = points.iter().find(|p| p.id == r.print_point_id) else {
                 tracing::warn!(print_point = %r.print_point_id, "reading of a print point not bound to this gateway");
                 continue;
-            }
-            apply_one_in(&mut tx, &gateway.id, r, now).await?;
+            };
+            queued += self.apply_one_in(&mut tx, &gateway.id, point, r, now).await?;
         }
         tx.commit().await?;
+        if queued > 0 {
+            // Alerts raised by the batch were queued with it: deliver them now.
+            self.alerts.push().wake().await;
+        }
         Ok(())
     }
 
@@ -302,21 +316,48 @@ pub fn host_of(device_uri: &str) -> &str {
     authority.split(':').next().unwrap_or("")
 }
 
-/// One reading: its meter row with usage since the previous reading (when it answered), the
-/// newest state, and the print point's status.
-async fn apply_one_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    gateway_id: &str,
-    r: &DeviceReading,
-    now: i64,
-) -> Result<(), DeviceReadingError> {
-    let errors = r.status.as_ref().map(|s| s.errors.clone()).unwrap_or_default();
-    if r.answered {
-        let previous = DeviceReadingRepo::previous_in(tx, &r.print_point_id, r.read_at).await?;
-        let row = meter_row(gateway_id, r, previous.as_ref(), now);
-        DeviceReadingRepo::insert_in(tx, &row).await?;
+impl DeviceReadingService {
+    /// One reading: its meter row with usage since the previous reading (when it answered),
+    /// the newest state, the print point's status, and its alerts.
+    async fn apply_one_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        gateway_id: &str,
+        point: &PrintPointRow,
+        r: &DeviceReading,
+        now: i64,
+    ) -> Result<usize, DeviceReadingError> {
+        let errors = r.status.as_ref().map(|s| s.errors.clone()).unwrap_or_default();
+        if r.answered {
+            let previous = DeviceReadingRepo::previous_in(tx, &r.print_point_id, r.read_at).await?;
+            let row = meter_row(gateway_id, r, previous.as_ref(), now);
+            DeviceReadingRepo::insert_in(tx, &row).await?;
+        }
+        let before = DeviceReadingRepo::state_in(tx, &r.print_point_id).await?;
+        let state = state_row(r, &errors);
+        // Only a reading newer than the stored state says what the device is like now.
+        if DeviceReadingRepo::put_state_in(tx, &state).await? {
+            let seen = r.answered.then_some(r.read_at);
+            DeviceReadingRepo::set_point_status_in(tx, &r.print_point_id, status_of(r.answered, &errors), seen, now)
+                .await?;
+            let facts = ReadingFacts {
+                answered: r.answered,
+                errors: &errors,
+                supplies: &r.supplies,
+                device_alerts: r
+                    .alerts
+                    .iter()
+                    .map(|a| (a.severity.as_str(), a.code.as_str(), a.description.as_str()))
+                    .collect(),
+            };
+            return Ok(self.alerts.evaluate_in(tx, point, r.read_at, &facts, before.as_ref()).await?);
+        }
+        Ok(0)
     }
-    let state = DeviceStateRow {
+}
+
+fn state_row(r: &DeviceReading, errors: &[String]) -> DeviceStateRow {
+    DeviceStateRow {
         print_point_id: r.print_point_id.clone(),
         read_at: r.read_at,
         answered: i64::from(r.answered),
@@ -326,13 +367,7 @@ async fn apply_one_in(
         supplies: serde_json::to_string(&r.supplies).unwrap_or_else(|_| "[]".into()),
         alerts: serde_json::to_string(&r.alerts).unwrap_or_else(|_| "[]".into()),
         uptime_centis: r.uptime_centis.and_then(|u| i64::try_from(u).ok()),
-    };
-    if DeviceReadingRepo::put_state_in(tx, &state).await? {
-        let seen = r.answered.then_some(r.read_at);
-        DeviceReadingRepo::set_point_status_in(tx, &r.print_point_id, status_of(r.answered, &errors), seen, now)
-            .await?;
     }
-    Ok(())
 }
 
 /// The stored form of a reading, with usage against `previous`.

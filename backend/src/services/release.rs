@@ -18,7 +18,8 @@ use crate::{
         jobs::announce,
         pricing::{self, Quote, RatePlan},
         print_points::{PrintPointError, PrintPointService},
-        refunds::RefundService,
+        push::{Notification, PushService, Recipient, Topic},
+        refunds::{JobRefund, RefundService},
     },
     storage::{
         gateways::{CommandRow, GatewayRepo},
@@ -115,6 +116,7 @@ pub struct ReleaseService {
     gateways: GatewayService,
     events: Arc<dyn EventBus>,
     refunds: RefundService,
+    push: PushService,
     url_key: [u8; 32],
 }
 
@@ -128,10 +130,12 @@ impl ReleaseService {
         gateways: GatewayService,
         events: Arc<dyn EventBus>,
         refunds: RefundService,
+        push: PushService,
         master: &MasterKey,
     ) -> Self {
         Self {
             refunds,
+            push,
             jobs_repo: JobRepo::new(pool.clone()),
             rates: RateRepo::new(pool.clone()),
             wallets: WalletRepo::new(pool),
@@ -537,7 +541,17 @@ impl ReleaseService {
         } else {
             None
         };
+        // The user hears of the outcome on their devices: queued with it, sent after.
+        let queued = match outcome_notification(&job, to, refund.as_ref()) {
+            Some((topic, note)) => {
+                self.push.enqueue_in(&mut tx, &Recipient::User(job.user_id.clone()), &topic, &note).await?
+            }
+            None => 0,
+        };
         tx.commit().await?;
+        if queued > 0 {
+            self.push.wake().await;
+        }
         if let Some(now) = self.jobs_repo.get(&job.id).await? {
             announce(self.events.as_ref(), &now).await;
             if let Some(refund) = refund {
@@ -546,6 +560,27 @@ impl ReleaseService {
         }
         Ok(())
     }
+}
+
+/// The push a user gets when their job ends: printed, or failed (and refunded).
+fn outcome_notification(job: &JobRow, to: JobState, refund: Option<&JobRefund>) -> Option<(Topic, Notification)> {
+    let (event, title, body) = match (to, refund) {
+        (JobState::Completed, _) => ("printed", "文件已打印", format!("《{}》已打印完成，请取件", job.file_name)),
+        (JobState::Failed, Some(r)) => {
+            ("failed", "打印失败，已退款", format!("《{}》打印失败，{} 已退回", job.file_name, Fen(r.fen)))
+        }
+        (JobState::Failed, None) => ("failed", "打印失败", format!("《{}》打印失败，未扣费", job.file_name)),
+        _ => return None,
+    };
+    let topic = Topic { kind: "job", id: job.id.clone(), event };
+    let note = Notification {
+        title: title.into(),
+        body,
+        url: format!("/m/jobs/{}", job.id),
+        tag: format!("job-{}", job.id),
+        level: None,
+    };
+    Some((topic, note))
 }
 
 /// A release id is the client's idempotency key: 8-64 letters, digits, '-' or '_'.

@@ -90,6 +90,7 @@ pub struct WechatAppView {
     pub app_id: String,
     pub secret_mask: String,
     pub updated_at: i64,
+    pub job_template_id: String,
 }
 
 #[derive(Clone)]

@@ -126,16 +126,39 @@ impl JsSdkService {
     }
 
     async fn access_token(&self, app_id: &str, secret: &str) -> Result<String, JsSdkError> {
-        let key = format!("wechat:access_token:{app_id}");
-        if let Ok(Some(token)) = self.cache.get(&key).await {
-            return Ok(token);
-        }
-        let token = self.wechat.access_token(app_id, secret).await?;
-        let ttl = Duration::from_secs(token.expires_in.saturating_sub(EARLY).max(60));
-        if let Err(e) = self.cache.set(&key, &token.value, ttl).await {
-            tracing::warn!(error = %e, "cannot cache the access token");
-        }
-        Ok(token.value)
+        Ok(cached_access_token(&self.wechat, self.cache.as_ref(), app_id, secret).await?)
+    }
+}
+
+fn access_token_key(app_id: &str) -> String {
+    format!("wechat:access_token:{app_id}")
+}
+
+/// An official account's access token, from the cache (shared by every instance with Redis)
+/// or fetched from WeChat and cached until shortly before it expires: WeChat limits how often
+/// a token may be fetched, and a new one retires the old.
+pub async fn cached_access_token(
+    wechat: &WechatClient,
+    cache: &dyn Cache,
+    app_id: &str,
+    secret: &str,
+) -> Result<String, WechatError> {
+    let key = access_token_key(app_id);
+    if let Ok(Some(token)) = cache.get(&key).await {
+        return Ok(token);
+    }
+    let token = wechat.access_token(app_id, secret).await?;
+    let ttl = Duration::from_secs(token.expires_in.saturating_sub(EARLY).max(60));
+    if let Err(e) = cache.set(&key, &token.value, ttl).await {
+        tracing::warn!(error = %e, "cannot cache the access token");
+    }
+    Ok(token.value)
+}
+
+/// Forgets a cached access token WeChat refused (40001, 42001), so the next call fetches one.
+pub async fn forget_access_token(cache: &dyn Cache, app_id: &str) {
+    if let Err(e) = cache.delete(&access_token_key(app_id)).await {
+        tracing::warn!(error = %e, "cannot forget the access token");
     }
 }
 

@@ -268,6 +268,17 @@ impl DeviceReadingRepo {
     }
 
     #[tracing::instrument(skip_all)]
+    /// The stored state inside a transaction (before a reading replaces it).
+    pub async fn state_in(
+        tx: &mut Transaction<'_, Any>,
+        print_point_id: &str,
+    ) -> Result<Option<DeviceStateRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {STATE_COLS} FROM device_states WHERE print_point_id = $1"))
+            .bind(print_point_id)
+            .fetch_optional(&mut **tx)
+            .await
+    }
+
     pub async fn state(&self, print_point_id: &str) -> Result<Option<DeviceStateRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {STATE_COLS} FROM device_states WHERE print_point_id = $1"))
             .bind(print_point_id)

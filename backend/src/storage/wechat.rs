@@ -11,6 +11,8 @@ pub struct WechatAppRow {
     pub secret_sealed: Vec<u8>,
     pub secret_mask: String,
     pub updated_at: i64,
+    /// The official account's template for job outcomes ('' when none).
+    pub job_template_id: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,7 +25,7 @@ pub struct IdentityRow {
     pub created_at: i64,
 }
 
-const APP_COLS: &str = "enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at";
+const APP_COLS: &str = "enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at, job_template_id";
 
 #[derive(Clone)]
 pub struct WechatRepo {
@@ -38,11 +40,11 @@ impl WechatRepo {
     #[tracing::instrument(skip_all)]
     pub async fn upsert_app(&self, a: &WechatAppRow) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO wechat_apps (enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO wechat_apps (enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at, \
+             job_template_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (enterprise_id, kind) DO UPDATE SET app_id = excluded.app_id, \
              secret_sealed = excluded.secret_sealed, secret_mask = excluded.secret_mask, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, job_template_id = excluded.job_template_id",
         )
         .bind(&a.enterprise_id)
         .bind(&a.kind)
@@ -50,6 +52,7 @@ impl WechatRepo {
         .bind(&a.secret_sealed)
         .bind(&a.secret_mask)
         .bind(a.updated_at)
+        .bind(&a.job_template_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -69,6 +72,14 @@ impl WechatRepo {
         sqlx::query_as(&format!("SELECT {APP_COLS} FROM wechat_apps WHERE enterprise_id = $1 ORDER BY kind"))
             .bind(enterprise_id)
             .fetch_all(&self.pool)
+            .await
+    }
+
+    /// The app with this AppID (an AppID belongs to one enterprise's application).
+    pub async fn app_by_app_id(&self, app_id: &str) -> Result<Option<WechatAppRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {APP_COLS} FROM wechat_apps WHERE app_id = $1 ORDER BY updated_at DESC"))
+            .bind(app_id)
+            .fetch_optional(&self.pool)
             .await
     }
 

@@ -3,6 +3,7 @@
 
 pub mod alipay;
 pub mod china_time;
+pub mod web_push;
 pub mod wechat;
 pub mod wechat_pay;
 

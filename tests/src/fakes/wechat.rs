@@ -6,9 +6,13 @@
 //! Also the official account's `cgi-bin/token` (client_credential) and
 //! `cgi-bin/ticket/getticket` (type=jsapi), with 40013 / 40125 / 40002 for bad credentials and
 //! 40001 / 42001 for a bad or expired access token; tokens and tickets last 7200 s.
+//! And template messages (`cgi-bin/message/template/send`): the token must be one this fake
+//! issued and not expired (40001 / 42001), the openid a user of that app (40003) who follows
+//! it (43004), the template in the app's list (40037), the data keyword → `{value}` objects
+//! (47001), and the app's daily quota not used up (45009).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -17,6 +21,7 @@ use std::{
 use poem::{
     get, handler,
     listener::{Acceptor, Listener, TcpListener},
+    post,
     web::{Data, Json, Query},
     EndpointExt, Route, Server,
 };
@@ -53,7 +58,30 @@ struct State {
     tickets: HashMap<String, String>,
     /// Who is signed in to WeChat in "the phone's" WeChat, for the authorisation page.
     oauth_user: Option<String>,
+    /// When each access token stops working.
+    token_deadlines: HashMap<String, Instant>,
+    /// (app id, openid) → whether the user follows the official account now.
+    followers: HashMap<(String, String), bool>,
+    /// (app id, template id) in the accounts' template lists.
+    templates: HashSet<(String, String)>,
+    /// Template messages a day, per app; unlimited when unset.
+    template_quota: Option<usize>,
+    template_messages: Vec<TemplateMessageSent>,
 }
+
+/// A template message the fake took.
+#[derive(Debug, Clone)]
+pub struct TemplateMessageSent {
+    pub app_id: String,
+    pub touser: String,
+    pub template_id: String,
+    pub url: Option<String>,
+    /// Keyword → value.
+    pub data: HashMap<String, String>,
+    pub msgid: u64,
+}
+
+const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
 
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -75,6 +103,7 @@ impl FakeWechat {
             .at("/cgi-bin/token", get(cgi_token))
             .at("/connect/oauth2/authorize", get(authorize))
             .at("/cgi-bin/ticket/getticket", get(cgi_ticket))
+            .at("/cgi-bin/message/template/send", post(template_send))
             .data(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -141,6 +170,37 @@ impl FakeWechat {
     /// Every ticket issued so far (to check what a signature was made with).
     pub fn tickets(&self) -> Vec<String> {
         self.lock().tickets.keys().cloned().collect()
+    }
+
+    /// The user follows the app's official account (again): template messages reach them.
+    pub fn follow(&self, app_id: &str, openid: &str) {
+        self.lock().followers.insert((app_id.into(), openid.into()), true);
+    }
+
+    /// The user stops following: messages to them answer 43004.
+    pub fn unfollow(&self, app_id: &str, openid: &str) {
+        self.lock().followers.insert((app_id.into(), openid.into()), false);
+    }
+
+    /// Adds a template to the app's template list.
+    pub fn add_template(&self, app_id: &str, template_id: &str) {
+        self.lock().templates.insert((app_id.into(), template_id.into()));
+    }
+
+    /// At most `n` template messages per app from now on (then 45009).
+    pub fn set_template_quota(&self, n: usize) {
+        self.lock().template_quota = Some(n);
+    }
+
+    /// Every access token issued so far stops working, as after 7200 s (then 42001).
+    pub fn expire_access_tokens(&self) {
+        let now = Instant::now();
+        self.lock().token_deadlines.values_mut().for_each(|d| *d = now);
+    }
+
+    /// The template messages taken, in order.
+    pub fn template_messages(&self) -> Vec<TemplateMessageSent> {
+        self.lock().template_messages.clone()
     }
 
     /// Query strings of the calls received, for assertions.
@@ -289,6 +349,7 @@ fn cgi_token(Query(q): Query<TokenQuery>, Data(state): Data<&Arc<Mutex<State>>>)
     }
     let token = format!("ACCESS_{:016x}", rand::thread_rng().gen::<u64>());
     s.access_tokens.insert(token.clone(), appid);
+    s.token_deadlines.insert(token.clone(), Instant::now() + TOKEN_LIFETIME);
     Json(json!({ "access_token": token, "expires_in": 7200 }))
 }
 
@@ -299,8 +360,9 @@ fn cgi_ticket(Query(q): Query<TicketQuery>, Data(state): Data<&Arc<Mutex<State>>
     if s.busy {
         return error(-1, "system error");
     }
-    let Some(app) = q.access_token.and_then(|t| s.access_tokens.get(&t).cloned()) else {
-        return error(40001, "invalid credential, access_token is invalid or not latest");
+    let app = match token_app(&s, q.access_token.as_deref()) {
+        Ok(app) => app,
+        Err(e) => return e,
     };
     if q.kind.as_deref() != Some("jsapi") {
         return error(40097, "invalid args");
@@ -357,4 +419,81 @@ fn authorize(Query(q): Query<AuthorizeQuery>, Data(state): Data<&Arc<Mutex<State
         .status(poem::http::StatusCode::FOUND)
         .header("location", format!("{redirect}{sep}code={code}&state={state_param}"))
         .finish()
+}
+
+/// The app an access token was issued to, if it still works: 41001 (missing), 40001
+/// (never issued), 42001 (expired).
+fn token_app(s: &State, token: Option<&str>) -> Result<String, Json<Value>> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else { return Err(error(41001, "access_token missing")) };
+    let Some(app) = s.access_tokens.get(token) else {
+        return Err(error(40001, "invalid credential, access_token is invalid or not latest"));
+    };
+    if s.token_deadlines.get(token).is_none_or(|d| Instant::now() >= *d) {
+        return Err(error(42001, "access_token expired"));
+    }
+    Ok(app.clone())
+}
+
+#[derive(Deserialize)]
+struct TokenOnly {
+    access_token: Option<String>,
+}
+
+/// `data`: keyword → `{"value": "…"}` (a `color` is still accepted); `None` if malformed.
+fn template_data(data: &Value) -> Option<HashMap<String, String>> {
+    let fields = data.as_object()?;
+    fields.iter().map(|(k, v)| Some((k.clone(), v.as_object()?.get("value")?.as_str()?.to_string()))).collect()
+}
+
+/// The checks on the message itself, in WeChat's order.
+fn check_template(s: &State, app: &str, body: &Value) -> Result<TemplateMessageSent, Json<Value>> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (touser, template_id) = (text("touser"), text("template_id"));
+    let known = s.followers.contains_key(&(app.to_string(), touser.clone()))
+        || s.codes.values().any(|c| c.app_id == app && c.openid == touser);
+    if !known {
+        return Err(error(40003, "invalid openid"));
+    }
+    if template_id.is_empty() || !s.templates.contains(&(app.to_string(), template_id.clone())) {
+        return Err(error(40037, "invalid template_id"));
+    }
+    let url = match body.get("url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) => Some(u.clone()),
+        Some(_) => return Err(error(47001, "data format error")),
+    };
+    let Some(data) = body.get("data").and_then(template_data) else {
+        return Err(error(47001, "data format error"));
+    };
+    if s.followers.get(&(app.to_string(), touser.clone())) != Some(&true) {
+        return Err(error(43004, "require subscribe"));
+    }
+    let sent_by_app = s.template_messages.iter().filter(|m| m.app_id == app).count();
+    if s.template_quota.is_some_and(|q| sent_by_app >= q) {
+        return Err(error(45009, "reach max api daily quota limit"));
+    }
+    let msgid = 200_228_332 + s.template_messages.len() as u64;
+    Ok(TemplateMessageSent { app_id: app.into(), touser, template_id, url, data, msgid })
+}
+
+#[handler]
+fn template_send(Query(q): Query<TokenOnly>, body: String, Data(state): Data<&Arc<Mutex<State>>>) -> Json<Value> {
+    let mut s = state.lock().expect("fake wechat state");
+    s.calls.push("cgi-bin/message/template/send".to_string());
+    if s.busy {
+        return error(-1, "system error");
+    }
+    let app = match token_app(&s, q.access_token.as_deref()) {
+        Ok(app) => app,
+        Err(e) => return e,
+    };
+    let Ok(body) = serde_json::from_str::<Value>(&body) else { return error(47001, "data format error") };
+    match check_template(&s, &app, &body) {
+        Ok(sent) => {
+            let msgid = sent.msgid;
+            s.template_messages.push(sent);
+            Json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
+        }
+        Err(e) => e,
+    }
 }
