@@ -62,6 +62,8 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || packages+=(fonts-noto-cjk)
 command -v ippeveprinter >/dev/null 2>&1 || [ -x /usr/sbin/ippeveprinter ] || packages+=(cups-ipp-utils)
 command -v ipptool >/dev/null 2>&1 || packages+=(cups-ipp-utils)
 command -v dbus-daemon >/dev/null 2>&1 || packages+=(dbus)
+# The gateway host's print queues for discovery: a private cupsd, queues added with lpadmin.
+command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || packages+=(cups)
 # The mobile web app: Node builds it and checks its API client against the spec.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # …and a real browser walks it (Playwright drives Debian's Chromium; no browser download).
@@ -70,6 +72,11 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3 python3-venv)
 # …and snmpsim, the devices' SNMP agents, in a venv of Debian's own Python (scripts/snmpsim.sh).
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3 python3-venv)
+# The gateway's Debian package: dpkg-shlibdeps works out its library dependencies (cargo-deb),
+# systemd-analyze checks its unit, adduser makes its system user.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || packages+=(dpkg-dev)
+command -v systemd-analyze >/dev/null 2>&1 || packages+=(systemd)
+command -v adduser >/dev/null 2>&1 || packages+=(adduser)
 if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq
@@ -122,7 +129,48 @@ phase "mobile app: API client up to date with openapi/openapi.json, type check, 
 # One build serves both passes: both run the same test binaries.
 phase "build the tests (once, for both passes) and the server"
 cargo test --workspace --locked --no-run
-cargo build -p yunyin-server --bin yunyin --locked
+# The server and gateway commands (the status test runs the gateway as a process, and the package
+# ships it). Built for the whole workspace so features unify exactly as in the test build above:
+# `-p <one package>` would resolve other features and rebuild dozens of crates (minutes, cold).
+cargo build --workspace --bin yunyin --bin yunyin-gateway --locked
+
+phase "gateway Debian package: build (cargo-deb), install, check, purge"
+# cargo-deb, pinned, installed once into ~/.cargo/bin and reused by later runs.
+cargo_deb_version=3.7.0
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $cargo_deb_version" ]; then
+  cargo install cargo-deb --version "$cargo_deb_version" --locked
+fi
+# Packaged from the dev build above: a release build of the gateway and its dependencies would
+# add many minutes to every run, and the packaging is what is checked here (cargo-deb warns
+# that dev builds are not for release; a release package is `cargo deb -p yunyin-gateway`).
+deb=$(cargo deb -p yunyin-gateway --profile dev --no-build --locked --fast | tail -n 1)
+[ -f "$deb" ] || { echo "cargo deb made no package (said: $deb)" >&2; exit 1; }
+dpkg-deb --info "$deb" | grep -E '^ (Package|Version|Depends|Section):'
+# Whatever happens below, the machine is left without the package.
+trap 'as_root dpkg --purge yunyin-gateway >/dev/null 2>&1 || true; report_times' EXIT
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb"
+/usr/bin/yunyin-gateway --version
+owned() { # PATH "USER:GROUP MODE"
+  [ "$(stat -c '%U:%G %a' "$1")" = "$2" ] || { echo "$1 is $(stat -c '%U:%G %a' "$1"), expected $2" >&2; exit 1; }
+}
+owned /var/lib/yunyin-gateway "yunyin-gateway:yunyin-gateway 750"
+owned /etc/yunyin-gateway/gateway.toml "root:yunyin-gateway 640"
+dpkg-query -W -f='${Conffiles}\n' yunyin-gateway | grep -q /etc/yunyin-gateway/gateway.toml \
+  || { echo "gateway.toml is not a conffile" >&2; exit 1; }
+status_dir=$(mktemp -d)
+rc=0; /usr/bin/yunyin-gateway status --state-dir "$status_dir" || rc=$?
+rm -rf "$status_dir"
+[ "$rc" -eq 3 ] || { echo "status of a gateway never run: exit $rc, expected 3 (not running)" >&2; exit 1; }
+unit=$(dpkg -L yunyin-gateway | grep '/systemd/system/yunyin-gateway\.service$')
+# verify exits 0 on an unknown or misspelt key and only warns: any word from it fails the phase.
+verified=$(systemd-analyze verify "$unit" 2>&1) || { echo "$verified" >&2; exit 1; }
+[ -z "$verified" ] || { echo "systemd-analyze verify: $verified" >&2; exit 1; }
+as_root dpkg --purge yunyin-gateway
+trap report_times EXIT
+for gone in /usr/bin/yunyin-gateway /var/lib/yunyin-gateway /etc/yunyin-gateway "$unit"; do
+  [ ! -e "$gone" ] || { echo "$gone is still there after the purge" >&2; exit 1; }
+done
+! getent passwd yunyin-gateway >/dev/null || { echo "the yunyin-gateway user outlived the purge" >&2; exit 1; }
 
 phase "pass 1/2: SQLite (embedded default) + in-process cache and events"
 YUNYIN_TEST_BACKEND=sqlite YUNYIN_TEST_REDIS_URL= cargo test --workspace --locked

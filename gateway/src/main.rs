@@ -6,14 +6,21 @@ use clap::{Parser, Subcommand};
 use yunyin_gateway::{
     agent::Agent,
     commands::{self, PrinterEntry},
-    printer,
+    config, printer, status,
 };
 
 #[derive(Parser)]
 #[command(name = "yunyin-gateway", version, about = "yunyin on-site gateway")]
 struct Cli {
-    /// Where the gateway keeps its credential and its memory of commands.
-    #[arg(long, env = "YUNYIN_GATEWAY_STATE_DIR", default_value = "gateway-state")]
+    /// Where the gateway keeps its credential and its memory of commands [default:
+    /// /var/lib/yunyin-gateway where the Debian package made it, else ./gateway-state].
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYIN_GATEWAY_STATE_DIR",
+        default_value_os_t = config::default_state_dir(),
+        hide_default_value = true
+    )]
     state_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -62,7 +69,24 @@ enum Command {
     /// Show what a printer reports over IPP.
     PrinterInfo { uri: String },
     /// Keep the link to the server and print released jobs.
-    Run,
+    Run {
+        /// A configuration file (server, enterprise, enrolment_token, name): a gateway not
+        /// enrolled yet enrols with it first. The Debian package's is
+        /// /etc/yunyin-gateway/gateway.toml.
+        #[arg(long, env = "YUNYIN_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Whether the agent runs and is linked, and what it reads (exit 0, 1 or 3).
+    ///
+    /// Shows the link, the last error, the readings waiting to upload, and each printer the
+    /// agent reads with when it last read it. Exit status: 0 running and linked, 1 running but
+    /// not linked to the server, 3 not running (never started here, stopped, or gone),
+    /// 4 status unknown (the status file cannot be read).
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn host_name() -> String {
@@ -122,7 +146,11 @@ async fn main() -> anyhow::Result<()> {
             let uri = commands::printer_uri(&uri);
             println!("{}", serde_json::to_string_pretty(&printer::get_printer_attributes(&uri).await?)?);
         }
-        Command::Run => {
+        Command::Status { json } => std::process::exit(status::command(&cli.state_dir, json)),
+        Command::Run { config } => {
+            if let Some(path) = config {
+                config::enrol_if_needed(&cli.state_dir, &path, &host_name()).await?;
+            }
             let agent = Agent::new(&cli.state_dir)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let running = tokio::spawn(agent.run(stopped));

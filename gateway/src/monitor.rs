@@ -76,7 +76,7 @@ fn merge(schedule: &mut HashMap<String, Scheduled>, list: Vec<ServedPrinter>, no
 
 /// The next due time after a round that was due at `due` and ran at `now`: on the interval's
 /// grid, so readings do not drift later round by round; a round missed entirely is skipped.
-fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
+pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
     let next = due + interval;
     if next > now {
         next
@@ -93,8 +93,14 @@ pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Rece
         let now = Instant::now();
         if now >= refresh_at {
             match agent.api().printers().await {
-                Ok(list) => merge(&mut schedule, list, Instant::now(), &config),
-                Err(e) => tracing::warn!(error = %e, "cannot fetch the print points to read; keeping the last list"),
+                Ok(list) => {
+                    agent.status().watching(&list);
+                    merge(&mut schedule, list, Instant::now(), &config);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot fetch the print points to read; keeping the last list");
+                    agent.status().error(format!("cannot fetch the print points: {e}"));
+                }
             }
             refresh_at = Instant::now() + config.refresh;
         }
@@ -102,6 +108,7 @@ pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Rece
         let due: Vec<ServedPrinter> = schedule.values().filter(|s| s.due <= now).map(|s| s.printer.clone()).collect();
         if !due.is_empty() {
             let readings = read_all(&due, &config).await;
+            agent.status().read(&readings);
             agent.send_readings(readings);
             for s in schedule.values_mut().filter(|s| s.due <= now) {
                 s.due = next_due(s.due, Instant::now(), interval_of(&s.printer, &config));
@@ -119,7 +126,7 @@ pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Rece
 }
 
 /// Reads the devices, a bounded number at a time.
-async fn read_all(printers: &[ServedPrinter], config: &MonitorConfig) -> Vec<DeviceReading> {
+pub async fn read_all(printers: &[ServedPrinter], config: &MonitorConfig) -> Vec<DeviceReading> {
     let targets: Vec<_> = printers.iter().map(|p| (p.snmp.clone(), p.print_point_id.clone())).collect();
     let (timeout, retries) = (config.timeout, config.retries);
     // Owned per read, so the reads are 'static futures the runtime may move between threads.
