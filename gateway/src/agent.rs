@@ -21,10 +21,10 @@ use crate::{
     printer::{self, PrintOptions, PrinterInfo},
     protocol::{
         Command, CommandBody, DeviceReading, DiscoverCommand, GatewayMessage, JobProgress, JobUpdate, PrintCommand,
-        ReadingBatch, ServerMessage,
+        ServerMessage,
     },
     server_api::ServerApi,
-    spool::{batch_id, ReadingSpool},
+    spool::{into_batches, ReadingSpool},
     state::{GatewayState, Stage, StateFile, TakenCommand},
 };
 
@@ -144,16 +144,12 @@ impl Agent {
 
     /// Keeps a round's readings on disk and sends them when their turn comes.
     pub fn send_readings(&self, readings: Vec<DeviceReading>) {
-        if readings.is_empty() {
-            return;
-        }
-        let now = readings.iter().map(|r| r.read_at).max().unwrap_or(0);
-        let batch = ReadingBatch { report_id: batch_id(now, rand::thread_rng().gen()), readings };
-        if let Err(e) = self.readings.push(&batch) {
-            // Not kept: still worth sending once.
-            tracing::error!(error = %e, "cannot keep readings on disk");
-            let _ = self.outbox.send(GatewayMessage::Readings(batch));
-            return;
+        for batch in into_batches(readings, || rand::thread_rng().gen()) {
+            if let Err(e) = self.readings.push(&batch) {
+                // Not kept: still worth sending once.
+                tracing::error!(error = %e, "cannot keep readings on disk");
+                let _ = self.outbox.send(GatewayMessage::Readings(batch));
+            }
         }
         self.pump_readings();
     }

@@ -8,9 +8,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::protocol::ReadingBatch;
+use crate::protocol::{DeviceReading, ReadingBatch};
 
-/// At most this many batches wait (a week of one batch a minute); beyond it the oldest go, so
+/// At most this many batches wait (a week of one batch a minute; less for sites with more than
+/// 200 devices read every minute, whose rounds take several batches); beyond it the oldest go, so
 /// a server gone for good cannot fill the gateway's disk.
 pub const MAX_BATCHES: usize = 10_080;
 
@@ -98,6 +99,22 @@ impl ReadingSpool {
     }
 }
 
+/// Readings in one batch at most. A reading is about 1 KiB of JSON and the link takes frames of
+/// up to 1 MiB, so a round of a thousand devices in one batch could never be delivered (the
+/// server closes the link on it, and the batch goes out again after every reconnect).
+pub const MAX_READINGS_PER_BATCH: usize = 200;
+
+/// A round's readings as batches of at most [`MAX_READINGS_PER_BATCH`], each with its own id.
+pub fn into_batches(readings: Vec<DeviceReading>, mut random: impl FnMut() -> u64) -> Vec<ReadingBatch> {
+    readings
+        .chunks(MAX_READINGS_PER_BATCH)
+        .map(|chunk| {
+            let taken = chunk.iter().map(|r| r.read_at).max().unwrap_or(0);
+            ReadingBatch { report_id: batch_id(taken, random()), readings: chunk.to_vec() }
+        })
+        .collect()
+}
+
 /// A report id that sorts by time: the milliseconds, then randomness against collisions.
 pub fn batch_id(read_at_ms: i64, random: u64) -> String {
     format!("{read_at_ms:015}-{random:016x}")
@@ -109,6 +126,30 @@ mod tests {
 
     fn batch(id: &str) -> ReadingBatch {
         ReadingBatch { report_id: id.into(), readings: Vec::new() }
+    }
+
+    #[test]
+    fn a_thousand_readings_go_in_batches_that_fit_a_link_frame() {
+        let reading = |i: i64| DeviceReading {
+            print_point_id: format!("01a24090-5e82-7697-902b-{i:012}"),
+            read_at: 1_780_000_000_000 + i,
+            answered: true,
+            uptime_centis: Some(1),
+            counters: Default::default(),
+            supplies: Vec::new(),
+            status: None,
+            alerts: Vec::new(),
+        };
+        let mut n = 0;
+        let batches = into_batches((0..1000).map(reading).collect(), || {
+            n += 1;
+            n
+        });
+        assert_eq!(batches.len(), 5);
+        assert!(batches.iter().all(|b| b.readings.len() == MAX_READINGS_PER_BATCH));
+        let ids: std::collections::BTreeSet<_> = batches.iter().map(|b| b.report_id.clone()).collect();
+        assert_eq!(ids.len(), 5, "each batch its own id");
+        assert!(into_batches(Vec::new(), || 0).is_empty());
     }
 
     #[test]

@@ -2,16 +2,17 @@
 //!
 //! **`devices`**: one gateway reading 1,000 simulated printers every minute. snmpsim serves the
 //! recorded models of `tests/fixtures/snmp/` (in turn) on 1,000 loopback endpoints, split over
-//! BENCH_SIMULATORS processes (default 2: one Python process cannot answer a full round in
-//! time, see BENCHMARKS.md). This process runs the gateway's own reading code
-//! (`monitor::read_all` → `snmp::read_device`, with `MonitorConfig::default()`: 64 devices at a
-//! time, 2 s timeout, 1 retry) on the monitor's one-minute grid (`monitor::next_due`: a round
-//! that overruns its minute makes the next one skipped). Side by side, with the same endpoints,
-//! concurrency, timeout and schedule: the least any poller must do, one SNMP GET of sysUpTime
-//! per device (a bare `snmp2` session). The baseline rounds run first, then the full ones; the
-//! peak RSS (VmHWM) is reset between them (`/proc/self/clear_refs`). A device's reading is on
-//! time when it answered and its round ended within the minute it was due; the fraction is over
-//! every device and every minute of the phase. CPU is this process's (`/proc/self/stat`); the
+//! BENCH_SIMULATORS processes (default 2, one per core: a single Python process is busy all
+//! the round and then sets its pace, see BENCHMARKS.md). This process runs the gateway's own
+//! reading code (`monitor::read_all` → `snmp::read_device`, with `MonitorConfig::default()`: 64
+//! devices at a time, 2 s timeout, 1 retry) on the monitor's one-minute grid
+//! (`monitor::next_due`: a round that overruns its minute makes the next one skipped). Side by
+//! side, with the same endpoints, concurrency, timeout and schedule: the least any poller must
+//! do, one SNMP GET of sysUpTime per device (a bare `snmp2` session). The baseline rounds run
+//! first, then the full ones; the peak RSS (VmHWM) is reset between them
+//! (`/proc/self/clear_refs`). A device's reading is on time when it answered and its round
+//! ended within the minute it was due; the fraction is over every device and every minute of
+//! the phase. CPU is this process's (`/proc/self/stat`); the
 //! simulators' CPU is reported on its own.
 //!
 //! **`ingest`**: the server storing readings on PostgreSQL. The real server (`TestApp`, with
@@ -430,8 +431,9 @@ async fn enrol_points(app: &TestApp, n: usize) -> (Vec<String>, String) {
         let printers: Vec<_> = chunk
             .iter()
             .map(|i| {
-                json!({ "key": format!("p{i}"), "name": format!("MFP {i}"), "mac": format!("00:80:91:0a:{:02x}:{:02x}", i >> 8, i & 0xff),
-                        "device_uri": format!("ipp://127.0.{}.{}:631/ipp/print", 1 + i / 250, 1 + i % 250) })
+                let mac = format!("00:80:91:0a:{:02x}:{:02x}", i >> 8, i & 0xff);
+                let uri = format!("ipp://127.0.{}.{}:631/ipp/print", 1 + i / 250, 1 + i % 250);
+                json!({ "key": format!("p{i}"), "name": format!("MFP {i}"), "mac": mac, "device_uri": uri })
             })
             .collect();
         for outcome in raw_gateway::report(app, &credential, json!(printers), false).await {
@@ -566,7 +568,8 @@ async fn ingest() {
     let app = ingest_server().await;
     let (ids, credential) = enrol_points(&app, points).await;
     app.sql("CREATE TABLE plain_meter_readings (LIKE meter_readings INCLUDING ALL)").await;
-    app.sql("ALTER TABLE plain_meter_readings ADD FOREIGN KEY (print_point_id) REFERENCES print_points(id) ON DELETE CASCADE").await;
+    let foreign_key = "FOREIGN KEY (print_point_id) REFERENCES print_points(id) ON DELETE CASCADE";
+    app.sql(&format!("ALTER TABLE plain_meter_readings ADD {foreign_key}")).await;
     let pool = PgPoolOptions::new().max_connections(1).connect(&app.db.url).await.expect("PostgreSQL");
     let mut link = raw_gateway::connect(&app, &credential).await;
     println!(
