@@ -28,7 +28,17 @@ async fn gateway_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    // What cargo set for this test (CARGO_MANIFEST_DIR, CARGO_PKG_*, …) must not reach the
+    // inner build: build scripts that watch those variables (ring's) would see them change and
+    // rebuild half the tree here, and again in the next plain `cargo test`.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name == "OUT_DIR" {
+            build.env_remove(&name);
+        }
+    }
+    let built = build
         .args(["build", "--quiet", "--workspace", "--bin", "yunyin-gateway"])
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
