@@ -34,12 +34,13 @@ use crate::{
     services::{
         admins::{AdminService, AdminWithPassword},
         alerts::AlertService,
+        dashboard::DashboardService,
         device_readings::DeviceReadingService,
         discovery::DiscoveryService,
         gateways::GatewayService,
         jobs::{JobLimits, JobService},
         payment_accounts::PaymentAccountService,
-        payments::{PaymentService, ProviderClients, ReconcileConfig},
+        payments::{PaymentService, PaymentServices, ProviderClients, ReconcileConfig},
         print_points::PrintPointService,
         processing::{ProcessingConfig, Processor},
         push::{PushService, WechatChannel},
@@ -56,9 +57,9 @@ use crate::{
         wechat_js_sdk::JsSdkService,
     },
     storage::{
-        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, device_readings::DeviceReadingRepo,
-        payment_orders::PaymentOrderRepo, payments::PaymentRepo, push::PushRepo, tenants::TenantRepo, users::UserRepo,
-        wechat::WechatRepo, Db,
+        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, dashboard::DashboardRepo,
+        device_readings::DeviceReadingRepo, payment_orders::PaymentOrderRepo, payments::PaymentRepo, push::PushRepo,
+        tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
     },
 };
 
@@ -81,6 +82,7 @@ pub struct Services {
     pub discoveries: DiscoveryService,
     pub alerts: AlertService,
     pub push: PushService,
+    pub dashboard: DashboardService,
 }
 
 /// Everything a running instance shares between requests.
@@ -177,7 +179,7 @@ impl AppState {
             PrintPointService::new(pool.clone(), tenants.clone(), QrSigner::new(master), &config.public_base_url);
         let gateways =
             GatewayService::new(pool.clone(), tenants.clone(), print_points.clone(), cache.clone(), events.clone());
-        let Operations { push, alerts, device_readings } =
+        let Operations { push, alerts, device_readings, dashboard } =
             operations(&config, &pool, &tenants, &print_points, &cache, &events, master);
         let discoveries = discovery_service(&pool, &tenants, &gateways, &print_points, &device_readings, master);
         let refunds = RefundService::new(pool.clone(), events.clone());
@@ -191,7 +193,7 @@ impl AppState {
             master,
         );
         let wallets = WalletService::new(pool.clone(), tenants.clone());
-        let payments = payment_service(&config, &pool, &payment_accounts, &release, &events);
+        let payments = payment_service(&config, &pool, &payment_accounts, &release, &tenants, &events);
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
@@ -216,6 +218,7 @@ impl AppState {
                 discoveries,
                 alerts,
                 push,
+                dashboard,
             },
             processor,
         }
@@ -227,6 +230,7 @@ struct Operations {
     push: PushService,
     alerts: AlertService,
     device_readings: DeviceReadingService,
+    dashboard: DashboardService,
 }
 
 fn operations(
@@ -255,7 +259,8 @@ fn operations(
     let alerts = AlertService::new(AlertRepo::new(pool.clone()), print_points.clone(), push.clone());
     let device_readings =
         DeviceReadingService::new(DeviceReadingRepo::new(pool.clone()), print_points.clone(), secrets, alerts.clone());
-    Operations { push, alerts, device_readings }
+    let dashboard = DashboardService::new(DashboardRepo::new(pool.clone()), tenants.clone(), alerts.clone());
+    Operations { push, alerts, device_readings, dashboard }
 }
 
 /// Who is who: tenants, sessions, users, admins and the WeChat JS-SDK signature.
@@ -356,6 +361,7 @@ fn payment_service(
     pool: &sqlx::AnyPool,
     accounts: &PaymentAccountService,
     release: &ReleaseService,
+    tenants: &TenantService,
     events: &Arc<dyn EventBus>,
 ) -> PaymentService {
     let http = reqwest::Client::builder()
@@ -364,10 +370,14 @@ fn payment_service(
         .build()
         .unwrap_or_default();
     let reconcile_every = Duration::from_millis(config.payment_reconcile_ms.max(50));
+    let services = PaymentServices {
+        orders: PaymentOrderRepo::new(pool.clone()),
+        accounts: accounts.clone(),
+        release: release.clone(),
+        tenants: tenants.clone(),
+    };
     PaymentService::new(
-        PaymentOrderRepo::new(pool.clone()),
-        accounts.clone(),
-        release.clone(),
+        services,
         ProviderClients {
             wechat_pay: WechatPayClient::new(&config.wechat_pay_api_base, http.clone()),
             alipay: AlipayClient::new(&config.alipay_gateway_url, http),

@@ -14,7 +14,7 @@ use super::{
     views::{AdminView, Page},
     ApiTags,
 };
-use crate::services::admins::{AdminService, AdminWithPassword, NewAdmin};
+use crate::services::admins::{AdminSearch, AdminService, AdminWithPassword, NewAdmin};
 
 pub struct AdminsApi {
     pub admins: AdminService,
@@ -102,18 +102,28 @@ impl AdminsApi {
         Ok(CreatedAdmin::Created(Json(created.into())))
     }
 
-    /// List the admins within the caller's scope.
+    /// List the admins within the caller's scope, by login name.
     #[oai(path = "/admins", method = "get", operation_id = "admin_list")]
     async fn list(
         &self,
         auth: AdminAuth,
+        /// Part of the login or display name.
+        #[oai(validator(max_length = 64))]
+        q: Query<Option<String>>,
+        /// Only the admins of this provider or enterprise.
+        #[oai(validator(max_length = 64))]
+        scope_id: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<AdminView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let rows = self.admins.list(&auth.0, page.limit, page.offset).await?;
+        let search = AdminSearch {
+            text: q.0.filter(|s| !s.trim().is_empty()),
+            scope_id: scope_id.0.filter(|s| !s.trim().is_empty()),
+        };
+        let rows = self.admins.list(&auth.0, &search, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
     }
 
@@ -131,6 +141,13 @@ impl AdminsApi {
         body: Json<AdminChangePasswordRequest>,
     ) -> Result<NoContent, ApiError> {
         self.admins.change_own_password(&auth.0, &body.current_password, &body.new_password).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Sign out everywhere: end every session of the signed-in admin, this one included.
+    #[oai(path = "/admins/me/sign-out-everywhere", method = "post", operation_id = "admin_sign_out_everywhere")]
+    async fn sign_out_everywhere(&self, auth: AdminAuth) -> Result<NoContent, ApiError> {
+        self.admins.sign_out_everywhere(&auth.0).await?;
         Ok(NoContent::Done)
     }
 

@@ -95,13 +95,17 @@ impl EnterprisesApi {
     async fn list(
         &self,
         auth: AdminAuth,
+        /// Part of the name or enterprise code.
+        #[oai(validator(max_length = 64))]
+        q: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<EnterpriseView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let rows = self.tenants.list_enterprises(&auth.0, page.limit, page.offset).await?;
+        let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
+        let rows = self.tenants.list_enterprises(&auth.0, search, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
     }
 
@@ -130,19 +134,30 @@ impl EnterprisesApi {
         Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))
     }
 
-    /// The enterprise's end users.
+    /// The enterprise's end users (region and group admins: those who printed at the print
+    /// points they see), oldest first.
     #[oai(path = "/enterprises/:id/users", method = "get", operation_id = "enterprise_users")]
     async fn users(
         &self,
         auth: AdminAuth,
         id: Path<String>,
+        /// Part of the display name, user name or phone.
+        #[oai(validator(max_length = 64))]
+        q: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<UserView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let rows = self.users.list(&auth.0, &id, page.limit, page.offset).await?;
+        let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
+        let rows = self.users.list(&auth.0, &id, search, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
+    }
+
+    /// One of the enterprise's end users, for admins whose user list holds them.
+    #[oai(path = "/enterprises/:id/users/:user_id", method = "get", operation_id = "enterprise_user_get")]
+    async fn user(&self, auth: AdminAuth, id: Path<String>, user_id: Path<String>) -> Result<Json<UserView>, ApiError> {
+        Ok(Json(self.users.get_for_admin(&auth.0, &id, &user_id).await?.into()))
     }
 }

@@ -108,6 +108,12 @@ pub struct JobView {
     pub expires_at: i64,
     /// The owner (shown to admins).
     pub user_id: String,
+    /// Where it was released, once it was.
+    pub print_point_id: Option<String>,
+    /// What its release charged (fen; 0 before release or when free).
+    pub charged_fen: i64,
+    /// What was refunded of that (fen).
+    pub refunded_fen: i64,
 }
 
 impl From<Job> for JobView {
@@ -152,6 +158,9 @@ impl From<Job> for JobView {
             updated_at: j.updated_at,
             expires_at: j.expires_at,
             user_id: j.user_id,
+            print_point_id: j.print_point_id,
+            charged_fen: j.charged.0,
+            refunded_fen: j.refunded.0,
         }
     }
 }
@@ -462,7 +471,8 @@ impl JobsApi {
         Ok(Json(self.jobs.history(&auth.0, &id).await?.into_iter().map(Into::into).collect()))
     }
 
-    /// 在线文印查询: an enterprise's jobs, for admins in scope.
+    /// 在线文印查询: an enterprise's jobs, for admins in scope (region and group admins: those
+    /// released at the print points they see), newest first. Filters combine.
     #[oai(path = "/enterprises/:id/jobs", method = "get", operation_id = "enterprise_jobs")]
     #[allow(clippy::too_many_arguments)]
     async fn enterprise_jobs(
@@ -473,6 +483,14 @@ impl JobsApi {
         state: Query<Option<JobStateText>>,
         /// Only this user's jobs.
         user_id: Query<Option<String>>,
+        /// Only jobs released at this print point.
+        print_point_id: Query<Option<String>>,
+        /// Only jobs uploaded at or after this time (Unix epoch ms).
+        #[oai(validator(minimum(value = "0")))]
+        from: Query<Option<i64>>,
+        /// Only jobs uploaded before this time (Unix epoch ms).
+        #[oai(validator(minimum(value = "0")))]
+        to: Query<Option<i64>>,
         /// Part of the file name.
         q: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
@@ -485,10 +503,36 @@ impl JobsApi {
         let filter = JobFilter {
             state: state.map_err(|source| JobError::Invalid { field: "state", source })?,
             user_id: user_id.0,
+            print_point_id: print_point_id.0,
             name: q.0.filter(|s| !s.trim().is_empty()),
+            created_from: from.0,
+            created_before: to.0,
         };
         let jobs = self.jobs.admin_list(&auth.0, &id, filter, page.limit, page.offset).await?;
         Ok(Json(jobs.into_iter().map(Into::into).collect()))
+    }
+
+    /// One of an enterprise's jobs, for admins who see it in `GET /enterprises/{id}/jobs`.
+    #[oai(path = "/enterprises/:id/jobs/:job_id", method = "get", operation_id = "enterprise_job_get")]
+    async fn enterprise_job(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        job_id: Path<String>,
+    ) -> Result<Json<JobView>, ApiError> {
+        Ok(Json(self.jobs.admin_get(&auth.0, &id, &job_id).await?.into()))
+    }
+
+    /// Every state change of one of an enterprise's jobs, with time and actor (admins who see
+    /// the job).
+    #[oai(path = "/enterprises/:id/jobs/:job_id/history", method = "get", operation_id = "enterprise_job_history")]
+    async fn enterprise_job_history(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        job_id: Path<String>,
+    ) -> Result<Json<Vec<TransitionView>>, ApiError> {
+        Ok(Json(self.jobs.admin_history(&auth.0, &id, &job_id).await?.into_iter().map(Into::into).collect()))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod admin_sessions;
 pub mod admins;
 pub mod alert_levels;
 pub mod alerts;
+pub mod dashboard;
 pub mod declared_text;
 pub mod device_readings;
 pub mod directory;
@@ -85,6 +86,8 @@ pub enum ApiTags {
     /// the gateway reaches each device over SNMP.
     Operations,
     Payments,
+    /// 概览: the admin dashboard.
+    Dashboard,
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
@@ -124,6 +127,7 @@ pub type OperationApis = (
     alerts::AlertsApi,
     alert_levels::AlertLevelsApi,
     push_subscriptions::PushSubscriptionsApi,
+    dashboard::DashboardApi,
 );
 
 /// The OpenAPI service over all resources.
@@ -163,6 +167,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         alerts::AlertsApi { alerts: s.alerts.clone() },
         alert_levels::AlertLevelsApi { alerts: s.alerts.clone() },
         push_subscriptions::PushSubscriptionsApi { push: s.push.clone() },
+        dashboard::DashboardApi { dashboard: s.dashboard.clone() },
     );
     let payments = (
         payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },

@@ -3,12 +3,17 @@
 
 use crate::api::resource_id::ResourceId;
 use poem::web::RemoteAddr;
-use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
 
 use super::declared_text::{ClientKeyText, PayMethodText, PaymentProviderText};
 use super::{
     error::{ApiError, ErrorCode},
-    security::UserAuth,
+    security::{AdminAuth, UserAuth},
+    views::Page,
     ApiTags,
 };
 use crate::{
@@ -65,6 +70,8 @@ pub struct StartReleasePaymentRequest {
 pub struct PaymentOrderObject {
     /// Order id.
     pub id: String,
+    /// Who pays.
+    pub user_id: String,
     /// Our order number at the provider.
     pub out_trade_no: String,
     /// What the order is for.
@@ -87,6 +94,7 @@ impl From<OrderView> for PaymentOrderObject {
     fn from(o: OrderView) -> Self {
         Self {
             id: o.id,
+            user_id: o.user_id,
             out_trade_no: o.out_trade_no,
             purpose: o.purpose,
             provider: o.provider,
@@ -220,6 +228,7 @@ impl From<PaymentError> for ApiError {
             PaymentError::ReleaseAlreadyStarted => ApiError::field(ErrorCode::ReleaseAlreadyStarted, "release_id"),
             PaymentError::Release(e) => e.into(),
             PaymentError::Accounts(e) => e.into(),
+            PaymentError::Tenant(e) => e.into(),
             e @ PaymentError::Storage(_) => ApiError::internal(&e),
         }
     }
@@ -277,5 +286,24 @@ impl PaymentsApi {
     #[oai(path = "/payment-orders/:id", method = "get", operation_id = "payment_order_get")]
     async fn order(&self, auth: UserAuth, id: Path<String>) -> Result<Json<PaymentOrderObject>, ApiError> {
         Ok(Json(self.payments.order(&auth.0, &id).await?.into()))
+    }
+
+    /// An enterprise's payment orders (top-ups and direct release payments), newest first,
+    /// for admins in scope (region and group admins: those of the users they see).
+    #[oai(path = "/enterprises/:id/payment-orders", method = "get", operation_id = "enterprise_payment_orders")]
+    async fn enterprise_orders(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        /// Only orders in this state.
+        state: Query<Option<OrderState>>,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<PaymentOrderObject>>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let orders = self.payments.enterprise_orders(&auth.0, &id, state.0, page.limit, page.offset).await?;
+        Ok(Json(orders.into_iter().map(Into::into).collect()))
     }
 }

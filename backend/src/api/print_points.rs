@@ -12,12 +12,15 @@ use super::{
     error::{ApiError, ErrorCode},
     rates::RatePlanObject,
     security::AdminAuth,
+    views::Page,
     ApiTags,
 };
 use crate::domain::PrintPointStatus;
 use crate::services::{
     pricing::RatePlanInput,
-    print_points::{NewPrintPoint, PrintPointDetail, PrintPointError, PrintPointPatch, PrintPointService},
+    print_points::{
+        NewPrintPoint, PrintPointDetail, PrintPointError, PrintPointFilter, PrintPointPatch, PrintPointService,
+    },
 };
 
 pub struct PrintPointsApi {
@@ -288,10 +291,40 @@ impl PrintPointsApi {
         Ok(Created::Created(Json(self.print_points.create(&auth.0, &id, new).await?.into())))
     }
 
-    /// The enterprise's print points the admin sees (region and group admins see theirs).
+    /// The enterprise's print points the admin sees (region and group admins see theirs), by
+    /// name. Filters combine.
     #[oai(path = "/enterprises/:id/print-points", method = "get", operation_id = "print_point_list")]
-    async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<PrintPointView>>, ApiError> {
-        Ok(Json(self.print_points.list(&auth.0, &id).await?.into_iter().map(Into::into).collect()))
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        /// Only this region's and its subregions'.
+        region_id: Query<Option<String>>,
+        /// Only this printer group's.
+        group_id: Query<Option<String>>,
+        /// Only those bound to this gateway.
+        gateway_id: Query<Option<String>>,
+        /// Only those in this status.
+        status: Query<Option<PrintPointStatus>>,
+        /// Part of the name.
+        #[oai(validator(max_length = 64))]
+        q: Query<Option<String>>,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<PrintPointView>>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let filter = PrintPointFilter {
+            region_id: region_id.0,
+            group_id: group_id.0,
+            gateway_id: gateway_id.0,
+            status: status.0,
+            name: q.0.filter(|s| !s.trim().is_empty()),
+        };
+        let points = self.print_points.list(&auth.0, &id, &filter, page.limit, page.offset).await?;
+        Ok(Json(points.into_iter().map(Into::into).collect()))
     }
 
     /// One print point.

@@ -30,6 +30,13 @@ pub struct CreateProviderRequest {
     pub parent_id: Option<String>,
 }
 
+/// Changes to a provider.
+#[derive(Debug, Object)]
+pub struct UpdateProviderRequest {
+    /// New name, 1-64 characters.
+    pub name: NameText,
+}
+
 #[derive(ApiResponse)]
 enum Created {
     /// Created.
@@ -53,14 +60,29 @@ impl ProvidersApi {
     async fn list(
         &self,
         auth: AdminAuth,
+        /// Part of the name.
+        #[oai(validator(max_length = 64))]
+        q: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<ProviderView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let rows = self.tenants.list_providers(&auth.0, page.limit, page.offset).await?;
+        let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
+        let rows = self.tenants.list_providers(&auth.0, search, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
+    }
+
+    /// Rename a provider (its super admins, or those above it).
+    #[oai(path = "/providers/:id", method = "patch", operation_id = "provider_update")]
+    async fn update(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<UpdateProviderRequest>,
+    ) -> Result<Json<ProviderView>, ApiError> {
+        Ok(Json(self.tenants.rename_provider(&auth.0, &id, &body.0.name).await?.into()))
     }
 
     /// One provider in the caller's scope.

@@ -33,6 +33,13 @@ enum Created {
     Created(Json<RegionView>),
 }
 
+/// Changes to a region.
+#[derive(Debug, Object)]
+pub struct UpdateRegionRequest {
+    /// New name, 1-64 characters.
+    pub name: NameText,
+}
+
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Regions")]
 impl RegionsApi {
     /// Create a region in an enterprise (its super admins, or admins above it).
@@ -47,6 +54,17 @@ impl RegionsApi {
         let r =
             self.tenants.create_region(&auth.0, &id, NewRegion { name: b.name.into(), parent_id: b.parent_id }).await?;
         Ok(Created::Created(Json(r.into())))
+    }
+
+    /// Rename a region (super admins of its enterprise, or admins above it).
+    #[oai(path = "/regions/:id", method = "patch", operation_id = "region_update")]
+    async fn update(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<UpdateRegionRequest>,
+    ) -> Result<Json<RegionView>, ApiError> {
+        Ok(Json(self.tenants.rename_region(&auth.0, &id, &body.0.name).await?.into()))
     }
 
     /// The enterprise's regions: for its users, and for admins in scope (region admins see

@@ -66,7 +66,7 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminPrincip
         return Err(ApiError::new(ErrorCode::AdminRequired).into());
     }
     match ctx.admins.principal(&claims.sub, &claims.sid).await.map_err(ApiError::from)? {
-        Some(principal) if principal.must_change_password && !is_password_change(req) => {
+        Some(principal) if principal.must_change_password && !allowed_before_password_change(req) => {
             Err(ApiError::new(ErrorCode::PasswordChangeRequired).into())
         }
         Some(principal) => Ok(principal),
@@ -74,11 +74,13 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminPrincip
     }
 }
 
-/// The one admin operation a session signed in with a one-time password may call
-/// (`admin_change_password`); signing out needs no access token. Matched on the route
-/// because the security checker runs before the operation is known to it.
-fn is_password_change(req: &Request) -> bool {
-    req.method() == poem::http::Method::PUT && req.uri().path() == "/api/v1/admins/me/password"
+/// The admin operations a session signed in with a one-time password may call: changing the
+/// password and signing out everywhere (signing out this session needs no access token).
+/// Matched on the route because the security checker runs before the operation is known.
+fn allowed_before_password_change(req: &Request) -> bool {
+    let (method, path) = (req.method(), req.uri().path());
+    (method == poem::http::Method::PUT && path == "/api/v1/admins/me/password")
+        || (method == poem::http::Method::POST && path == "/api/v1/admins/me/sign-out-everywhere")
 }
 
 async fn check_gateway(req: &Request, bearer: Bearer) -> poem::Result<Gateway> {

@@ -123,6 +123,24 @@ impl WalletsApi {
         Ok(Json(WalletView { balance_fen: statement.balance.0, entries }))
     }
 
+    /// A user's wallet and statement, newest first, for admins who see the user.
+    #[oai(path = "/enterprises/:id/users/:user_id/wallet", method = "get", operation_id = "wallet_of_user")]
+    async fn of_user(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        user_id: Path<String>,
+        /// Page size, 1-200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Rows to skip (default 0).
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<WalletView>, ApiError> {
+        let page = Page::new(limit.0, offset.0);
+        let statement = self.wallets.of_user(&auth.0, &id, &user_id, page.limit, page.offset).await?;
+        let entries = statement.entries.into_iter().map(Into::into).collect();
+        Ok(Json(WalletView { balance_fen: statement.balance.0, entries }))
+    }
+
     /// Adjust a user's balance (super admins in scope), with a reason; audited.
     #[oai(path = "/enterprises/:id/users/:user_id/wallet/adjustments", method = "post", operation_id = "wallet_adjust")]
     async fn adjust(

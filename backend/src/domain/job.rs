@@ -405,8 +405,14 @@ pub struct JobTransition {
 pub struct JobFilter {
     pub state: Option<JobState>,
     pub user_id: Option<String>,
+    /// Released at this print point.
+    pub print_point_id: Option<String>,
     /// Part of the file name, matched literally and without regard to case.
     pub name: Option<String>,
+    /// Uploaded at or after (Unix epoch ms).
+    pub created_from: Option<i64>,
+    /// Uploaded before (Unix epoch ms).
+    pub created_before: Option<i64>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ use crate::{
     },
 };
 
+/// What an admin list is narrowed to (the repository's, as the API fills it in).
+pub use crate::storage::admins::AdminSearch;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{field}: {source}")]
@@ -221,11 +224,17 @@ impl AdminService {
     }
 
     /// Admins the actor can see: the actor's subtree, or the actor's own enterprise.
-    pub async fn list(&self, actor: &AdminPrincipal, limit: i64, offset: i64) -> Result<Vec<Admin>, AdminError> {
+    pub async fn list(
+        &self,
+        actor: &AdminPrincipal,
+        search: &AdminSearch,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Admin>, AdminError> {
         let rows = match &actor.position {
-            ScopePosition::Enterprise { id, .. } => self.repo.list_of_enterprise(id, limit, offset).await?,
-            ScopePosition::Platform => self.repo.list_under("/", true, limit, offset).await?,
-            ScopePosition::Provider { path } => self.repo.list_under(path, false, limit, offset).await?,
+            ScopePosition::Enterprise { id, .. } => self.repo.list_of_enterprise(id, search, limit, offset).await?,
+            ScopePosition::Platform => self.repo.list_under("/", true, search, limit, offset).await?,
+            ScopePosition::Provider { path } => self.repo.list_under(path, false, search, limit, offset).await?,
         };
         rows.into_iter().map(admin_of).collect()
     }
@@ -305,6 +314,16 @@ impl AdminService {
         admins::set_password_in(&mut tx, &me.id, &hash, false).await?;
         let families =
             sessions::revoke_subject_in(&mut tx, SubjectKind::Admin.as_str(), &me.id, Some(&actor.session_id)).await?;
+        self.sessions.ender().commit(tx, &families).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the signed-in admin, this one included, on every device and
+    /// instance (a lost phone, a shared computer).
+    pub async fn sign_out_everywhere(&self, actor: &AdminPrincipal) -> Result<(), AdminError> {
+        let me = self.own_row(actor).await?;
+        let mut tx = self.repo.begin_write().await?;
+        let families = sessions::revoke_subject_in(&mut tx, SubjectKind::Admin.as_str(), &me.id, None).await?;
         self.sessions.ender().commit(tx, &families).await?;
         Ok(())
     }

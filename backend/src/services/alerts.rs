@@ -5,8 +5,8 @@
 
 use crate::{
     domain::{
-        conditions_of, Alert, AlertLevel, AlertState, AlertType, Conditions, ReadingFacts, ScopeKind, ValueError,
-        CLEAR_AFTER, REOPEN_WINDOW_MS,
+        conditions_of, Alert, AlertLevel, AlertState, AlertType, Conditions, ReadingFacts, ValueError, CLEAR_AFTER,
+        REOPEN_WINDOW_MS,
     },
     infra::{new_id, now_ms},
     services::{
@@ -15,7 +15,7 @@ use crate::{
         push::{Notification, PushService, Recipient, Topic},
     },
     storage::{
-        alerts::{AlertQuery, AlertRepo, AlertRow, EnterpriseScope},
+        alerts::{AlertQuery, AlertRepo, AlertRow},
         device_readings::DeviceStateRow,
         print_points::PrintPointRow,
     },
@@ -163,8 +163,32 @@ impl AlertService {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AlertForAdmin>, AlertError> {
+        let (q, level_of) = self.query(actor, f).await?;
+        let rows = self.repo.list(&actor.enterprise_scope(), &actor.scoped(), &q, limit, offset).await?;
+        rows.into_iter()
+            .map(|r| {
+                let alert = Alert::try_from(r)?;
+                Ok(AlertForAdmin { level: level_of(alert.alert_type), alert })
+            })
+            .collect()
+    }
+
+    /// How many alerts `list` would give without paging.
+    pub async fn count(&self, actor: &AdminPrincipal, f: &AlertFilter) -> Result<i64, AlertError> {
+        let (q, _) = self.query(actor, f).await?;
+        Ok(self.repo.count(&actor.enterprise_scope(), &actor.scoped(), &q).await?)
+    }
+
+    /// The stored query of a filter, a level being the alert types at that level for this
+    /// admin; and how to tell an alert type's level for them.
+    async fn query(
+        &self,
+        actor: &AdminPrincipal,
+        f: &AlertFilter,
+    ) -> Result<(AlertQuery, impl Fn(AlertType) -> AlertLevel), AlertError> {
         let levels = self.levels(actor).await?;
-        let level_of = |t: AlertType| levels.iter().find(|l| l.alert_type == t).map_or(t.default_level(), |l| l.level);
+        let level_of =
+            move |t: AlertType| levels.iter().find(|l| l.alert_type == t).map_or(t.default_level(), |l| l.level);
         let types = f.level.map(|want| {
             AlertType::ALL.iter().filter(|t| level_of(**t) == want).map(|t| t.as_str().to_string()).collect()
         });
@@ -176,13 +200,7 @@ impl AlertService {
             state: f.state.clone().unwrap_or_default(),
             types,
         };
-        let rows = self.repo.list(&enterprise_scope(actor), &actor.scoped(), &q, limit, offset).await?;
-        rows.into_iter()
-            .map(|r| {
-                let alert = Alert::try_from(r)?;
-                Ok(AlertForAdmin { level: level_of(alert.alert_type), alert })
-            })
-            .collect()
+        Ok((q, level_of))
     }
 
     /// One alert the admin sees.
@@ -247,15 +265,6 @@ impl AlertService {
 }
 
 /// The enterprises under the admin, for the list's SQL.
-fn enterprise_scope(actor: &AdminPrincipal) -> EnterpriseScope {
-    match (actor.scope.kind(), actor.position.subtree_prefix()) {
-        (ScopeKind::Enterprise, _) | (_, None) => {
-            EnterpriseScope::One(actor.scope.id().unwrap_or_default().to_string())
-        }
-        (_, Some(prefix)) => EnterpriseScope::Subtree(prefix.to_string()),
-    }
-}
-
 /// The conditions the stored (previous) state showed.
 fn previous_conditions(s: &DeviceStateRow) -> Conditions {
     let errors: Vec<String> = s.errors.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect();

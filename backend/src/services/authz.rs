@@ -5,8 +5,9 @@
 //! for a resource the caller can see but whose action needs a stronger role.
 
 use crate::{
-    domain::{AdminRole, AdminScope},
+    domain::{AdminRole, AdminScope, ScopeKind},
     storage::{
+        alerts::EnterpriseScope,
         print_points::ScopedAdmin,
         tenants::{EnterpriseRow, ProviderRow, RegionRow},
     },
@@ -98,6 +99,16 @@ impl AdminPrincipal {
     /// the print points (and so the jobs and users) they see.
     pub fn scoped(&self) -> ScopedAdmin {
         ScopedAdmin { admin_id: self.admin_id.clone(), region_admin: self.role == AdminRole::Region }
+    }
+
+    /// The enterprises this admin's scope holds, as the repositories' queries take them.
+    pub fn enterprise_scope(&self) -> EnterpriseScope {
+        match (self.scope.kind(), self.position.subtree_prefix()) {
+            (ScopeKind::Enterprise, _) | (_, None) => {
+                EnterpriseScope::One(self.scope.id().unwrap_or_default().to_string())
+            }
+            (_, Some(prefix)) => EnterpriseScope::Subtree(prefix.to_string()),
+        }
     }
 
     pub fn sees_provider(&self, p: &ProviderRow) -> bool {

@@ -402,6 +402,27 @@ impl JobService {
         Ok(jobs.into_iter().map(Into::into).collect())
     }
 
+    /// One of an enterprise's jobs, for an admin whose list holds it (404 otherwise).
+    pub async fn admin_get(&self, actor: &AdminPrincipal, enterprise_id: &str, id: &str) -> Result<Job, JobError> {
+        Ok(self.admin_visible(actor, enterprise_id, id).await?.into())
+    }
+
+    /// Every state change of a job the admin sees.
+    pub async fn admin_history(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        id: &str,
+    ) -> Result<Vec<JobTransition>, JobError> {
+        let job = self.admin_visible(actor, enterprise_id, id).await?;
+        Ok(self.repo.transitions(&job.id).await?.into_iter().map(Into::into).collect())
+    }
+
+    async fn admin_visible(&self, actor: &AdminPrincipal, enterprise_id: &str, id: &str) -> Result<JobRow, JobError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        self.repo.get_for_enterprise(&enterprise.id, id, &actor.scoped()).await?.ok_or(JobError::NotFound)
+    }
+
     // ---- rates ----
 
     pub async fn rate_plan(&self, enterprise_id: &str) -> Result<RatePlan, JobError> {

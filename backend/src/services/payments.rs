@@ -23,9 +23,10 @@ use futures_util::StreamExt;
 use rand::Rng;
 
 use super::{
-    authz::UserPrincipal,
+    authz::{AdminPrincipal, UserPrincipal},
     payment_accounts::{AccountOwner, PaymentAccountError, PaymentAccountService},
     release::{check_release_id, ReleaseError, ReleaseService},
+    tenants::{TenantError, TenantService},
 };
 use crate::{
     domain::{
@@ -86,6 +87,8 @@ pub enum PaymentError {
     Release(#[from] ReleaseError),
     #[error(transparent)]
     Accounts(#[from] PaymentAccountError),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
 }
@@ -168,6 +171,8 @@ pub enum PayAction {
 #[derive(Debug, Clone)]
 pub struct OrderView {
     pub id: String,
+    /// Who pays.
+    pub user_id: String,
     pub out_trade_no: String,
     pub purpose: OrderPurpose,
     pub provider: PaymentProvider,
@@ -183,6 +188,7 @@ impl From<PaymentOrderRow> for OrderView {
     fn from(o: PaymentOrderRow) -> Self {
         Self {
             id: o.id,
+            user_id: o.user_id,
             out_trade_no: o.out_trade_no,
             purpose: o.purpose,
             provider: o.provider,
@@ -193,6 +199,14 @@ impl From<PaymentOrderRow> for OrderView {
             settled_at: o.settled_at,
         }
     }
+}
+
+/// What the payment service works with besides the providers.
+pub struct PaymentServices {
+    pub orders: PaymentOrderRepo,
+    pub accounts: PaymentAccountService,
+    pub release: ReleaseService,
+    pub tenants: TenantService,
 }
 
 /// The providers' clients.
@@ -264,6 +278,7 @@ pub struct PaymentService {
     orders: PaymentOrderRepo,
     accounts: PaymentAccountService,
     release: ReleaseService,
+    tenants: TenantService,
     wechat: WechatPayClient,
     alipay: AlipayClient,
     events: Arc<dyn EventBus>,
@@ -379,19 +394,19 @@ fn provider_error(e: impl std::fmt::Display) -> PaymentError {
 
 impl PaymentService {
     pub fn new(
-        orders: PaymentOrderRepo,
-        accounts: PaymentAccountService,
-        release: ReleaseService,
+        services: PaymentServices,
         clients: ProviderClients,
         events: Arc<dyn EventBus>,
         public_base_url: &str,
         reconcile: ReconcileConfig,
     ) -> Self {
         let ProviderClients { wechat_pay: wechat, alipay } = clients;
+        let PaymentServices { orders, accounts, release, tenants } = services;
         Self {
             orders,
             accounts,
             release,
+            tenants,
             wechat,
             alipay,
             events,
@@ -652,6 +667,21 @@ impl PaymentService {
     pub async fn order(&self, user: &UserPrincipal, id: &str) -> Result<OrderView, PaymentError> {
         let o = self.orders.get(id).await?.filter(|o| o.user_id == user.user_id).ok_or(PaymentError::NotFound)?;
         Ok(o.into())
+    }
+
+    /// An enterprise's payment orders, newest first, for admins in scope. Region and group
+    /// admins see those of the users they see.
+    pub async fn enterprise_orders(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        state: Option<OrderState>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<OrderView>, PaymentError> {
+        let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        let rows = self.orders.of_enterprise(&e.id, state, &actor.scoped(), limit, offset).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// A WeChat Pay notification for an order paid to `owner`.

@@ -28,6 +28,31 @@ use crate::{
     },
 };
 
+/// What a print-point list is narrowed to; every field that is set must match.
+#[derive(Debug, Default, Clone)]
+pub struct PrintPointFilter {
+    /// In this region or one below it.
+    pub region_id: Option<String>,
+    /// A member of this printer group.
+    pub group_id: Option<String>,
+    /// Bound to this gateway.
+    pub gateway_id: Option<String>,
+    pub status: Option<PrintPointStatus>,
+    /// Part of the name, any case.
+    pub name: Option<String>,
+}
+
+impl PrintPointFilter {
+    fn matches(&self, row: &PrintPointRow, region_path: &str, groups: &[String]) -> bool {
+        // Region paths are made of ids, `/a/b/`: a region's subtree holds `/{id}/` in its path.
+        self.region_id.as_ref().is_none_or(|r| region_path.contains(&format!("/{r}/")))
+            && self.group_id.as_ref().is_none_or(|g| groups.contains(g))
+            && self.gateway_id.as_ref().is_none_or(|g| row.gateway_id.as_ref() == Some(g))
+            && self.status.is_none_or(|s| row.status == s)
+            && self.name.as_ref().is_none_or(|n| row.name.to_lowercase().contains(&n.trim().to_lowercase()))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PrintPointError {
     #[error("not found")]
@@ -312,25 +337,40 @@ impl PrintPointService {
         self.with_groups(row).await
     }
 
-    /// The enterprise's print points the admin sees.
+    /// The enterprise's print points the admin sees, filtered and paged (by name, then id).
     pub async fn list(
         &self,
         actor: &AdminPrincipal,
         enterprise_id: &str,
+        filter: &PrintPointFilter,
+        limit: i64,
+        offset: i64,
     ) -> Result<Vec<PrintPointDetail>, PrintPointError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
         let admin_groups = self.repo.groups_of_admin(&actor.admin_id).await?;
         let memberships = self.repo.memberships(&enterprise.id).await?;
         let mut out = Vec::new();
+        // Visibility needs the region path and the groups of each point, which the filters use
+        // too; an enterprise's points are few enough (thousands) to sift here in one pass.
         for (row, path) in self.repo.of_enterprise(&enterprise.id).await? {
             let groups: Vec<String> =
                 memberships.iter().filter(|(p, _)| *p == row.id).map(|(_, g)| g.clone()).collect();
-            if Self::visible(actor, &path, &groups, &admin_groups) {
-                let qr_url = self.qr_url(&row);
-                out.push(PrintPointDetail { print_point: row.into(), group_ids: groups, qr_url });
+            if Self::visible(actor, &path, &groups, &admin_groups) && filter.matches(&row, &path, &groups) {
+                out.push((row, groups));
             }
         }
-        Ok(out)
+        out.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        let skip = usize::try_from(offset).unwrap_or(0);
+        let take = usize::try_from(limit).unwrap_or(0);
+        Ok(out
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|(row, group_ids)| {
+                let qr_url = self.qr_url(&row);
+                PrintPointDetail { print_point: row.into(), group_ids, qr_url }
+            })
+            .collect())
     }
 
     pub async fn update(

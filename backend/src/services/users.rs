@@ -206,11 +206,28 @@ impl UserService {
         &self,
         actor: &AdminPrincipal,
         enterprise_id: &str,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<User>, UserError> {
         let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
-        Ok(self.repo.list(&enterprise.id, &actor.scoped(), limit, offset).await?.into_iter().map(Into::into).collect())
+        let rows = self.repo.list(&enterprise.id, &actor.scoped(), search, limit, offset).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// One of an enterprise's users, for admins whose list holds them (404 otherwise).
+    pub async fn get_for_admin(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        id: &str,
+    ) -> Result<User, UserError> {
+        let enterprise = self.tenants.enterprise(actor, enterprise_id).await?;
+        let user = self.repo.get(id).await?.filter(|u| u.enterprise_id == enterprise.id).ok_or(UserError::NotFound)?;
+        if !self.repo.visible_to(&user.id, &actor.scoped()).await? {
+            return Err(UserError::NotFound);
+        }
+        Ok(user.into())
     }
 }
 

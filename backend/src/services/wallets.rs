@@ -169,13 +169,39 @@ impl WalletService {
         enterprise_id: &str,
         user_id: &str,
     ) -> Result<(i64, i64), WalletError> {
+        let (user_id, enterprise_id) = self.visible_user(actor, enterprise_id, user_id).await?;
+        self.check(&user_id, &enterprise_id).await
+    }
+
+    /// A user's wallet and statement, newest first, for an admin who sees the user.
+    pub async fn of_user(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        user_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<WalletStatement, WalletError> {
+        let (user_id, enterprise_id) = self.visible_user(actor, enterprise_id, user_id).await?;
+        let w = self.repo.ensure(&user_id, &enterprise_id, now_ms()).await?;
+        let entries = self.repo.ledger(&w.id, limit, offset).await?;
+        Ok(WalletStatement { balance: Fen(w.balance_fen), entries: entries.into_iter().map(Into::into).collect() })
+    }
+
+    /// The user and enterprise ids of a user the admin sees: region and group admins see the
+    /// wallets of the users they see (404 otherwise).
+    async fn visible_user(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: &str,
+        user_id: &str,
+    ) -> Result<(String, String), WalletError> {
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
         let user = self.users.get(user_id).await?.filter(|u| u.enterprise_id == e.id).ok_or(WalletError::NotFound)?;
-        // Region and group admins see the wallets of the users they see (404 otherwise).
         if !self.users.visible_to(&user.id, &actor.scoped()).await? {
             return Err(WalletError::NotFound);
         }
-        self.check(&user.id, &e.id).await
+        Ok((user.id, e.id))
     }
 
     /// Balance and ledger sum of a user's wallet (they must agree).

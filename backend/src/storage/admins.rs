@@ -41,6 +41,28 @@ impl TryFrom<AdminRow> for Admin {
 const ADMIN_COLS: &str = "a.id, a.username, a.display_name, a.scope_kind, a.scope_id, a.role, \
     a.password_hash, a.must_change_password, a.status, a.created_at";
 
+/// What an admin list is narrowed to: part of the login or display name (any case), and one
+/// scope's admins.
+#[derive(Debug, Clone, Default)]
+pub struct AdminSearch {
+    pub text: Option<String>,
+    pub scope_id: Option<String>,
+}
+
+impl AdminSearch {
+    fn pattern(&self) -> String {
+        self.text.as_deref().map(|t| format!("%{}%", like_literal(&t.trim().to_lowercase()))).unwrap_or_default()
+    }
+}
+
+/// The SQL condition of an [`AdminSearch`] bound at `$t` (the pattern) and `$s` (the scope).
+fn search_condition(t: u8, s: u8) -> String {
+    format!(
+        "(${t} = '' OR LOWER(a.username) LIKE ${t} ESCAPE '\\' OR LOWER(a.display_name) LIKE ${t} ESCAPE '\\') \
+         AND (${s} = '' OR a.scope_id = ${s})"
+    )
+}
+
 #[derive(Clone)]
 pub struct AdminRepo {
     pool: AnyPool,
@@ -123,6 +145,7 @@ impl AdminRepo {
         &self,
         path_prefix: &str,
         include_platform: bool,
+        search: &AdminSearch,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AdminRow>, sqlx::Error> {
@@ -130,14 +153,17 @@ impl AdminRepo {
             "SELECT {ADMIN_COLS} FROM admins a \
              LEFT JOIN providers p ON a.scope_kind = 'provider' AND p.id = a.scope_id \
              LEFT JOIN enterprises e ON a.scope_kind = 'enterprise' AND e.id = a.scope_id \
-             WHERE p.path LIKE $1 ESCAPE '\\' OR e.owner_path LIKE $1 ESCAPE '\\' \
-                OR ($2 = 1 AND a.scope_kind = 'platform') \
-             ORDER BY a.username LIMIT $3 OFFSET $4"
+             WHERE (p.path LIKE $1 ESCAPE '\\' OR e.owner_path LIKE $1 ESCAPE '\\' \
+                OR ($2 = 1 AND a.scope_kind = 'platform')) AND {} \
+             ORDER BY a.username LIMIT $3 OFFSET $4",
+            search_condition(5, 6)
         ))
         .bind(format!("{}%", like_literal(path_prefix)))
         .bind(i64::from(include_platform))
         .bind(limit)
         .bind(offset)
+        .bind(search.pattern())
+        .bind(search.scope_id.as_deref().unwrap_or(""))
         .fetch_all(&self.pool)
         .await
     }
@@ -146,16 +172,20 @@ impl AdminRepo {
     pub async fn list_of_enterprise(
         &self,
         enterprise_id: &str,
+        search: &AdminSearch,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AdminRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {ADMIN_COLS} FROM admins a WHERE a.scope_kind = 'enterprise' AND a.scope_id = $1 \
-             ORDER BY a.username LIMIT $2 OFFSET $3"
+            "SELECT {ADMIN_COLS} FROM admins a WHERE a.scope_kind = 'enterprise' AND a.scope_id = $1 AND {} \
+             ORDER BY a.username LIMIT $2 OFFSET $3",
+            search_condition(4, 5)
         ))
         .bind(enterprise_id)
         .bind(limit)
         .bind(offset)
+        .bind(search.pattern())
+        .bind(search.scope_id.as_deref().unwrap_or(""))
         .fetch_all(&self.pool)
         .await
     }

@@ -185,40 +185,23 @@ impl AlertRepo {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AlertRow>, sqlx::Error> {
-        let (prefix, one) = match scope {
-            EnterpriseScope::Subtree(p) => (p.as_str(), ""),
-            EnterpriseScope::One(id) => ("", id.as_str()),
-        };
-        let types = q.types.as_ref().map(|t| t.join(",")).unwrap_or_default();
-        sqlx::query_as(&format!(
-            "SELECT {COLS} FROM alerts al WHERE al.enterprise_id IN (SELECT e.id FROM enterprises e WHERE \
-               ($1 <> '' AND SUBSTR(e.owner_path, 1, LENGTH($1)) = $1) OR e.id = $2) \
-             AND ($3 = '' OR al.enterprise_id = $3) AND ($4 = '' OR al.print_point_id = $4) \
-             AND ($5 = '' OR al.print_point_id IN (SELECT p.id FROM print_points p JOIN regions r ON r.id = p.region_id \
-                JOIN regions top ON top.id = $5 WHERE SUBSTR(r.path, 1, LENGTH(top.path)) = top.path)) \
-             AND ($6 = '' OR al.print_point_id IN (SELECT g.print_point_id FROM print_point_groups g WHERE g.group_id = $6)) \
-             AND ($7 = '' OR ($7 = 'open' AND al.state <> 'resolved') OR al.state = $7) \
-             AND ($8 = 0 OR (',' || $9 || ',') LIKE ('%,' || al.alert_type || ',%')) \
-             AND ({} OR al.print_point_id IN ({})) \
-             ORDER BY al.raised_at DESC, al.id DESC LIMIT $12 OFFSET $13",
-            admin_unrestricted(10, 11),
-            points_visible_to_admin(10, 11)
-        ))
-        .bind(prefix)
-        .bind(one)
-        .bind(&q.enterprise_id)
-        .bind(&q.print_point_id)
-        .bind(&q.region_id)
-        .bind(&q.group_id)
-        .bind(&q.state)
-        .bind(i64::from(q.types.is_some()))
-        .bind(types)
-        .bind(&viewer.admin_id)
-        .bind(viewer.region_flag())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
+        let sql = format!(
+            "SELECT {COLS} FROM alerts al WHERE {} ORDER BY al.raised_at DESC, al.id DESC LIMIT $12 OFFSET $13",
+            list_condition()
+        );
+        bind_list_condition(sqlx::query_as(&sql), scope, viewer, q).bind(limit).bind(offset).fetch_all(&self.pool).await
+    }
+
+    /// How many alerts `list` would give without paging.
+    pub async fn count(
+        &self,
+        scope: &EnterpriseScope,
+        viewer: &ScopedAdmin,
+        q: &AlertQuery,
+    ) -> Result<i64, sqlx::Error> {
+        let sql = format!("SELECT COUNT(*) FROM alerts al WHERE {}", list_condition());
+        let (n,): (i64,) = bind_list_condition(sqlx::query_as(&sql), scope, viewer, q).fetch_one(&self.pool).await?;
+        Ok(n)
     }
 
     // ---- alert levels ----
@@ -275,4 +258,48 @@ impl AlertRepo {
         .fetch_all(&mut **tx)
         .await
     }
+}
+
+/// The condition of `list` and `count`: placeholders $1-$11, bound by `bind_list_condition`.
+fn list_condition() -> String {
+    format!(
+        "al.enterprise_id IN (SELECT e.id FROM enterprises e WHERE \
+           ($1 <> '' AND SUBSTR(e.owner_path, 1, LENGTH($1)) = $1) OR e.id = $2) \
+         AND ($3 = '' OR al.enterprise_id = $3) AND ($4 = '' OR al.print_point_id = $4) \
+         AND ($5 = '' OR al.print_point_id IN (SELECT p.id FROM print_points p JOIN regions r ON r.id = p.region_id \
+            JOIN regions top ON top.id = $5 WHERE SUBSTR(r.path, 1, LENGTH(top.path)) = top.path)) \
+         AND ($6 = '' OR al.print_point_id IN (SELECT g.print_point_id FROM print_point_groups g WHERE g.group_id = $6)) \
+         AND ($7 = '' OR ($7 = 'open' AND al.state <> 'resolved') OR al.state = $7) \
+         AND ($8 = 0 OR (',' || $9 || ',') LIKE ('%,' || al.alert_type || ',%')) \
+         AND ({} OR al.print_point_id IN ({}))",
+        admin_unrestricted(10, 11),
+        points_visible_to_admin(10, 11)
+    )
+}
+
+type AnyQueryAs<'q, O> = sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>;
+
+fn bind_list_condition<'q, O>(
+    query: AnyQueryAs<'q, O>,
+    scope: &'q EnterpriseScope,
+    viewer: &'q ScopedAdmin,
+    q: &'q AlertQuery,
+) -> AnyQueryAs<'q, O> {
+    let (prefix, one) = match scope {
+        EnterpriseScope::Subtree(p) => (p.as_str(), ""),
+        EnterpriseScope::One(id) => ("", id.as_str()),
+    };
+    let types = q.types.as_ref().map(|t| t.join(",")).unwrap_or_default();
+    query
+        .bind(prefix)
+        .bind(one)
+        .bind(q.enterprise_id.as_str())
+        .bind(q.print_point_id.as_str())
+        .bind(q.region_id.as_str())
+        .bind(q.group_id.as_str())
+        .bind(q.state.as_str())
+        .bind(i64::from(q.types.is_some()))
+        .bind(types)
+        .bind(viewer.admin_id.as_str())
+        .bind(viewer.region_flag())
 }

@@ -342,6 +342,7 @@ impl JobRepo {
             "SELECT {COLS} FROM print_jobs WHERE enterprise_id = $1 AND ($2 = '' OR state = $2) \
              AND ($3 = '' OR user_id = $3) AND ($4 = '' OR LOWER(file_name) LIKE LOWER($4) ESCAPE '\\') \
              AND ({} OR print_point_id IN ({})) \
+             AND ($9 = '' OR print_point_id = $9) AND created_at >= $10 AND created_at < $11 \
              ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
             admin_unrestricted(7, 8),
             points_visible_to_admin(7, 8)
@@ -354,7 +355,31 @@ impl JobRepo {
         .bind(offset)
         .bind(&viewer.admin_id)
         .bind(viewer.region_flag())
+        .bind(f.print_point_id.as_deref().unwrap_or(""))
+        .bind(f.created_from.unwrap_or(0))
+        .bind(f.created_before.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
+        .await
+    }
+
+    /// One of an enterprise's jobs, if the admin's list would hold it.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_for_enterprise(
+        &self,
+        enterprise_id: &str,
+        id: &str,
+        viewer: &ScopedAdmin,
+    ) -> Result<Option<JobRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM print_jobs WHERE enterprise_id = $1 AND id = $2 AND ({} OR print_point_id IN ({}))",
+            admin_unrestricted(3, 4),
+            points_visible_to_admin(3, 4)
+        ))
+        .bind(enterprise_id)
+        .bind(id)
+        .bind(&viewer.admin_id)
+        .bind(viewer.region_flag())
+        .fetch_optional(&self.pool)
         .await
     }
 

@@ -8,6 +8,7 @@
 pub mod admins;
 pub mod alerts;
 pub mod audit;
+pub mod dashboard;
 pub mod device_readings;
 pub mod discoveries;
 pub mod gateways;

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
+use super::{print_points::ScopedAdmin, users::visible_user};
 use crate::domain::{OrderPurpose, OrderState, PayMethod, Payee, PaymentProvider, RefundState, ReleaseOutcome};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -139,6 +140,33 @@ impl PaymentOrderRepo {
         ))
         .bind(user_id)
         .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// An enterprise's orders, newest first; a region or group admin sees those of the users
+    /// they see.
+    #[tracing::instrument(skip_all)]
+    pub async fn of_enterprise(
+        &self,
+        enterprise_id: &str,
+        state: Option<OrderState>,
+        viewer: &ScopedAdmin,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<PaymentOrderRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {COLS} FROM payment_orders o WHERE enterprise_id = $1 AND ($2 = '' OR state = $2) \
+             AND EXISTS (SELECT 1 FROM users WHERE users.id = o.user_id AND {}) \
+             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+            visible_user(3, 4)
+        ))
+        .bind(enterprise_id)
+        .bind(state.map(OrderState::as_str).unwrap_or(""))
+        .bind(&viewer.admin_id)
+        .bind(viewer.region_flag())
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await
     }

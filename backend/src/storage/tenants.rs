@@ -121,16 +121,18 @@ impl TenantRepo {
     pub async fn providers_under(
         &self,
         path_prefix: &str,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ProviderRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {PROVIDER_COLS} FROM providers WHERE path LIKE $1 ESCAPE '\\' \
-             ORDER BY name, id LIMIT $2 OFFSET $3"
+             AND ($4 = '' OR LOWER(name) LIKE $4 ESCAPE '\\') ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(format!("{}%", like_literal(path_prefix)))
         .bind(limit)
         .bind(offset)
+        .bind(contains_pattern(search))
         .fetch_all(&self.pool)
         .await
     }
@@ -196,16 +198,19 @@ impl TenantRepo {
     pub async fn enterprises_under(
         &self,
         owner_prefix: &str,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<EnterpriseRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {ENTERPRISE_COLS} FROM enterprises WHERE owner_path LIKE $1 ESCAPE '\\' \
+             AND ($4 = '' OR LOWER(name) LIKE $4 ESCAPE '\\' OR LOWER(code) LIKE $4 ESCAPE '\\') \
              ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(format!("{}%", like_literal(owner_prefix)))
         .bind(limit)
         .bind(offset)
+        .bind(contains_pattern(search))
         .fetch_all(&self.pool)
         .await
     }
@@ -257,6 +262,20 @@ impl TenantRepo {
             .await
     }
 
+    /// Renames a region.
+    #[tracing::instrument(skip_all)]
+    pub async fn rename_region(&self, id: &str, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE regions SET name = $2 WHERE id = $1").bind(id).bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Renames a provider.
+    #[tracing::instrument(skip_all)]
+    pub async fn rename_provider(&self, id: &str, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE providers SET name = $2 WHERE id = $1").bind(id).bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Every region of an enterprise, parents before children.
     #[tracing::instrument(skip_all)]
     pub async fn regions_of(&self, enterprise_id: &str) -> Result<Vec<RegionRow>, sqlx::Error> {
@@ -284,4 +303,9 @@ pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &Enterprise
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A LIKE pattern for "contains this text, any case" ('' for no filter).
+fn contains_pattern(search: Option<&str>) -> String {
+    search.map(|t| format!("%{}%", like_literal(&t.trim().to_lowercase()))).unwrap_or_default()
 }

@@ -102,11 +102,17 @@ impl UserRepo {
         &self,
         enterprise_id: &str,
         viewer: &ScopedAdmin,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<UserRow>, sqlx::Error> {
+        // `search` is part of the display name, user name or phone, any case.
+        let pattern =
+            search.map(|q| format!("%{}%", super::like_literal(&q.trim().to_lowercase()))).unwrap_or_default();
         sqlx::query_as(&format!(
             "SELECT {USER_COLS} FROM users WHERE enterprise_id = $1 AND {} \
+             AND ($6 = '' OR LOWER(display_name) LIKE $6 ESCAPE '\\' OR LOWER(COALESCE(username, '')) LIKE $6 ESCAPE '\\' \
+               OR COALESCE(phone, '') LIKE $6 ESCAPE '\\') \
              ORDER BY created_at, id LIMIT $2 OFFSET $3",
             visible_user(4, 5)
         ))
@@ -115,6 +121,7 @@ impl UserRepo {
         .bind(offset)
         .bind(&viewer.admin_id)
         .bind(viewer.region_flag())
+        .bind(pattern)
         .fetch_all(&self.pool)
         .await
     }
@@ -154,7 +161,7 @@ pub async fn set_password_in(
 /// SQL condition on `users`: the admin `$a` (`$r` = 1 for a region admin) sees the user. Users
 /// belong to an enterprise, not to a region or a group, so a region or group admin sees the
 /// users who have had a job released at a print point they see (where they print).
-fn visible_user(a: u8, r: u8) -> String {
+pub(crate) fn visible_user(a: u8, r: u8) -> String {
     format!(
         "({} OR id IN (SELECT j.user_id FROM print_jobs j WHERE j.print_point_id IN ({})))",
         admin_unrestricted(a, r),

@@ -26,7 +26,8 @@ impl PrintPointService {
         enterprise_id: &str,
         ids: &[String],
     ) -> Result<String, PrintPointError> {
-        let points = self.list(actor, enterprise_id).await?;
+        // Every print point the admin sees: a sheet is not paged.
+        let points = self.list(actor, enterprise_id, &PrintPointFilter::default(), i64::MAX, 0).await?;
         let chosen: Vec<&PrintPointDetail> =
             points.iter().filter(|p| ids.is_empty() || ids.contains(&p.print_point.id)).collect();
         if chosen.len() != ids.len() && !ids.is_empty() {

@@ -42,15 +42,29 @@ impl TenantService {
     pub async fn list_providers(
         &self,
         actor: &AdminPrincipal,
+        search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Provider>, TenantError> {
         match actor.position.subtree_prefix() {
             Some(prefix) => {
-                Ok(self.repo.providers_under(prefix, limit, offset).await?.into_iter().map(Into::into).collect())
+                let rows = self.repo.providers_under(prefix, search, limit, offset).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
             }
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Renames a provider (super admins who see it: its own, or those above it).
+    pub async fn rename_provider(&self, actor: &AdminPrincipal, id: &str, name: &str) -> Result<Provider, TenantError> {
+        let mut p = self.repo.provider(id).await?.filter(|p| actor.sees_provider(p)).ok_or(TenantError::NotFound)?;
+        let name = Name::parse(name).map_err(invalid("name"))?;
+        if !actor.is_super() {
+            return Err(TenantError::Forbidden);
+        }
+        self.repo.rename_provider(&p.id, name.as_str()).await?;
+        p.name = name.into_string();
+        Ok(p.into())
     }
 
     pub async fn provider(&self, actor: &AdminPrincipal, id: &str) -> Result<Provider, TenantError> {

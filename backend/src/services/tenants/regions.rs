@@ -37,6 +37,22 @@ impl TenantService {
         Ok(row.into())
     }
 
+    /// Renames a region (super admins who see its enterprise).
+    pub async fn rename_region(&self, actor: &AdminPrincipal, id: &str, name: &str) -> Result<Region, TenantError> {
+        let mut region = self.repo.region(id).await?.ok_or(TenantError::NotFound)?;
+        self.enterprise(actor, &region.enterprise_id).await.map_err(|_| TenantError::NotFound)?;
+        if !actor.region_allows(&region.path) {
+            return Err(TenantError::NotFound);
+        }
+        let name = Name::parse(name).map_err(invalid("name"))?;
+        if !actor.is_super() {
+            return Err(TenantError::Forbidden);
+        }
+        self.repo.rename_region(&region.id, name.as_str()).await?;
+        region.name = name.into_string();
+        Ok(region.into())
+    }
+
     /// The enterprise's regions as the viewer may see them.
     pub async fn regions(&self, viewer: Viewer<'_>, enterprise_id: &str) -> Result<Vec<Region>, TenantError> {
         let rows = match viewer {
