@@ -16,6 +16,18 @@ export const router = createRouter({
   ],
 })
 
+// The admin console (移动管理平台, /m/admin/) is added on its first visit: its routes, and the
+// map of its chunks that a lazy route leaves in the chunk declaring it, stay out of the entry
+// the user pages load.
+let consoleAdded = false
+router.beforeEach(async (to) => {
+  if (consoleAdded || !to.path.startsWith('/admin')) return true
+  const { addConsole } = await import('./admin/routes')
+  addConsole(router)
+  consoleAdded = true
+  return to.fullPath
+})
+
 // Never lose the user's place: signing in comes back to where they were going.
 router.beforeEach((to) => {
   if (!to.meta.auth || signedIn()) return true

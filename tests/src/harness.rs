@@ -161,8 +161,15 @@ impl TestApp {
     /// Starts another instance on the same database and Redis (several-instance tests), or
     /// the same instance again after a stop.
     pub async fn spawn_sibling(&self) -> Self {
+        self.spawn_sibling_with(|_| {}).await
+    }
+
+    /// Another instance on the same database and Redis, its configuration adjusted by `tweak`
+    /// (another build of the web app, say).
+    pub async fn spawn_sibling_with(&self, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".into();
+        tweak(&mut config);
         Self::start(config, self.db.clone(), self.dir.clone(), self.settled_passwords.clone()).await
     }
 

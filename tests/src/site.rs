@@ -40,6 +40,16 @@ pub struct RunningAgent {
 }
 
 impl RunningAgent {
+    /// Runs the agent of the gateway enrolled in `state`; returns once its link is up.
+    pub async fn start(state: &std::path::Path, monitor: MonitorConfig) -> Self {
+        let agent = Agent::new(state).unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(agent.clone().run_with(monitor, stopped));
+        let mut up = agent.connected();
+        tokio::time::timeout(Duration::from_secs(20), up.wait_for(|c| *c)).await.expect("link up in time").unwrap();
+        Self { agent, stop, task }
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -88,12 +98,7 @@ impl GatewaySite {
 
     /// Runs the gateway agent with its reading schedule set by `monitor`.
     pub async fn start_agent_with(&self, monitor: MonitorConfig) -> RunningAgent {
-        let agent = Agent::new(self.state.path()).unwrap();
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(agent.clone().run_with(monitor, stopped));
-        let mut up = agent.connected();
-        tokio::time::timeout(Duration::from_secs(20), up.wait_for(|c| *c)).await.expect("link up in time").unwrap();
-        RunningAgent { agent, stop, task }
+        RunningAgent::start(self.state.path(), monitor).await
     }
 
     /// Credits the user's wallet (once per amount: the amount is in the idempotency key).

@@ -9,37 +9,19 @@
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use serde_json::json;
 use yunyin_e2e::{
-    fakes::wechat::FakeWechat, fixtures, peers::printer::TestPrinter, raw_gateway, site::GatewaySite, TestApp,
+    fakes::wechat::FakeWechat,
+    fixtures,
+    peers::browser::{available_or_skip, repo},
+    peers::printer::TestPrinter,
+    raw_gateway,
+    site::GatewaySite,
+    TestApp,
 };
 use yunyin_gateway::state::StateFile;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// Whether Chromium, Node, Playwright and the built app are here. The test command builds the
-/// app first; in CI (`CI=true`) anything missing fails the run.
-fn browser_available(test: &str) -> bool {
-    let missing: Vec<&str> = [
-        ("chromium (apt-get install chromium)", PathBuf::from("/usr/bin/chromium").exists()),
-        ("node", std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())),
-        ("mobile/node_modules (npm ci in mobile/)", repo().join("mobile/node_modules/playwright-core").exists()),
-        ("mobile/dist (npm run build in mobile/)", repo().join("mobile/dist/index.html").exists()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(what, _)| what)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    yunyin_e2e::skip::skipped(test, &format!("missing {missing:?}"));
-    false
-}
 
 /// A Y4M video for Chromium's fake camera: the QR code on white, 640×480, a few frames (it loops).
 fn y4m(png: &[u8]) -> Vec<u8> {
@@ -66,7 +48,7 @@ async fn a_user_walks_the_mobile_app_in_a_real_browser() {
         yunyin_server::telemetry::init_with_writer(yunyin_server::config::LogFormat::Pretty, "info", std::io::stderr);
     }
     if !yunyin_e2e::peers::printer::available_or_skip("a_user_walks_the_mobile_app")
-        || !browser_available("a_user_walks_the_mobile_app")
+        || !available_or_skip("a_user_walks_the_mobile_app")
     {
         return;
     }
@@ -133,7 +115,7 @@ async fn a_user_walks_the_mobile_app_in_a_real_browser() {
 
 #[tokio::test]
 async fn inside_wechat_the_user_signs_in_with_wechat_and_scans_with_its_scanner() {
-    if !browser_available("inside_wechat_the_user_signs_in_with_wechat_and_scans_with_its_scanner") {
+    if !available_or_skip("inside_wechat_the_user_signs_in_with_wechat_and_scans_with_its_scanner") {
         return;
     }
     const OA_APP: &str = "wx1234567890abcdef";

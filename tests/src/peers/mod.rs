@@ -1,6 +1,8 @@
 //! Real peers started for a test: printers (ippeveprinter), SNMP devices (snmpsim), a host's
-//! print queues (a private cupsd), and a relay that makes the gateway link lossy on demand.
+//! print queues (a private cupsd), a relay that makes the gateway link lossy on demand, and
+//! headless Chromium for the web app's walks.
 
+pub mod browser;
 pub mod cups;
 pub mod faulty_link;
 pub mod printer;
