@@ -40,6 +40,8 @@ async function shot(page, name) {
   const k = String(++shots).padStart(2, '0')
   for (const size of [PHONE, DESK]) {
     await page.setViewportSize(size)
+    // From the top: a full-page shot of a scrolled page draws the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0))
     await page.waitForTimeout(200)
     await page.screenshot({ path: `${env.YY_SHOTS}/${k}-${name}-${size.width}x${size.height}.png`, fullPage: true })
   }

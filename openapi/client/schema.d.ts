@@ -6900,6 +6900,8 @@ export interface operations {
             query?: {
                 /** @description Part of the name. */
                 q?: string;
+                /** @description Only the providers directly under this one. */
+                parent_id?: string;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
                 /** @description Rows to skip (default 0). */
@@ -7516,6 +7518,8 @@ export interface operations {
             query?: {
                 /** @description Part of the name or enterprise code. */
                 q?: string;
+                /** @description Only the enterprises directly under this provider. */
+                provider_id?: string;
                 /** @description Page size, 1-200 (default 50). */
                 limit?: number;
                 /** @description Rows to skip (default 0). */

@@ -275,6 +275,12 @@ async fn the_tree_is_searched_and_renamed_within_scope() {
     assert_eq!(names(&found, "code"), vec!["SEARCH-A"]);
     let found = app.get("/api/v1/providers?q=华南", Some(&admin)).await.expect(200);
     assert_eq!(names(&found, "name"), vec!["华南代理"]);
+    // One provider's own: the enterprises directly under it, the providers below it.
+    let sub = app.create_provider(&admin, "南京分销", Some(&id(&south))).await;
+    let under = app.get(&format!("/api/v1/enterprises?provider_id={}", id(&south)), Some(&admin)).await.expect(200);
+    assert_eq!(names(&under, "code"), vec!["SEARCH-B"]);
+    let below = app.get(&format!("/api/v1/providers?parent_id={}", id(&south)), Some(&admin)).await.expect(200);
+    assert_eq!(names(&below, "name"), vec![sub["name"].as_str().unwrap().to_string()]);
 
     let (_, north_admin) = app.create_admin(&admin, "north-super", "provider", Some(&id(&north)), "super", &[]).await;
     let renamed = app

@@ -14,7 +14,7 @@ use super::{
     ApiTags,
 };
 use crate::services::{
-    tenants::{EnterprisePatch, NewEnterprise, TenantService},
+    tenants::{EnterprisePatch, NewEnterprise, OrgFilter, TenantService},
     users::UserService,
 };
 
@@ -98,14 +98,20 @@ impl EnterprisesApi {
         /// Part of the name or enterprise code.
         #[oai(validator(max_length = 64))]
         q: Query<Option<String>>,
+        /// Only the enterprises directly under this provider.
+        #[oai(validator(max_length = 64))]
+        provider_id: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<EnterpriseView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
-        let rows = self.tenants.list_enterprises(&auth.0, search, page.limit, page.offset).await?;
+        let filter = OrgFilter {
+            search: q.0.as_deref().filter(|s| !s.trim().is_empty()),
+            under: provider_id.0.as_deref().filter(|s| !s.trim().is_empty()),
+        };
+        let rows = self.tenants.list_enterprises(&auth.0, &filter, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
     }
 

@@ -13,7 +13,7 @@ use super::{
     views::{Page, ProviderView},
     ApiTags,
 };
-use crate::services::tenants::{NewProvider, TenantService};
+use crate::services::tenants::{NewProvider, OrgFilter, TenantService};
 
 pub struct ProvidersApi {
     pub tenants: TenantService,
@@ -63,14 +63,20 @@ impl ProvidersApi {
         /// Part of the name.
         #[oai(validator(max_length = 64))]
         q: Query<Option<String>>,
+        /// Only the providers directly under this one.
+        #[oai(validator(max_length = 64))]
+        parent_id: Query<Option<String>>,
         /// Page size, 1-200 (default 50).
         limit: Query<Option<i64>>,
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<ProviderView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
-        let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
-        let rows = self.tenants.list_providers(&auth.0, search, page.limit, page.offset).await?;
+        let filter = OrgFilter {
+            search: q.0.as_deref().filter(|s| !s.trim().is_empty()),
+            under: parent_id.0.as_deref().filter(|s| !s.trim().is_empty()),
+        };
+        let rows = self.tenants.list_providers(&auth.0, &filter, page.limit, page.offset).await?;
         Ok(Json(rows.into_iter().map(Into::into).collect()))
     }
 

@@ -27,6 +27,9 @@ use crate::{
     },
 };
 
+/// What a list of providers or enterprises is narrowed to (the repository's).
+pub use crate::storage::tenants::OrgFilter;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
     #[error("not found")]

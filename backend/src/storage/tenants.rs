@@ -121,18 +121,20 @@ impl TenantRepo {
     pub async fn providers_under(
         &self,
         path_prefix: &str,
-        search: Option<&str>,
+        filter: &OrgFilter<'_>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ProviderRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {PROVIDER_COLS} FROM providers WHERE path LIKE $1 ESCAPE '\\' \
-             AND ($4 = '' OR LOWER(name) LIKE $4 ESCAPE '\\') ORDER BY name, id LIMIT $2 OFFSET $3"
+             AND ($4 = '' OR LOWER(name) LIKE $4 ESCAPE '\\') AND ($5 = '' OR parent_id = $5) \
+             ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(format!("{}%", like_literal(path_prefix)))
         .bind(limit)
         .bind(offset)
-        .bind(contains_pattern(search))
+        .bind(contains_pattern(filter.search))
+        .bind(filter.under.unwrap_or(""))
         .fetch_all(&self.pool)
         .await
     }
@@ -198,19 +200,20 @@ impl TenantRepo {
     pub async fn enterprises_under(
         &self,
         owner_prefix: &str,
-        search: Option<&str>,
+        filter: &OrgFilter<'_>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<EnterpriseRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {ENTERPRISE_COLS} FROM enterprises WHERE owner_path LIKE $1 ESCAPE '\\' \
              AND ($4 = '' OR LOWER(name) LIKE $4 ESCAPE '\\' OR LOWER(code) LIKE $4 ESCAPE '\\') \
-             ORDER BY name, id LIMIT $2 OFFSET $3"
+             AND ($5 = '' OR provider_id = $5) ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(format!("{}%", like_literal(owner_prefix)))
         .bind(limit)
         .bind(offset)
-        .bind(contains_pattern(search))
+        .bind(contains_pattern(filter.search))
+        .bind(filter.under.unwrap_or(""))
         .fetch_all(&self.pool)
         .await
     }
@@ -303,6 +306,15 @@ pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &Enterprise
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// What a list of providers or enterprises is narrowed to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrgFilter<'a> {
+    /// Part of the name (or an enterprise's code), any case.
+    pub search: Option<&'a str>,
+    /// Only those directly under this provider.
+    pub under: Option<&'a str>,
 }
 
 /// A LIKE pattern for "contains this text, any case" ('' for no filter).

@@ -49,7 +49,7 @@ impl TenantService {
     pub async fn list_enterprises(
         &self,
         actor: &AdminPrincipal,
-        search: Option<&str>,
+        filter: &OrgFilter<'_>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Enterprise>, TenantError> {
@@ -57,7 +57,7 @@ impl TenantService {
             ScopePosition::Enterprise { id, .. } => self.repo.enterprise(id).await?.into_iter().collect(),
             other => {
                 let prefix = other.subtree_prefix().unwrap_or("/");
-                self.repo.enterprises_under(prefix, search, limit, offset).await?
+                self.repo.enterprises_under(prefix, filter, limit, offset).await?
             }
         };
         Ok(rows.into_iter().map(Into::into).collect())

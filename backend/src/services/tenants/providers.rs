@@ -42,13 +42,13 @@ impl TenantService {
     pub async fn list_providers(
         &self,
         actor: &AdminPrincipal,
-        search: Option<&str>,
+        filter: &OrgFilter<'_>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Provider>, TenantError> {
         match actor.position.subtree_prefix() {
             Some(prefix) => {
-                let rows = self.repo.providers_under(prefix, search, limit, offset).await?;
+                let rows = self.repo.providers_under(prefix, filter, limit, offset).await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
             None => Ok(Vec::new()),
