@@ -42,7 +42,8 @@ async function shot(page, name) {
     await page.setViewportSize(size)
     // From the top: a full-page shot of a scrolled page draws the sticky header mid-page.
     await page.evaluate(() => window.scrollTo(0, 0))
-    await page.waitForTimeout(200)
+    // Two animation frames: the new size laid out and painted.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))))
     await page.screenshot({ path: `${env.YY_SHOTS}/${k}-${name}-${size.width}x${size.height}.png`, fullPage: true })
   }
 }

@@ -173,10 +173,23 @@ impl AlertService {
             .collect()
     }
 
-    /// How many alerts `list` would give without paging.
-    pub async fn count(&self, actor: &AdminPrincipal, f: &AlertFilter) -> Result<i64, AlertError> {
-        let (q, _) = self.query(actor, f).await?;
-        Ok(self.repo.count(&actor.enterprise_scope(), &actor.scoped(), &q).await?)
+    /// How many alerts are open (not resolved) in the admin's scope, or one enterprise of it:
+    /// all of them, and those at level 1 for this admin. The admin's levels are read once.
+    pub async fn open_counts(
+        &self,
+        actor: &AdminPrincipal,
+        enterprise_id: Option<&str>,
+    ) -> Result<(i64, i64), AlertError> {
+        let level1 = AlertFilter {
+            enterprise_id: enterprise_id.map(str::to_string),
+            state: Some("open".into()),
+            level: Some(AlertLevel::One),
+            ..AlertFilter::default()
+        };
+        let (red, _) = self.query(actor, &level1).await?;
+        let open = AlertQuery { types: None, ..red.clone() };
+        let (scope, viewer) = (actor.enterprise_scope(), actor.scoped());
+        Ok((self.repo.count(&scope, &viewer, &open).await?, self.repo.count(&scope, &viewer, &red).await?))
     }
 
     /// The stored query of a filter, a level being the alert types at that level for this

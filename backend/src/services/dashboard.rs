@@ -5,7 +5,7 @@ use crate::{
     domain::PrintPointStatus,
     infra::now_ms,
     services::{
-        alerts::{AlertError, AlertFilter, AlertService},
+        alerts::{AlertError, AlertService},
         authz::AdminPrincipal,
         tenants::{TenantError, TenantService},
     },
@@ -79,14 +79,8 @@ impl DashboardService {
                 Err(_) => tracing::warn!(status, "print point in an unknown status"),
             }
         }
-        let open = AlertFilter {
-            enterprise_id: enterprise_id.map(|_| only.clone()),
-            state: Some("open".into()),
-            ..AlertFilter::default()
-        };
-        d.alerts_open = self.alerts.count(actor, &open).await?;
-        let level1 = AlertFilter { level: Some(crate::domain::AlertLevel::One), ..open };
-        d.alerts_open_level1 = self.alerts.count(actor, &level1).await?;
+        (d.alerts_open, d.alerts_open_level1) =
+            self.alerts.open_counts(actor, enterprise_id.map(|_| only.as_str())).await?;
         let printed = self.repo.printed_since(&scope, &viewer, &only, day_started_at).await?;
         (d.jobs_today, d.pages_today, d.takings_today_fen) = (printed.jobs, printed.pages, printed.takings_fen);
         Ok(d)
