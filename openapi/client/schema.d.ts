@@ -132,7 +132,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in through the enterprise's WeChat mini-program (`wx.login` code). */
+        /**
+         * Sign in through the WeChat mini-program (`wx.login` code). A returning user is signed in
+         *     by the code alone; a new one is asked for the enterprise, then registers.
+         */
         post: operations["session_wechat_mini_program"];
         delete?: never;
         options?: never;
@@ -474,6 +477,23 @@ export interface paths {
         put?: never;
         /** Sign the WeChat JS-SDK configuration for a page of the app. */
         post: operations["wechat_js_sdk_config"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscribe-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription templates of the mini-program this session signed in through. */
+        get: operations["subscribe_templates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2355,6 +2375,15 @@ export interface components {
             name: string;
         };
         /**
+         * EnterpriseRequired
+         * @description The WeChat user is new and has not said which enterprise: choose one, then sign in again
+         *     with a fresh `wx.login` code and `enterprise_code`.
+         */
+        EnterpriseRequired: {
+            /** @description Always `true`; the status says it all. */
+            choose_enterprise: boolean;
+        };
+        /**
          * EnterpriseView
          * @description An enterprise as admins see it.
          */
@@ -2730,6 +2759,47 @@ export interface components {
             /** @description A counter went down without wrapping (the device reset it): no usage across it. */
             counter_reset: boolean;
         };
+        /**
+         * MiniProgramSignInRequest
+         * @description Sign-in from the mini-program with a `wx.login` code.
+         */
+        MiniProgramSignInRequest: {
+            /** @description The mini-program's AppID (`wx.getAccountInfoSync().miniProgram.appId`). */
+            app_id: string;
+            /** @description The `code` from `wx.login` (each code signs in once). */
+            code: string;
+            /**
+             * @description The enterprise (企业标识) a new user chose; absent for a returning user, who is signed in
+             *     by the code alone.
+             */
+            enterprise_code?: string | null;
+        };
+        /** @description The outcome of a mini-program sign-in. */
+        MiniProgramSignInResult: components["schemas"]["MiniProgramSignInResult_UserSession"] | components["schemas"]["MiniProgramSignInResult_RegistrationRequired"] | components["schemas"]["MiniProgramSignInResult_EnterpriseRequired"];
+        /** @description The outcome of a mini-program sign-in. */
+        MiniProgramSignInResult_EnterpriseRequired: {
+            /**
+             * @example enterprise_required
+             * @enum {string}
+             */
+            status: "enterprise_required";
+        } & components["schemas"]["EnterpriseRequired"];
+        /** @description The outcome of a mini-program sign-in. */
+        MiniProgramSignInResult_RegistrationRequired: {
+            /**
+             * @example registration_required
+             * @enum {string}
+             */
+            status: "registration_required";
+        } & components["schemas"]["RegistrationRequired"];
+        /** @description The outcome of a mini-program sign-in. */
+        MiniProgramSignInResult_UserSession: {
+            /**
+             * @example signed_in
+             * @enum {string}
+             */
+            status: "signed_in";
+        } & components["schemas"]["UserSession"];
         /**
          * OauthUrlObject
          * @description Where to send the browser to sign in with WeChat.
@@ -3569,6 +3639,18 @@ export interface components {
              *     up to 64 letters, digits, '-' or '_'; empty or absent sends none.
              */
             job_template_id?: string | null;
+            /**
+             * @description The mini-program's subscription-message template (订阅消息) for "printed". The server
+             *     fills its fields `thing1` (the document), `phrase2` (the outcome) and `time3` (when):
+             *     choose a template with those keywords. Empty or absent sends none.
+             */
+            printed_template_id?: string | null;
+            /**
+             * @description The mini-program's subscription-message template for "failed and refunded": fields
+             *     `thing1` (the document), `phrase2` (the outcome), `time3` (when) and `amount4` (the
+             *     refund). Empty or absent sends none.
+             */
+            failed_template_id?: string | null;
         };
         /**
          * SignInRequest
@@ -3707,6 +3789,29 @@ export interface components {
         StartedPaymentObject: {
             order: components["schemas"]["PaymentOrderObject"];
             action: components["schemas"]["PayActionObject"];
+        };
+        /**
+         * @description The job news a mini-program user can subscribe to (订阅消息), one template each.
+         * @enum {string}
+         */
+        SubscribeEvent: "printed" | "failed";
+        /**
+         * SubscribeTemplateObject
+         * @description One subscription template and the news it carries.
+         */
+        SubscribeTemplateObject: {
+            /** @description `printed` or `failed` (failed, and refunded when it was paid). */
+            event: components["schemas"]["SubscribeEvent"] & unknown;
+            /** @description WeChat's template id, for `wx.requestSubscribeMessage({ tmplIds })`. */
+            template_id: string;
+        };
+        /**
+         * SubscribeTemplatesObject
+         * @description The templates to ask the user to accept.
+         */
+        SubscribeTemplatesObject: {
+            /** @description Empty when the session is not a mini-program's or it has no templates set. */
+            templates: components["schemas"]["SubscribeTemplateObject"][];
         };
         /**
          * SupplyView
@@ -4046,6 +4151,10 @@ export interface components {
              *     refunded); empty when none is set.
              */
             job_template_id: string;
+            /** @description The mini-program's subscription message (订阅消息) for "printed"; empty when none. */
+            printed_template_id: string;
+            /** @description The mini-program's subscription message for "failed and refunded"; empty when none. */
+            failed_template_id: string;
         };
         /**
          * WechatAppPayObject
@@ -4080,6 +4189,11 @@ export interface components {
         WechatPayAccountRequest: {
             /** @description The AppID payments are made under (official account or mini-program), `wx…`. */
             app_id: string;
+            /**
+             * @description Further AppIDs bound to the same merchant, e.g. the mini-program beside the official
+             *     account: a payment made inside one of them is made under its AppID. At most 10.
+             */
+            other_app_ids?: string[] | null;
             /** @description That AppID's AppSecret, when it is not one of the enterprise's configured WeChat apps. */
             app_secret?: string | null;
             /** @description The merchant id (MchID). */
@@ -5230,7 +5344,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json; charset=utf-8": components["schemas"]["WechatSignInRequest"];
+                "application/json; charset=utf-8": components["schemas"]["MiniProgramSignInRequest"];
             };
         };
         responses: {
@@ -5239,7 +5353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["WechatSignInResult"];
+                    "application/json; charset=utf-8": components["schemas"]["MiniProgramSignInResult"];
                 };
             };
             /** @description The request is invalid; `field` names the field at fault. */
@@ -9056,6 +9170,155 @@ export interface operations {
             };
         };
     };
+    subscribe_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SubscribeTemplatesObject"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     region_list: {
         parameters: {
             query?: never;
@@ -9833,7 +10096,13 @@ export interface operations {
     };
     job_upload_multipart: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The name to show, when the form part's own file name is not the user's: the
+                 *     mini-program's `wx.uploadFile` names the part after a temporary file.
+                 */
+                file_name?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -22,3 +22,19 @@ pub fn skipped(test: &str, why: &str) {
         }
     }
 }
+
+/// Whether every one of `needs` (what, present) is here; otherwise records the skip, naming
+/// what is missing. Call it, and return when it says no.
+pub fn all_present_or_skip(test: &str, needs: &[(&str, bool)]) -> bool {
+    let missing: Vec<&str> = needs.iter().filter(|(_, ok)| !ok).map(|(what, _)| *what).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skipped(test, &format!("missing {missing:?}"));
+    false
+}
+
+/// Whether `node` runs here.
+pub fn node_runs() -> bool {
+    std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
+}

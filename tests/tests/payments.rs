@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use yunyin_e2e::{
     fakes::{
         alipay::NotifyMode as AlipayMode,
+        wechat::CodeKind,
         wechat_pay::{NotifyMode as WechatMode, RefundOutcome},
     },
     harness::wait_until,
@@ -83,6 +84,94 @@ async fn top_ups_by_wechat_jsapi_and_alipay_reach_the_wallet_once() {
         .expect_error(422, "payment_method_not_offered");
     let _ = &w.admin;
     w.app.stop().await;
+}
+
+/// The official account and the mini-program pay into one merchant: a payment inside the
+/// mini-program is made under the mini-program's AppID, once the account lists it.
+#[tokio::test]
+async fn inside_the_mini_program_jsapi_pays_under_the_mini_programs_app_id() {
+    const MP_APP: &str = "wx5a6b7c8d9e0f1a2b";
+    const MP_SECRET: &str = "fedcba9876543210fedcba9876543210";
+    let w = world(None).await;
+    let e = id(&w.enterprise);
+    w.wechat.register_app(MP_APP, MP_SECRET);
+    w.app
+        .put(
+            &format!("/api/v1/enterprises/{e}/wechat-apps/mini_program"),
+            Some(&w.admin),
+            json!({"app_id": MP_APP, "app_secret": MP_SECRET}),
+        )
+        .await
+        .expect(200);
+    // A new WeChat user in the mini-program registers.
+    let sign_in = |openid: &'static str| {
+        let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, openid, None);
+        w.app.post(
+            "/api/v1/sessions/wechat-mini-program",
+            None,
+            json!({"app_id": MP_APP, "code": code, "enterprise_code": "ACME"}),
+        )
+    };
+    let first = sign_in("openid-mp-dora").await.expect(200);
+    let reg = w
+        .app
+        .post(
+            "/api/v1/users",
+            None,
+            json!({"enterprise_code": "ACME", "wechat_registration_token": first["registration_token"], "display_name": "朵拉"}),
+        )
+        .await
+        .expect(201);
+    let user = reg["tokens"]["access_token"].as_str().unwrap().to_string();
+    let app = &w.app;
+    let top_up = |token: &str| {
+        let token = token.to_string();
+        let body = json!({"amount_fen": 500, "provider": "wechat_pay", "method": "jsapi"});
+        async move { app.post("/api/v1/wallet/top-ups", Some(&token), body).await }
+    };
+    // The merchant account names only the official account: the mini-program is not served.
+    top_up(&user).await.expect_error(409, "wechat_app_not_served");
+
+    let account = json!({
+        "app_id": OA_APP, "other_app_ids": [MP_APP, " wx5a6b7c8d9e0f1a2b ", OA_APP], "mch_id": "1900000109",
+        "api_v3_key": API_V3_KEY, "private_key_pem": key("wechat_merchant_a.pem"), "certificate_serial": SERIAL,
+        "platform_public_key_pem": w.wechat_pay.platform_public_key_pem(), "platform_key_id": w.wechat_pay.platform_key_id(),
+    });
+    let path = format!("/api/v1/payment-accounts/enterprise/{e}/wechat_pay");
+    let saved = w.app.put(&path, Some(&w.admin), account.clone()).await.expect(200);
+    assert_eq!(saved["public_config"]["other_app_ids"], MP_APP, "checked, trimmed, without repeats: {saved}");
+    let mut bad = account.clone();
+    bad["other_app_ids"] = json!(["wx123"]);
+    let refused = w.app.put(&path, Some(&w.admin), bad).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.body["field"].as_str()),
+        (400, Some("other_app_ids")),
+        "{}",
+        refused.body
+    );
+
+    // WeChat Pay binds both apps to the merchant; the order goes out under the mini-program's.
+    w.wechat_pay.register_merchant(
+        "1900000109",
+        &[OA_APP, MP_APP],
+        &key("wechat_merchant_a.pub.pem"),
+        SERIAL,
+        API_V3_KEY,
+    );
+    let started = top_up(&user).await.expect(201);
+    assert_eq!(started["action"]["wechat_jsapi"]["app_id"], MP_APP, "{started}");
+    let fake = w.wechat_pay.order(started["order"]["out_trade_no"].as_str().unwrap()).unwrap();
+    assert_eq!((fake.app_id.as_str(), fake.payer_openid.as_deref()), (MP_APP, Some("openid-mp-dora")));
+    // A refreshed session is still the mini-program's.
+    let refreshed = w
+        .app
+        .post("/api/v1/sessions/refresh", None, json!({"refresh_token": reg["tokens"]["refresh_token"]}))
+        .await
+        .expect(200);
+    let again = top_up(refreshed["access_token"].as_str().unwrap()).await.expect(201);
+    assert_eq!(again["action"]["wechat_jsapi"]["app_id"], MP_APP);
+    // The official account's user still pays under the official account's AppID.
+    assert_eq!(w.top_up(100, "wechat_pay", "jsapi").await["action"]["wechat_jsapi"]["app_id"], OA_APP);
 }
 
 #[tokio::test]

@@ -137,10 +137,29 @@ async fn mini_program_sign_in_and_binding_an_existing_account() {
     let w = world().await;
     let existing = w.app.register_user("ACME", "carol", "passw0rd!").await;
 
+    // A new WeChat user without an enterprise is asked for one (the code is spent).
+    let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
+    let unknown = w.app.post("/api/v1/sessions/wechat-mini-program", None, json!({"app_id": MP_APP, "code": code}));
+    assert_eq!(unknown.await.expect(200)["status"], "enterprise_required");
+    // An AppID the enterprise does not have is refused before WeChat is asked.
+    let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
+    w.app
+        .post(
+            "/api/v1/sessions/wechat-mini-program",
+            None,
+            json!({"app_id": "wx9999999999999999", "enterprise_code": "ACME", "code": code}),
+        )
+        .await
+        .expect_error(409, "wechat_not_configured");
+
     let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
     let first = w
         .app
-        .post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code}))
+        .post(
+            "/api/v1/sessions/wechat-mini-program",
+            None,
+            json!({"app_id": MP_APP, "enterprise_code": "ACME", "code": code}),
+        )
         .await
         .expect(200);
     assert_eq!(first["status"], "registration_required");
@@ -154,10 +173,11 @@ async fn mini_program_sign_in_and_binding_an_existing_account() {
         .expect(200);
     assert_eq!(bound["user"]["id"], existing["user"]["id"]);
 
+    // Returning, she is signed in by the code alone: no enterprise to choose.
     let code = w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "mp-openid-carol", None);
     let again = w
         .app
-        .post("/api/v1/sessions/wechat-mini-program", None, json!({"enterprise_code": "ACME", "code": code}))
+        .post("/api/v1/sessions/wechat-mini-program", None, json!({"app_id": MP_APP, "code": code}))
         .await
         .expect(200);
     assert_eq!(again["status"], "signed_in");

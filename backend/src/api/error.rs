@@ -126,6 +126,7 @@ error_codes! {
     ReleaseAlreadyStarted = "release_already_started", 409, "该次打印已发起过支付", "A payment was already started for this release";
     PaymentMethodNotOffered = "payment_method_not_offered", 422, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
     PaymentNotConfigured = "payment_not_configured", 409, "收款方尚未配置该支付方式", "The payee has not configured this payment provider";
+    WechatAppNotServed = "wechat_app_not_served", 409, "收款方的微信支付商户号未关联此微信应用（AppID），请联系管理员在微信支付账户中添加", "The payee's WeChat Pay merchant is not bound to this WeChat app (AppID); ask an administrator to add it to the account";
     WechatIdentityRequired = "wechat_identity_required", 409, "请先通过微信登录后再使用微信支付", "Sign in through WeChat first to pay with WeChat";
     PaymentProviderUnavailable = "payment_provider_unavailable", 502, "支付服务暂时不可用，请稍后再试", "The payment service is unavailable; try again later";
     InsufficientBalance = "insufficient_balance", 409, "余额不足", "Insufficient balance";
@@ -391,6 +392,7 @@ impl From<PaymentAccountError> for ApiError {
                 let detail = super::payment_accounts::bad_key_detail(field, &reason, Lang::current());
                 ApiError::detailed(ErrorCode::InvalidPaymentKey, Some(field), &detail)
             }
+            PaymentAccountError::AppNotServed(_) => ApiError::new(ErrorCode::WechatAppNotServed),
             PaymentAccountError::PayeeUnavailable(_) => ApiError::field(ErrorCode::PayeeUnavailable, "payee"),
             PaymentAccountError::NotConfigured(e) => {
                 let detail = super::payment_accounts::not_configured_detail(&e, Lang::current());

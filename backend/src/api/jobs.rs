@@ -350,8 +350,18 @@ impl JobsApi {
 
     /// Upload a document as a multipart form (`file` field) and create a job.
     #[oai(path = "/jobs/multipart", method = "post", operation_id = "job_upload_multipart")]
-    async fn upload_multipart(&self, auth: UserAuth, form: UploadForm) -> Result<Created, ApiError> {
-        let name = form.file.file_name().unwrap_or("").to_string();
+    async fn upload_multipart(
+        &self,
+        auth: UserAuth,
+        /// The name to show, when the form part's own file name is not the user's: the
+        /// mini-program's `wx.uploadFile` names the part after a temporary file.
+        file_name: Query<Option<FileNameText>>,
+        form: UploadForm,
+    ) -> Result<Created, ApiError> {
+        let name = match file_name.0 {
+            Some(given) => given.into_string(),
+            None => form.file.file_name().unwrap_or("").to_string(),
+        };
         // The form part was spooled to a temporary file by the parser, not held in memory.
         let reader = form.file.into_async_read();
         let mut stream = Box::pin(futures_util::stream::unfold(reader, |mut r| async move {

@@ -32,6 +32,7 @@ pub mod request_guard;
 pub mod resource_id;
 pub mod security;
 pub mod sessions;
+pub mod subscribe_templates;
 pub mod upload_form;
 pub mod users;
 pub mod views;
@@ -103,6 +104,7 @@ pub type AccountApis = (
     enterprises::EnterprisesApi,
     wechat_apps::WechatAppsApi,
     wechat_js_sdk::WechatJsSdkApi,
+    subscribe_templates::SubscribeTemplatesApi,
     regions::RegionsApi,
 );
 
@@ -143,6 +145,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         enterprises::EnterprisesApi { tenants: s.tenants.clone(), users: s.users.clone() },
         wechat_apps::WechatAppsApi { tenants: s.tenants.clone() },
         wechat_js_sdk::WechatJsSdkApi { js_sdk: s.wechat_js_sdk.clone() },
+        subscribe_templates::SubscribeTemplatesApi { tenants: s.tenants.clone() },
         regions::RegionsApi { tenants: s.tenants.clone() },
     );
     let printing = (

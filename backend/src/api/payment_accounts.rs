@@ -7,7 +7,7 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
-use super::declared_text::{PayeeKindText, RefundToText};
+use super::declared_text::{PayeeKindText, RefundToText, WechatAppIdText};
 use super::{error::ApiError, security::AdminAuth, ApiTags};
 use crate::{
     domain::{Payee, PaymentProvider},
@@ -257,6 +257,11 @@ pub struct WechatPayAccountRequest {
     /// The AppID payments are made under (official account or mini-program), `wx…`.
     #[oai(validator(max_length = 64))]
     pub app_id: String,
+    /// Further AppIDs bound to the same merchant, e.g. the mini-program beside the official
+    /// account: a payment made inside one of them is made under its AppID. At most 10.
+    #[oai(validator(max_items = 10))]
+    #[oai(nullable)]
+    pub other_app_ids: Option<Vec<WechatAppIdText>>,
     /// That AppID's AppSecret, when it is not one of the enterprise's configured WeChat apps.
     #[oai(validator(max_length = 128))]
     #[oai(nullable)]
@@ -386,6 +391,7 @@ impl PaymentAccountsApi {
         let b = body.0;
         let input = WechatPayAccountInput {
             app_id: b.app_id,
+            other_app_ids: b.other_app_ids.unwrap_or_default().into_iter().map(|a| a.into_string()).collect(),
             app_secret: b.app_secret,
             mch_id: b.mch_id,
             api_v3_key: b.api_v3_key,

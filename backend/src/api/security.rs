@@ -53,7 +53,7 @@ async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<UserPrincipal
     match (claims.k, claims.ent) {
         (SubjectKind::User, Some(enterprise_id)) => {
             tracing::Span::current().record("subject", claims.sub.as_str());
-            Ok(UserPrincipal { user_id: claims.sub, enterprise_id, session_id: claims.sid })
+            Ok(UserPrincipal { user_id: claims.sub, enterprise_id, session_id: claims.sid, wechat_app_id: claims.wx })
         }
         _ => Err(ApiError::new(ErrorCode::UserRequired).into()),
     }

@@ -4,7 +4,7 @@
 use poem::Request;
 use poem_openapi::{payload::Json, ApiResponse, Object, OpenApi, Union};
 
-use super::declared_text::EnterpriseCodeText;
+use super::declared_text::{EnterpriseCodeText, WechatAppIdText};
 use super::{
     error::ApiError,
     views::{SessionTokens, UserSession},
@@ -44,6 +44,43 @@ pub struct WechatSignInRequest {
     /// The `code` from the official-account redirect, or from `wx.login` in the mini-program.
     #[oai(validator(max_length = 256))]
     pub code: String,
+}
+
+/// Sign-in from the mini-program with a `wx.login` code.
+#[derive(Debug, Object)]
+pub struct MiniProgramSignInRequest {
+    /// The mini-program's AppID (`wx.getAccountInfoSync().miniProgram.appId`).
+    pub app_id: WechatAppIdText,
+    /// The `code` from `wx.login` (each code signs in once).
+    #[oai(validator(max_length = 256))]
+    pub code: String,
+    /// The enterprise (企业标识) a new user chose; absent for a returning user, who is signed in
+    /// by the code alone.
+    #[oai(nullable)]
+    pub enterprise_code: Option<EnterpriseCodeText>,
+}
+
+/// The WeChat user is new and has not said which enterprise: choose one, then sign in again
+/// with a fresh `wx.login` code and `enterprise_code`.
+#[derive(Debug, Object)]
+pub struct EnterpriseRequired {
+    /// Always `true`; the status says it all.
+    pub choose_enterprise: bool,
+}
+
+/// The outcome of a mini-program sign-in.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "status")]
+pub enum MiniProgramSignInResult {
+    /// Signed in as the bound user.
+    #[oai(mapping = "signed_in")]
+    SignedIn(UserSession),
+    /// Registration step needed (under the enterprise given).
+    #[oai(mapping = "registration_required")]
+    RegistrationRequired(RegistrationRequired),
+    /// A new WeChat user: the enterprise is needed first.
+    #[oai(mapping = "enterprise_required")]
+    EnterpriseRequired(EnterpriseRequired),
 }
 
 /// A refresh token presented for rotation or sign-out.
@@ -125,14 +162,31 @@ impl SessionsApi {
         self.wechat(WechatAppKind::OfficialAccount, req, body.0).await
     }
 
-    /// Sign in through the enterprise's WeChat mini-program (`wx.login` code).
+    /// Sign in through the WeChat mini-program (`wx.login` code). A returning user is signed in
+    /// by the code alone; a new one is asked for the enterprise, then registers.
     #[oai(path = "/sessions/wechat-mini-program", method = "post", operation_id = "session_wechat_mini_program")]
     async fn wechat_mini_program(
         &self,
         req: &Request,
-        body: Json<WechatSignInRequest>,
-    ) -> Result<Json<WechatSignInResult>, ApiError> {
-        self.wechat(WechatAppKind::MiniProgram, req, body.0).await
+        body: Json<MiniProgramSignInRequest>,
+    ) -> Result<Json<MiniProgramSignInResult>, ApiError> {
+        let b = body.0;
+        let outcome = self
+            .sessions
+            .mini_program_sign_in(b.app_id.trim(), b.enterprise_code.as_deref(), &b.code, &client_ip(req))
+            .await?;
+        Ok(Json(match outcome {
+            Some(WechatSignIn::SignedIn(user, tokens)) => {
+                MiniProgramSignInResult::SignedIn(UserSession { user: (*user).into(), tokens: tokens.into() })
+            }
+            Some(WechatSignIn::RegistrationRequired { registration_token, expires_in_secs }) => {
+                MiniProgramSignInResult::RegistrationRequired(RegistrationRequired {
+                    registration_token,
+                    expires_in: expires_in_secs,
+                })
+            }
+            None => MiniProgramSignInResult::EnterpriseRequired(EnterpriseRequired { choose_enterprise: true }),
+        }))
     }
 
     /// Exchange a refresh token for new tokens. The presented token is used up; presenting

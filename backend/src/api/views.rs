@@ -242,6 +242,10 @@ pub struct WechatAppObject {
     /// The official account's template message for job outcomes (printed; failed and
     /// refunded); empty when none is set.
     pub job_template_id: String,
+    /// The mini-program's subscription message (订阅消息) for "printed"; empty when none.
+    pub printed_template_id: String,
+    /// The mini-program's subscription message for "failed and refunded"; empty when none.
+    pub failed_template_id: String,
 }
 
 impl From<WechatAppView> for WechatAppObject {
@@ -252,6 +256,8 @@ impl From<WechatAppView> for WechatAppObject {
             app_secret_mask: v.secret_mask,
             updated_at: v.updated_at,
             job_template_id: v.job_template_id,
+            printed_template_id: v.printed_template_id,
+            failed_template_id: v.failed_template_id,
         }
     }
 }

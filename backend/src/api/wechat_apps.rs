@@ -5,7 +5,7 @@ use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
 use super::declared_text::{WechatAppIdText, WechatAppKindText, WechatAppSecretText, WechatTemplateIdText};
 use super::{error::ApiError, security::AdminAuth, views::WechatAppObject, ApiTags};
-use crate::services::tenants::TenantService;
+use crate::services::tenants::{TenantService, WechatTemplates};
 
 pub struct WechatAppsApi {
     pub tenants: TenantService,
@@ -22,6 +22,16 @@ pub struct SetWechatAppRequest {
     /// up to 64 letters, digits, '-' or '_'; empty or absent sends none.
     #[oai(nullable)]
     pub job_template_id: Option<WechatTemplateIdText>,
+    /// The mini-program's subscription-message template (订阅消息) for "printed". The server
+    /// fills its fields `thing1` (the document), `phrase2` (the outcome) and `time3` (when):
+    /// choose a template with those keywords. Empty or absent sends none.
+    #[oai(nullable)]
+    pub printed_template_id: Option<WechatTemplateIdText>,
+    /// The mini-program's subscription-message template for "failed and refunded": fields
+    /// `thing1` (the document), `phrase2` (the outcome), `time3` (when) and `amount4` (the
+    /// refund). Empty or absent sends none.
+    #[oai(nullable)]
+    pub failed_template_id: Option<WechatTemplateIdText>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::WechatApps")]
@@ -36,8 +46,12 @@ impl WechatAppsApi {
         kind: Path<WechatAppKindText>,
         body: Json<SetWechatAppRequest>,
     ) -> Result<Json<WechatAppObject>, ApiError> {
-        let template = body.job_template_id.as_deref();
-        let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret, template).await?;
+        let templates = WechatTemplates {
+            job: body.job_template_id.as_deref(),
+            printed: body.printed_template_id.as_deref(),
+            failed: body.failed_template_id.as_deref(),
+        };
+        let view = self.tenants.set_wechat_app(&auth.0, &id, &kind, &body.app_id, &body.app_secret, &templates).await?;
         Ok(Json(view.into()))
     }
 

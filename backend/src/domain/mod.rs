@@ -62,7 +62,9 @@ pub use meter::{
 };
 pub use money::Fen;
 pub use name::Name;
-pub use org::{AdminRole, AdminScope, Enterprise, OrgStatus, Provider, Region, ScopeKind, WechatAppKind};
+pub use org::{
+    AdminRole, AdminScope, Enterprise, OrgStatus, Provider, Region, ScopeKind, SubscribeEvent, WechatAppKind,
+};
 pub use password::Password;
 pub use payment::{
     LedgerEntry, LedgerKind, OrderPurpose, OrderState, PayMethod, Payee, PaymentProvider, RefundState, RefundTo,

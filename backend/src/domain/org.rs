@@ -122,6 +122,16 @@ pub enum WechatAppKind {
 
 vocabulary!(WechatAppKind { OfficialAccount = "official_account", MiniProgram = "mini_program" });
 
+/// The job news a mini-program user can subscribe to (订阅消息), one template each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SubscribeEvent {
+    /// The job printed.
+    Printed,
+    /// The job failed (and was refunded when it was paid).
+    Failed,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

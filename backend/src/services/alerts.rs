@@ -140,6 +140,7 @@ impl AlertService {
             url: format!("/m/admin/alerts/{}", a.id),
             tag: a.id.clone(),
             level: Some(1),
+            job: None,
         };
         let topic = Topic { kind: "alert", id: a.id.clone(), event: "raised" };
         let mut queued = 0;

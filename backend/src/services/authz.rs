@@ -19,6 +19,8 @@ pub struct UserPrincipal {
     pub user_id: String,
     pub enterprise_id: String,
     pub session_id: String,
+    /// The WeChat application (AppID) the session signed in through, if any.
+    pub wechat_app_id: Option<String>,
 }
 
 /// A signed-in admin, loaded fresh from the database on every request.

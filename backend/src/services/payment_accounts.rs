@@ -42,6 +42,9 @@ pub enum PaymentAccountError {
     /// The enterprise's payee has no account with the provider asked for.
     #[error("{0}")]
     NotConfigured(Box<PayeeNotConfigured>),
+    /// The payee's WeChat Pay account is not bound to the WeChat app the payer is in.
+    #[error("the WeChat Pay account does not serve AppID {0}")]
+    AppNotServed(String),
     #[error("stored secret cannot be opened: {0}")]
     Secret(#[from] secrets::SecretError),
     #[error("storage: {0}")]
@@ -50,6 +53,20 @@ pub enum PaymentAccountError {
 
 fn invalid(field: &'static str) -> impl Fn(ValueError) -> PaymentAccountError {
     move |source| PaymentAccountError::Invalid { field, source }
+}
+
+/// The other AppIDs a WeChat Pay account serves, checked, without repeats or the primary one
+/// (the API takes at most ten).
+fn other_app_ids(primary: &str, given: &[String]) -> Result<Vec<String>, PaymentAccountError> {
+    let mut ids: Vec<String> = Vec::new();
+    for raw in given {
+        let id = crate::domain::WechatAppId::parse(raw.trim()).map_err(invalid("other_app_ids"))?;
+        let id = id.as_str().to_string();
+        if id != primary && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Why a WeChat Pay account whose "platform" key is the merchant's own is refused (the key
@@ -157,6 +174,9 @@ pub fn notify_url(public_base_url: &str, provider: PaymentProvider, owner: &Acco
 #[derive(Debug, Clone)]
 pub struct WechatPayAccountInput {
     pub app_id: String,
+    /// Further AppIDs bound to the same merchant (the official account and the mini-program
+    /// paying into one account); a payment is made under the one the payer is in.
+    pub other_app_ids: Vec<String>,
     /// The AppSecret of that AppID (to get payers' openids); optional when the AppID is the
     /// enterprise's own official account or mini-program, configured there.
     pub app_secret: Option<String>,
@@ -340,6 +360,7 @@ impl PaymentAccountService {
         if let Some(cert) = input.merchant_certificate_pem.as_deref().filter(|c| !c.trim().is_empty()) {
             merchant.check_certificate(cert).map_err(bad_key)?;
         }
+        let other_app_ids = other_app_ids(&merchant.app_id, &input.other_app_ids)?;
         let app_secret = match input.app_secret.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => {
                 Some(crate::domain::WechatAppSecret::parse(s).map_err(invalid("app_secret"))?.expose().to_string())
@@ -354,6 +375,7 @@ impl PaymentAccountService {
             masks.insert("app_secret".into(), secrets::mask(s));
         }
         let public = BTreeMap::from([
+            ("other_app_ids".to_string(), other_app_ids.join(",")),
             ("certificate_serial".to_string(), merchant.certificate_serial.clone()),
             ("platform_key_id".to_string(), merchant.platform_key_id.clone()),
             ("platform_public_key_pem".to_string(), merchant.platform_public_key_pem.clone()),
@@ -569,9 +591,26 @@ impl PaymentAccountService {
         enterprise_id: &str,
         owner: &AccountOwner,
     ) -> Result<WechatPayMerchant, PaymentAccountError> {
-        match self.wechat_merchant_of(owner).await? {
-            Some(m) => Ok(m),
-            None => Err(self.not_configured(enterprise_id, owner, PaymentProvider::WechatPay).await),
+        self.wechat_merchant_for_app(enterprise_id, owner, None).await
+    }
+
+    /// As [`Self::wechat_merchant_required`], set up to take a payment under `app_id` (the
+    /// WeChat app the payer is in): the account's own AppID or one of the others it serves.
+    /// `None` takes the account's own.
+    pub async fn wechat_merchant_for_app(
+        &self,
+        enterprise_id: &str,
+        owner: &AccountOwner,
+        app_id: Option<&str>,
+    ) -> Result<WechatPayMerchant, PaymentAccountError> {
+        let Some((merchant, others)) = self.wechat_account_of(owner).await? else {
+            return Err(self.not_configured(enterprise_id, owner, PaymentProvider::WechatPay).await);
+        };
+        match app_id {
+            None => Ok(merchant),
+            Some(a) if a == merchant.app_id => Ok(merchant),
+            Some(a) if others.iter().any(|o| o == a) => Ok(WechatPayMerchant { app_id: a.to_string(), ..merchant }),
+            Some(a) => Err(PaymentAccountError::AppNotServed(a.to_string())),
         }
     }
 
@@ -602,6 +641,14 @@ impl PaymentAccountService {
         &self,
         owner: &AccountOwner,
     ) -> Result<Option<WechatPayMerchant>, PaymentAccountError> {
+        Ok(self.wechat_account_of(owner).await?.map(|(merchant, _)| merchant))
+    }
+
+    /// An owner's WeChat Pay merchant (under its own AppID) and the other AppIDs it serves.
+    async fn wechat_account_of(
+        &self,
+        owner: &AccountOwner,
+    ) -> Result<Option<(WechatPayMerchant, Vec<String>)>, PaymentAccountError> {
         let provider = PaymentProvider::WechatPay;
         let Some(row) = self.repo.account(owner.kind.as_str(), &owner.id, provider.as_str()).await? else {
             return Ok(None);
@@ -611,7 +658,8 @@ impl PaymentAccountService {
             serde_json::from_str(&self.secrets.open(&row.secrets_sealed, &Self::context(owner, provider))?)
                 .unwrap_or_default();
         let field = |k: &str| public.get(k).cloned().unwrap_or_default();
-        Ok(Some(WechatPayMerchant {
+        let others = field("other_app_ids").split(',').filter(|a| !a.is_empty()).map(str::to_string).collect();
+        let merchant = WechatPayMerchant {
             app_id: row.app_id,
             mch_id: row.merchant_id,
             api_v3_key: secrets.api_v3_key,
@@ -619,7 +667,8 @@ impl PaymentAccountService {
             certificate_serial: field("certificate_serial"),
             platform_public_key_pem: field("platform_public_key_pem"),
             platform_key_id: field("platform_key_id"),
-        }))
+        };
+        Ok(Some((merchant, others)))
     }
 
     /// The Alipay account that receives an enterprise's money, if its payee has one.

@@ -539,7 +539,10 @@ impl PaymentService {
         description: String,
         time_expire_unix: i64,
     ) -> Result<PayAction, PaymentError> {
-        let m = self.accounts.wechat_merchant_required(&user.enterprise_id, owner).await?;
+        // Inside WeChat the payment is made under the app the payer signed in through (the
+        // official account or the mini-program), which the merchant must serve.
+        let app = if method == PayMethod::Jsapi { user.wechat_app_id.as_deref() } else { None };
+        let m = self.accounts.wechat_merchant_for_app(&user.enterprise_id, owner, app).await?;
         order.app_id = m.app_id.clone();
         order.merchant_id = m.mch_id.clone();
         let kind = match method {
@@ -900,6 +903,7 @@ impl PaymentService {
             user_id: order.user_id.clone(),
             enterprise_id: order.enterprise_id.clone(),
             session_id: String::new(),
+            wechat_app_id: None,
         };
         let job_ids: Vec<String> = order.job_ids.split(',').filter(|j| !j.is_empty()).map(str::to_string).collect();
         let outcome = match self.release.confirm_paid(&who, point, &job_ids, release_id).await {

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     infra::{
@@ -15,16 +15,16 @@ use crate::{
         new_id, now_ms,
         secrets::{SecretBox, SecretError},
     },
-    payments::china_time::ChinaTime,
     push::web_push::{PushOptions, PushOutcome, PushSubscription, Urgency, VapidKey, WebPushClient},
     services::{
         authz::{AdminPrincipal, UserPrincipal},
         tenants::TenantService,
-        wechat::{errcode, TemplateMessage, WechatClient, WechatError},
-        wechat_js_sdk::{cached_access_token, forget_access_token},
+        wechat::WechatClient,
     },
     storage::push::{DeliveryRow, PushRepo, SubscriptionRow},
 };
+
+mod wechat;
 
 /// The event-bus topic that wakes the delivery workers.
 const PUSH_TOPIC: &str = "push";
@@ -97,6 +97,19 @@ pub struct Notification {
     /// The alert level (1 is urgent); none for job news.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u8>,
+    /// For job news: the facts WeChat's subscription messages are filled from (their fields
+    /// are typed, not free text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobNews>,
+}
+
+/// The facts of a job's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobNews {
+    pub file_name: String,
+    /// What was refunded, fen (a paid job that failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_fen: Option<i64>,
 }
 
 /// A subscription as the browser's `PushSubscription.toJSON()` gives it.
@@ -270,7 +283,8 @@ impl PushService {
     // ---- queueing and delivering ----
 
     /// Queues `notification` to every device of `recipient` (and, for a user who signed in
-    /// through an official account with a job template, to their WeChat), inside the caller's
+    /// through an official account with a job template or a mini-program with subscription
+    /// templates, to their WeChat), inside the caller's
     /// transaction, so a push exists exactly when what it announces does. Call
     /// [`PushService::wake`] after the commit.
     pub async fn enqueue_in(
@@ -309,11 +323,13 @@ impl PushService {
             queued += usize::from(PushRepo::queue_in(tx, &d).await?);
         }
         if let Recipient::User(user_id) = recipient {
-            for (app_id, openid) in PushRepo::wechat_destinations_in(tx, user_id).await? {
+            for dest in PushRepo::wechat_destinations_in(tx, user_id).await? {
+                let Some(template) = dest.template_for(topic.event) else { continue };
                 let d = DeliveryRow {
-                    wechat_app_id: Some(app_id.clone()),
-                    wechat_openid: Some(openid.clone()),
-                    ..delivery("wechat", &format!("{app_id}:{openid}"))
+                    wechat_app_id: Some(dest.app_id.clone()),
+                    wechat_openid: Some(dest.openid.clone()),
+                    payload: wechat::payload(notification, &dest.kind, template, topic.event),
+                    ..delivery("wechat", &format!("{}:{}", dest.app_id, dest.openid))
                 };
                 queued += usize::from(PushRepo::queue_in(tx, &d).await?);
             }
@@ -436,51 +452,8 @@ impl PushService {
     }
 }
 
-impl PushService {
-    /// A template message through the user's official account: `first` the title, `keyword1`
-    /// the text, `keyword2` the time, tapping it opens the app's page.
-    async fn send_wechat(&self, app_id: &str, openid: &str, payload: &str) -> Attempt {
-        let w = &self.wechat;
-        let (secret, template) = match w.tenants.official_account_by_app_id(app_id).await {
-            Ok(Some(found)) if !found.1.is_empty() => found,
-            Ok(_) => return Attempt::Failed("the official account or its template is gone".into()),
-            Err(e) => return Attempt::Retry { after: None, why: format!("official account: {e}") },
-        };
-        let note: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-        let text = |k: &str| note.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        let token = match cached_access_token(&w.client, w.cache.as_ref(), app_id, &secret).await {
-            Ok(t) => t,
-            Err(e) => return Attempt::Retry { after: None, why: format!("access token: {e}") },
-        };
-        let message = TemplateMessage::new(openid, &template)
-            .url(&format!("{}{}", w.public_base_url.trim_end_matches('/'), text("url")))
-            .field("first", &text("title"))
-            .field("keyword1", &text("body"))
-            .field("keyword2", &ChinaTime::from_unix(now_ms() / 1000).alipay());
-        match w.client.send_template_message(&token, &message).await {
-            Ok(msgid) => {
-                tracing::info!(msgid = %msgid, "template message sent");
-                Attempt::Delivered
-            }
-            Err(e) => self.wechat_refused(app_id, &e).await,
-        }
-    }
-
-    async fn wechat_refused(&self, app_id: &str, e: &WechatError) -> Attempt {
-        match e.errcode() {
-            _ if e.access_token_stale() => {
-                forget_access_token(self.wechat.cache.as_ref(), app_id).await;
-                Attempt::Retry { after: None, why: format!("access token refused: {e}") }
-            }
-            Some(errcode::DAILY_QUOTA) => Attempt::Retry { after: Some(Duration::from_secs(3600)), why: e.to_string() },
-            Some(code) => Attempt::Failed(format!("wechat {code}: {e}")),
-            None => Attempt::Retry { after: None, why: e.to_string() },
-        }
-    }
-}
-
 /// How one send went.
-enum Attempt {
+pub(super) enum Attempt {
     Delivered,
     Gone(String),
     Retry { after: Option<Duration>, why: String },

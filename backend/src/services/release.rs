@@ -18,7 +18,7 @@ use crate::{
         jobs::announce,
         pricing::{self, Quote, RatePlan},
         print_points::{PrintPointError, PrintPointService},
-        push::{Notification, PushService, Recipient, Topic},
+        push::{JobNews, Notification, PushService, Recipient, Topic},
         refunds::{JobRefund, RefundService},
     },
     storage::{
@@ -579,6 +579,7 @@ fn outcome_notification(job: &JobRow, to: JobState, refund: Option<&JobRefund>) 
         url: format!("/m/jobs/{}", job.id),
         tag: format!("job-{}", job.id),
         level: None,
+        job: Some(JobNews { file_name: job.file_name.clone(), refund_fen: refund.map(|r| r.fen) }),
     };
     Some((topic, note))
 }

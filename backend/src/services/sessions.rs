@@ -16,7 +16,7 @@ use crate::{
         passwords::{self, HashError},
         tenants::{TenantError, TenantService},
         tokens::{self, AccessTokens, Claims, SubjectKind, TokenError},
-        wechat::{WechatClient, WechatError},
+        wechat::{WechatClient, WechatError, WechatIdentity},
     },
     storage::{
         admins::{AdminRepo, AdminRow},
@@ -220,11 +220,14 @@ impl SessionService {
     }
 
     /// Starts a new session (refresh-token family) for a subject.
+    /// Starts a session (a refresh-token family); `wechat_app_id` is the WeChat application
+    /// the user signed in through, kept with the session for payments inside WeChat.
     pub async fn start(
         &self,
         kind: SubjectKind,
         subject_id: &str,
         enterprise_id: Option<&str>,
+        wechat_app_id: Option<&str>,
     ) -> Result<IssuedTokens, SessionError> {
         let family_id = new_id();
         let now = now_ms();
@@ -239,6 +242,7 @@ impl SessionService {
                 state: "active".into(),
                 expires_at: refresh_expires_at,
                 created_at: now,
+                wechat_app_id: wechat_app_id.unwrap_or_default().to_string(),
             })
             .await?;
         // Checked after the session exists, so a suspension committed meanwhile either revoked
@@ -248,30 +252,22 @@ impl SessionService {
                 return self.refuse_family(&family_id, SessionError::EnterpriseSuspended).await;
             }
         }
-        Ok(self.issue(
-            kind,
-            subject_id,
-            &family_id,
-            enterprise_id.map(str::to_string),
-            refresh,
-            refresh_expires_at,
-            now,
-        ))
+        let claims = Claims {
+            k: kind,
+            sub: subject_id.into(),
+            sid: family_id,
+            ent: enterprise_id.map(str::to_string),
+            wx: wechat_app_id.filter(|a| !a.is_empty()).map(str::to_string),
+            exp: 0,
+        };
+        Ok(self.issue(claims, refresh, refresh_expires_at, now))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn issue(
-        &self,
-        k: SubjectKind,
-        sub: &str,
-        sid: &str,
-        ent: Option<String>,
-        refresh: String,
-        refresh_expires_at: i64,
-        now: i64,
-    ) -> IssuedTokens {
+    /// The tokens of a session: `claims` (its expiry set here) signed, and its refresh token.
+    fn issue(&self, mut claims: Claims, refresh: String, refresh_expires_at: i64, now: i64) -> IssuedTokens {
         let exp = now.saturating_add(ms(self.limits.access_ttl));
-        let access = self.tokens.issue(&Claims { k, sub: sub.into(), sid: sid.into(), ent, exp });
+        claims.exp = exp;
+        let access = self.tokens.issue(&claims);
         IssuedTokens { access_token: access, access_expires_at: exp, refresh_token: refresh, refresh_expires_at }
     }
 
@@ -294,7 +290,7 @@ impl SessionService {
             .rotate(&tokens::hash_token(refresh_token), &tokens::hash_token(&next), next_expires, now)
             .await?;
         match rotation {
-            Rotation::Rotated { family_id, subject_kind, subject_id } => {
+            Rotation::Rotated { family_id, subject_kind, subject_id, wechat_app_id } => {
                 let (kind, enterprise) = if subject_kind == SubjectKind::User.as_str() {
                     let user = self.users.get(&subject_id).await?;
                     match user {
@@ -317,7 +313,9 @@ impl SessionService {
                     }
                 }
                 let enterprise = if kind == SubjectKind::User { enterprise } else { None };
-                Ok(self.issue(kind, &subject_id, &family_id, enterprise, next, next_expires, now))
+                let wx = Some(wechat_app_id).filter(|a| !a.is_empty());
+                let claims = Claims { k: kind, sub: subject_id, sid: family_id, ent: enterprise, wx, exp: 0 };
+                Ok(self.issue(claims, next, next_expires, now))
             }
             Rotation::ReuseDetected { family_id } => {
                 tracing::warn!(session = %family_id, "refresh token reused; session revoked");
@@ -452,13 +450,17 @@ impl SessionService {
                 user_id: user.id.clone(),
                 created_at: now_ms(),
             };
+            let app_id = identity.app_id.clone();
             match self.wechat_repo.bind(&identity).await {
                 Ok(()) => self.forget_pending_wechat(token).await?,
                 Err(e) if is_unique_violation(&e) => return Err(SessionError::WechatAlreadyBound),
                 Err(e) => return Err(e.into()),
             }
+            // Binding happens inside the WeChat app: the session is that app's.
+            let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), Some(&app_id)).await?;
+            return Ok((user.into(), tokens));
         }
-        let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
+        let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), None).await?;
         Ok((user.into(), tokens))
     }
 
@@ -479,16 +481,66 @@ impl SessionService {
             WechatAppKind::OfficialAccount => self.wechat.oauth2_access_token(&app_id, &secret, code).await?,
             WechatAppKind::MiniProgram => self.wechat.jscode2session(&app_id, &secret, code).await?,
         };
-        if let Some(bound) = self.wechat_repo.identity(&app_id, &identity.openid).await? {
-            let user = self.users.get(&bound.user_id).await?.ok_or(SessionError::AccountDisabled)?;
-            if user.status != OrgStatus::Active {
-                return Err(SessionError::AccountDisabled);
-            }
-            let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
-            return Ok(WechatSignIn::SignedIn(Box::new(user.into()), tokens));
+        if let Some(signed_in) = self.bound_sign_in(&app_id, &identity.openid).await? {
+            return Ok(signed_in);
         }
-        let pending =
-            PendingWechat { enterprise_id: enterprise.id, app_id, openid: identity.openid, unionid: identity.unionid };
+        self.registration_required(enterprise.id, app_id, identity).await
+    }
+
+    /// Sign-in from the mini-program. Several enterprises may share one mini-program, so the
+    /// code is redeemed with the mini-program's own AppID: a returning user is signed in at once;
+    /// a new one must say which enterprise (`enterprise_code`) before registering. `None` means
+    /// the enterprise is needed (and a fresh `wx.login` code with it).
+    #[tracing::instrument(skip_all)]
+    pub async fn mini_program_sign_in(
+        &self,
+        app_id: &str,
+        enterprise_code: Option<&str>,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<Option<WechatSignIn>, SessionError> {
+        self.check_ip(client_ip).await?;
+        let (enterprise, secret) = match enterprise_code {
+            Some(enterprise_code) => {
+                let enterprise = self.active_enterprise(enterprise_code).await?;
+                let credentials = self.tenants.wechat_credentials(&enterprise.id, WechatAppKind::MiniProgram).await?;
+                // The enterprise must have this very mini-program.
+                let (_, secret) = credentials.filter(|(a, _)| a == app_id).ok_or(SessionError::WechatNotConfigured)?;
+                (Some(enterprise), secret)
+            }
+            None => (None, self.tenants.mini_program_secret(app_id).await?.ok_or(SessionError::WechatNotConfigured)?),
+        };
+        let identity = self.wechat.jscode2session(app_id, &secret, code).await?;
+        if let Some(signed_in) = self.bound_sign_in(app_id, &identity.openid).await? {
+            return Ok(Some(signed_in));
+        }
+        match enterprise {
+            Some(enterprise) => {
+                Ok(Some(self.registration_required(enterprise.id, app_id.to_string(), identity).await?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The session of the user this WeChat identity is bound to, if it is.
+    async fn bound_sign_in(&self, app_id: &str, openid: &str) -> Result<Option<WechatSignIn>, SessionError> {
+        let Some(bound) = self.wechat_repo.identity(app_id, openid).await? else { return Ok(None) };
+        let user = self.users.get(&bound.user_id).await?.ok_or(SessionError::AccountDisabled)?;
+        if user.status != OrgStatus::Active {
+            return Err(SessionError::AccountDisabled);
+        }
+        let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), Some(app_id)).await?;
+        Ok(Some(WechatSignIn::SignedIn(Box::new(user.into()), tokens)))
+    }
+
+    /// A registration token standing for an unbound WeChat identity under `enterprise_id`.
+    async fn registration_required(
+        &self,
+        enterprise_id: String,
+        app_id: String,
+        identity: WechatIdentity,
+    ) -> Result<WechatSignIn, SessionError> {
+        let pending = PendingWechat { enterprise_id, app_id, openid: identity.openid, unionid: identity.unionid };
         let token = tokens::new_opaque_token();
         let json = serde_json::to_string(&pending).unwrap_or_default();
         self.cache.set(&pending_key(&token), &json, REGISTRATION_TTL).await?;
@@ -533,7 +585,7 @@ impl SessionService {
                 return Err(SessionError::EnterpriseSuspended);
             }
         }
-        let tokens = self.start(SubjectKind::Admin, &admin.id, None).await?;
+        let tokens = self.start(SubjectKind::Admin, &admin.id, None, None).await?;
         let admin = Admin::try_from(admin).map_err(|source| SessionError::Invalid { field: "scope", source })?;
         Ok((admin, tokens))
     }

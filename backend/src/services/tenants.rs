@@ -29,6 +29,7 @@ use crate::{
 
 /// What a list of providers or enterprises is narrowed to (the repository's).
 pub use crate::storage::tenants::OrgFilter;
+pub use wechat_apps::{MiniProgramTemplates, WechatTemplates};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
@@ -94,6 +95,8 @@ pub struct WechatAppView {
     pub secret_mask: String,
     pub updated_at: i64,
     pub job_template_id: String,
+    pub printed_template_id: String,
+    pub failed_template_id: String,
 }
 
 #[derive(Clone)]

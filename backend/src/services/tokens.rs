@@ -42,6 +42,10 @@ pub struct Claims {
     /// For users: their enterprise, so tenant checks need no lookup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ent: Option<String>,
+    /// For users signed in through a WeChat application: its AppID (payments inside WeChat
+    /// are made under it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wx: Option<String>,
     /// Expiry, epoch milliseconds.
     pub exp: i64,
 }
@@ -122,7 +126,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { k: SubjectKind::User, sub: "u1".into(), sid: "s1".into(), ent: Some("e1".into()), exp }
+        Claims { k: SubjectKind::User, sub: "u1".into(), sid: "s1".into(), ent: Some("e1".into()), wx: None, exp }
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl UserService {
             status: OrgStatus::Active,
             created_at: now,
         };
+        let app_id = pending.as_ref().map(|p| p.app_id.clone());
         let identity = pending.map(|p| IdentityRow {
             app_id: p.app_id,
             openid: p.openid,
@@ -153,7 +154,9 @@ impl UserService {
         if let Some(token) = &wechat_token {
             self.sessions.forget_pending_wechat(token).await?;
         }
-        let tokens = self.sessions.start(SubjectKind::User, &user.id, Some(&user.enterprise_id)).await?;
+        // Registered inside a WeChat app: the session is that app's (payments are made under it).
+        let tokens =
+            self.sessions.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), app_id.as_deref()).await?;
         Ok((user.into(), tokens))
     }
 

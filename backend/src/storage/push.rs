@@ -24,6 +24,31 @@ pub struct SubscriptionRow {
     pub last_delivered_at: Option<i64>,
 }
 
+/// A WeChat app a user is bound to, with its message templates ('' when none).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WechatDestinationRow {
+    pub app_id: String,
+    pub openid: String,
+    /// `official_account` or `mini_program`.
+    pub kind: String,
+    pub job_template_id: String,
+    pub printed_template_id: String,
+    pub failed_template_id: String,
+}
+
+impl WechatDestinationRow {
+    /// The template that carries news of `event` (`printed`, `failed`), if the app has one.
+    pub fn template_for(&self, event: &str) -> Option<&str> {
+        let template = match (self.kind.as_str(), event) {
+            ("official_account", _) => &self.job_template_id,
+            ("mini_program", "printed") => &self.printed_template_id,
+            ("mini_program", "failed") => &self.failed_template_id,
+            _ => return None,
+        };
+        Some(template.as_str()).filter(|t| !t.is_empty())
+    }
+}
+
 /// One message to one destination, and how its delivery went.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
@@ -106,16 +131,18 @@ impl PushRepo {
         sqlx::query_as(SUBS_OF_OWNER).bind(owner_kind).bind(owner_id).fetch_all(&mut **tx).await
     }
 
-    /// Where a user hears through WeChat: (AppID, openid) under each official account of
-    /// theirs that has a template for job outcomes.
+    /// Where a user hears through WeChat: each official account of theirs with a template for
+    /// job outcomes, and each mini-program with subscription templates.
     pub async fn wechat_destinations_in(
         tx: &mut Transaction<'_, Any>,
         user_id: &str,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+    ) -> Result<Vec<WechatDestinationRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT wi.app_id, wi.openid FROM wechat_identities wi JOIN wechat_apps wa ON wa.app_id = wi.app_id \
+            "SELECT wi.app_id, wi.openid, wa.kind, wa.job_template_id, wa.printed_template_id, wa.failed_template_id \
+             FROM wechat_identities wi JOIN wechat_apps wa ON wa.app_id = wi.app_id \
              AND wa.enterprise_id = wi.enterprise_id \
-             WHERE wi.user_id = $1 AND wa.kind = 'official_account' AND wa.job_template_id <> '' \
+             WHERE wi.user_id = $1 AND ((wa.kind = 'official_account' AND wa.job_template_id <> '') \
+             OR (wa.kind = 'mini_program' AND (wa.printed_template_id <> '' OR wa.failed_template_id <> ''))) \
              ORDER BY wi.app_id, wi.openid",
         )
         .bind(user_id)

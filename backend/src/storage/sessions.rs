@@ -12,13 +12,15 @@ pub struct RefreshTokenRow {
     pub state: String,
     pub expires_at: i64,
     pub created_at: i64,
+    /// The WeChat application signed in through (AppID), '' for a password sign-in.
+    pub wechat_app_id: String,
 }
 
 /// What presenting a refresh token led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was live; it is now rotated and `next` is the family's live token.
-    Rotated { family_id: String, subject_kind: String, subject_id: String },
+    Rotated { family_id: String, subject_kind: String, subject_id: String, wechat_app_id: String },
     /// The token had already been rotated: it was stolen or replayed. The family is revoked.
     ReuseDetected { family_id: String },
     /// Unknown, expired or revoked.
@@ -39,7 +41,7 @@ impl SessionRepo {
     pub async fn insert(&self, t: &RefreshTokenRow) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, subject_kind, subject_id, state, \
-             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             expires_at, created_at, wechat_app_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&t.token_hash)
         .bind(&t.family_id)
@@ -48,6 +50,7 @@ impl SessionRepo {
         .bind(&t.state)
         .bind(t.expires_at)
         .bind(t.created_at)
+        .bind(&t.wechat_app_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -74,8 +77,8 @@ impl SessionRepo {
         .await?
         .rows_affected();
         let row: Option<RefreshTokenRow> = sqlx::query_as(
-            "SELECT token_hash, family_id, subject_kind, subject_id, state, expires_at, created_at \
-             FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT token_hash, family_id, subject_kind, subject_id, state, expires_at, created_at, \
+             wechat_app_id FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(presented_hash)
         .fetch_optional(&mut *tx)
@@ -87,7 +90,7 @@ impl SessionRepo {
         if claimed == 1 {
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family_id, subject_kind, subject_id, \
-                 state, expires_at, created_at) VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+                 state, expires_at, created_at, wechat_app_id) VALUES ($1, $2, $3, $4, 'active', $5, $6, $7)",
             )
             .bind(next_hash)
             .bind(&row.family_id)
@@ -95,6 +98,7 @@ impl SessionRepo {
             .bind(&row.subject_id)
             .bind(next_expires_at)
             .bind(now)
+            .bind(&row.wechat_app_id)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -102,6 +106,7 @@ impl SessionRepo {
                 family_id: row.family_id,
                 subject_kind: row.subject_kind,
                 subject_id: row.subject_id,
+                wechat_app_id: row.wechat_app_id,
             });
         }
         if row.state == "rotated" {

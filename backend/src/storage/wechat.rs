@@ -13,6 +13,9 @@ pub struct WechatAppRow {
     pub updated_at: i64,
     /// The official account's template for job outcomes ('' when none).
     pub job_template_id: String,
+    /// A mini-program's subscription templates for "printed" and "failed" ('' when none).
+    pub printed_template_id: String,
+    pub failed_template_id: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,7 +28,8 @@ pub struct IdentityRow {
     pub created_at: i64,
 }
 
-const APP_COLS: &str = "enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at, job_template_id";
+const APP_COLS: &str = "enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at, job_template_id, \
+                        printed_template_id, failed_template_id";
 
 #[derive(Clone)]
 pub struct WechatRepo {
@@ -41,10 +45,11 @@ impl WechatRepo {
     pub async fn upsert_app(&self, a: &WechatAppRow) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO wechat_apps (enterprise_id, kind, app_id, secret_sealed, secret_mask, updated_at, \
-             job_template_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             job_template_id, printed_template_id, failed_template_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (enterprise_id, kind) DO UPDATE SET app_id = excluded.app_id, \
              secret_sealed = excluded.secret_sealed, secret_mask = excluded.secret_mask, \
-             updated_at = excluded.updated_at, job_template_id = excluded.job_template_id",
+             updated_at = excluded.updated_at, job_template_id = excluded.job_template_id, \
+             printed_template_id = excluded.printed_template_id, failed_template_id = excluded.failed_template_id",
         )
         .bind(&a.enterprise_id)
         .bind(&a.kind)
@@ -53,6 +58,8 @@ impl WechatRepo {
         .bind(&a.secret_mask)
         .bind(a.updated_at)
         .bind(&a.job_template_id)
+        .bind(&a.printed_template_id)
+        .bind(&a.failed_template_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -81,6 +88,18 @@ impl WechatRepo {
             .bind(app_id)
             .fetch_optional(&self.pool)
             .await
+    }
+
+    /// The most recently set application of `kind` with this AppID (a mini-program shared by
+    /// several enterprises has one row per enterprise).
+    pub async fn app_of_kind(&self, app_id: &str, kind: &str) -> Result<Option<WechatAppRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {APP_COLS} FROM wechat_apps WHERE app_id = $1 AND kind = $2 ORDER BY updated_at DESC"
+        ))
+        .bind(app_id)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     #[tracing::instrument(skip_all)]

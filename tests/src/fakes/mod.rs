@@ -6,6 +6,7 @@ pub mod china_time;
 pub mod web_push;
 pub mod wechat;
 pub mod wechat_pay;
+pub mod wechat_phone;
 
 /// A notification a fake has built and signed but not sent: benchmarks send it themselves, so
 /// that only the receiving side is timed.

@@ -9,7 +9,8 @@
 //! And template messages (`cgi-bin/message/template/send`): the token must be one this fake
 //! issued and not expired (40001 / 42001), the openid a user of that app (40003) who follows
 //! it (43004), the template in the app's list (40037), the data keyword → `{value}` objects
-//! (47001), and the app's daily quota not used up (45009).
+//! (47001), and the app's daily quota not used up (45009). Mini-program subscription
+//! messages: see `subscribe`.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -28,6 +29,9 @@ use poem::{
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+mod subscribe;
+pub use subscribe::SubscribeMessageSent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeKind {
@@ -67,6 +71,7 @@ struct State {
     /// Template messages a day, per app; unlimited when unset.
     template_quota: Option<usize>,
     template_messages: Vec<TemplateMessageSent>,
+    subscriptions: subscribe::Subscriptions,
 }
 
 /// A template message the fake took.
@@ -104,6 +109,7 @@ impl FakeWechat {
             .at("/connect/oauth2/authorize", get(authorize))
             .at("/cgi-bin/ticket/getticket", get(cgi_ticket))
             .at("/cgi-bin/message/template/send", post(template_send))
+            .at("/cgi-bin/message/subscribe/send", post(subscribe::subscribe_send))
             .data(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

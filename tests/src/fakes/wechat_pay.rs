@@ -106,6 +106,17 @@ pub enum RefundOutcome {
     Abnormal,
 }
 
+/// The arguments of `wx.requestPayment`, as the mini-program passes them.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsapiRequest {
+    pub time_stamp: String,
+    pub nonce_str: String,
+    pub package: String,
+    pub sign_type: String,
+    pub pay_sign: String,
+}
+
 /// An order as the fake keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeOrder {
@@ -365,6 +376,44 @@ impl FakeWechatPay {
             let key = s.merchants[&order.mch_id].api_v3_key.clone();
             Ok((order, key))
         }
+    }
+
+    /// What WeChat's app does with `wx.requestPayment` inside the app `app_id` for the user
+    /// `payer_openid`: finds the order by the `package` (`prepay_id=…`), refuses it unless it is
+    /// a JSAPI order placed under this very AppID for this payer, checks `paySign` (RSA-SHA256
+    /// over `appId\ntimeStamp\nnonceStr\npackage\n`) with the merchant's public key, then pays
+    /// as [`FakeWechatPay::try_pay`]. The error is what `requestPayment:fail …` would say.
+    pub async fn pay_in_app(&self, app_id: &str, payer_openid: &str, params: &JsapiRequest) -> Result<(), String> {
+        let out_trade_no = {
+            let s = self.shared.lock();
+            let prepay_id = params.package.strip_prefix("prepay_id=").ok_or("package is not prepay_id=…")?;
+            let order = s.orders.values().find(|o| o.prepay_id == prepay_id).ok_or("prepay_id unknown")?;
+            if order.kind != "jsapi" || order.app_id != app_id {
+                return Err(format!(
+                    "appid mismatch: the order is {} under {}, the app is {app_id}",
+                    order.kind, order.app_id
+                ));
+            }
+            if order.payer_openid.as_deref() != Some(payer_openid) {
+                return Err("the order is for another WeChat user".into());
+            }
+            if params.sign_type != "RSA" {
+                return Err("signType must be RSA".into());
+            }
+            let message = format!("{app_id}\n{}\n{}\n{}\n", params.time_stamp, params.nonce_str, params.package);
+            let signature = B64
+                .decode(&params.pay_sign)
+                .ok()
+                .and_then(|b| Signature::try_from(b.as_slice()).ok())
+                .ok_or("paySign is not base64 RSA")?;
+            let merchant = s.merchants.get(&order.mch_id).ok_or("merchant unknown")?;
+            merchant
+                .public_key
+                .verify(message.as_bytes(), &signature)
+                .map_err(|_| "paySign does not verify".to_string())?;
+            order.out_trade_no.clone()
+        };
+        self.try_pay(&out_trade_no, payer_openid).await
     }
 
     /// Like [`FakeWechatPay::pay`], but the TRANSACTION.SUCCESS notification is only built

@@ -12,20 +12,13 @@ pub fn repo() -> PathBuf {
 /// Whether Chromium, Node, Playwright and the built app are here. The test command builds the
 /// app first; in CI (`CI=true`) anything missing fails the run.
 pub fn available_or_skip(test: &str) -> bool {
-    let node = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let missing: Vec<&str> = [
-        ("chromium (apt-get install chromium)", PathBuf::from("/usr/bin/chromium").exists()),
-        ("node", node),
-        ("mobile/node_modules (npm ci in mobile/)", repo().join("mobile/node_modules/playwright-core").exists()),
-        ("mobile/dist (npm run build in mobile/)", repo().join("mobile/dist/index.html").exists()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(what, _)| what)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    crate::skip::skipped(test, &format!("missing {missing:?}"));
-    false
+    crate::skip::all_present_or_skip(
+        test,
+        &[
+            ("chromium (apt-get install chromium)", PathBuf::from("/usr/bin/chromium").exists()),
+            ("node", crate::skip::node_runs()),
+            ("mobile/node_modules (npm ci in mobile/)", repo().join("mobile/node_modules/playwright-core").exists()),
+            ("mobile/dist (npm run build in mobile/)", repo().join("mobile/dist/index.html").exists()),
+        ],
+    )
 }

@@ -5,5 +5,6 @@
 pub mod browser;
 pub mod cups;
 pub mod faulty_link;
+pub mod miniprogram;
 pub mod printer;
 pub mod snmpsim;
