@@ -128,3 +128,62 @@ async fn the_daily_quota_ends_and_a_busy_wechat_is_transient() {
     assert!(matches!(e, WechatError::Unavailable(_)) && e.errcode().is_none(), "{e:?}");
     assert_eq!(w.wechat.template_messages().len(), 2);
 }
+
+/// Mini-program subscription messages (订阅消息): one message per acceptance, every keyword
+/// filled within its type's rules (the job-outcome message the server builds fits them), and
+/// each refusal with the code the push worker acts on.
+#[tokio::test]
+async fn a_subscription_message_spends_one_acceptance_and_keeps_to_the_keyword_rules() {
+    use yunyin_server::services::push::{job_outcome_message, JobNews};
+    const MP_APP: &str = "wx5a6b7c8d9e0f1a2b";
+    const MP_SECRET: &str = "fedcba9876543210fedcba9876543210";
+    const FAILED: &str = "tpl-failed-0002";
+    let w = world().await;
+    w.wechat.register_app(MP_APP, MP_SECRET);
+    w.wechat.add_subscribe_template(MP_APP, FAILED, &["thing1", "phrase2", "time3", "amount4"]);
+    w.wechat.set_mini_program_pages(MP_APP, &["pages/index/index".into(), "pages/documents/documents".into()]);
+    // The user is known to the mini-program (they signed in once).
+    w.wechat.issue_code(MP_APP, CodeKind::MiniProgram, "o-mp-bob", None);
+    let token = w.client.access_token(MP_APP, MP_SECRET).await.unwrap().value;
+    let news = JobNews {
+        file_name: "一份名字很长很长的季度财务报告最终定稿版本.pdf".into(), refund_fen: Some(230)
+    };
+    let message = job_outcome_message("o-mp-bob", FAILED, "failed", &news, 1_796_373_000_000);
+    let code_of = |e: WechatError| e.errcode().unwrap();
+
+    // Not accepted yet: 43101.
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &message).await.unwrap_err()), errcode::NOT_SUBSCRIBED);
+    w.wechat.accept_subscriptions(MP_APP, "o-mp-bob", &[FAILED.to_string()]).unwrap();
+    w.client.send_subscribe_message(&token, &message).await.expect("one acceptance, one message");
+    let sent = w.wechat.subscribe_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].data["phrase2"].as_str(), sent[0].data["amount4"].as_str()), ("打印失败", "¥2.30"));
+    assert_eq!(sent[0].data["thing1"].chars().count(), 20, "the name is cut to the thing keyword's 20 characters");
+    // Spent: the next one is refused again.
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &message).await.unwrap_err()), errcode::NOT_SUBSCRIBED);
+
+    // Each other refusal, with an acceptance in hand.
+    w.wechat.accept_subscriptions(MP_APP, "o-mp-bob", &[FAILED.to_string()]).unwrap();
+    let mut wrong = message.clone();
+    wrong.data.remove("amount4");
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &wrong).await.unwrap_err()), errcode::ARGUMENT_INVALID);
+    let wrong = message.clone().field("phrase2", "printed");
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &wrong).await.unwrap_err()), errcode::ARGUMENT_INVALID);
+    let mut wrong = message.clone();
+    wrong.page = "pages/nowhere/nowhere".into();
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &wrong).await.unwrap_err()), 41030);
+    let mut wrong = message.clone();
+    wrong.template_id = "tpl-unknown".into();
+    assert_eq!(
+        code_of(w.client.send_subscribe_message(&token, &wrong).await.unwrap_err()),
+        errcode::INVALID_TEMPLATE_ID
+    );
+    let mut wrong = message.clone();
+    wrong.touser = "o-stranger".into();
+    assert_eq!(code_of(w.client.send_subscribe_message(&token, &wrong).await.unwrap_err()), errcode::INVALID_OPENID);
+    // The official account's token is not the mini-program's: the template is not its.
+    let oa = w.client.send_subscribe_message(&w.token, &message).await.unwrap_err();
+    assert_eq!(code_of(oa), errcode::INVALID_OPENID);
+    // And the acceptance is still there for a good message.
+    w.client.send_subscribe_message(&token, &message).await.expect("the acceptance was not spent by refusals");
+}

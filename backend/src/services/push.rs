@@ -25,6 +25,7 @@ use crate::{
 };
 
 mod wechat;
+pub use wechat::job_outcome_message;
 
 /// The event-bus topic that wakes the delivery workers.
 const PUSH_TOPIC: &str = "push";
