@@ -126,6 +126,9 @@ fi
 phase "mobile app: API client up to date with openapi/openapi.json, type check, build"
 (cd mobile && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
 
+phase "mini-program: type check (tsc --noEmit) and the build DevTools uploads (dist/, size vs 2 MB)"
+(cd miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
+
 # One build serves both passes: both run the same test binaries.
 phase "build the tests (once, for both passes) and the server"
 cargo test --workspace --locked --no-run
