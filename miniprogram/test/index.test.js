@@ -37,4 +37,6 @@ test('a returning WeChat user is signed in at once, without choosing', explained
   expect(nav).toEqual({ kind: 'switchTab', url: '/pages/documents/documents' })
   const me = await call('get', '/api/v1/me')
   expect(me.id).toBe(registered.user.id)
+  // This phone learnt the enterprise too (the "me" page names it).
+  expect([session().enterpriseCode, session().enterpriseName]).toEqual([world.enterprise_code, world.enterprise_name])
 }))

@@ -3,7 +3,7 @@
 use poem_openapi::{param::Query, payload::Json, OpenApi};
 
 use super::declared_text::{EnterpriseCodeText, SearchText};
-use super::{error::ApiError, views::EnterprisePublicView, ApiTags};
+use super::{error::ApiError, security::UserAuth, views::EnterprisePublicView, ApiTags};
 use crate::services::tenants::TenantService;
 
 pub struct DirectoryApi {
@@ -19,6 +19,13 @@ impl DirectoryApi {
         code: poem_openapi::param::Path<EnterpriseCodeText>,
     ) -> Result<Json<EnterprisePublicView>, ApiError> {
         Ok(Json(self.tenants.lookup_by_code(&code).await?.into()))
+    }
+
+    /// The signed-in user's own enterprise (the mini-program signs a returning user in without
+    /// asking which).
+    #[oai(path = "/directory/my-enterprise", method = "get", operation_id = "directory_my_enterprise")]
+    async fn mine(&self, auth: UserAuth) -> Result<Json<EnterprisePublicView>, ApiError> {
+        Ok(Json(self.tenants.enterprise_of_user(&auth.0).await?.into()))
     }
 
     /// Search active enterprises by part of their name (at most 20 results).

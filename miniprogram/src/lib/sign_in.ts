@@ -2,7 +2,7 @@
 // alone; a new one first chooses the enterprise, then registers with the token they get.
 import { call, remember, type Schemas } from './api'
 import { config } from '../config'
-import { session } from './session'
+import { save, session } from './session'
 import { loginCode } from './wechat'
 
 export type SignInOutcome =
@@ -25,6 +25,8 @@ export async function signInWithWechat(enterprise?: { code: string; name: string
   switch (answer.status) {
     case 'signed_in':
       remember(answer as Schemas['UserSession'], chosen)
+      // Signed in by the code alone (a new phone): learn which enterprise, for the pages.
+      if (!chosen) await rememberEnterprise()
       return { kind: 'signed_in' }
     case 'registration_required':
       return { kind: 'registration_required', registrationToken: answer.registration_token }
@@ -33,3 +35,12 @@ export async function signInWithWechat(enterprise?: { code: string; name: string
   }
 }
 
+
+async function rememberEnterprise(): Promise<void> {
+  try {
+    const e = await call('get', '/api/v1/directory/my-enterprise')
+    save({ enterpriseCode: e.code, enterpriseName: e.name })
+  } catch {
+    // Only a name on the "me" page is missing; the session works.
+  }
+}

@@ -1,6 +1,7 @@
 //! The public directory: find the enterprise to register under, by code or name.
 
 use super::*;
+use crate::services::authz::UserPrincipal;
 
 impl TenantService {
     /// The active enterprise with this code (企业标识), for users choosing where to register
@@ -10,6 +11,14 @@ impl TenantService {
         match self.repo.enterprise_by_code(code.as_str()).await? {
             Some(e) if e.status == OrgStatus::Active => Ok(e.into()),
             _ => Err(TenantError::NotFound),
+        }
+    }
+
+    /// The enterprise `user` belongs to (for an app that signed them in without asking which).
+    pub async fn enterprise_of_user(&self, user: &UserPrincipal) -> Result<Enterprise, TenantError> {
+        match self.repo.enterprise(&user.enterprise_id).await? {
+            Some(e) => Ok(e.into()),
+            None => Err(TenantError::NotFound),
         }
     }
 
