@@ -29,7 +29,7 @@ use crate::{
 
 /// What a list of providers or enterprises is narrowed to (the repository's).
 pub use crate::storage::tenants::OrgFilter;
-pub use wechat_apps::{MiniProgramTemplates, WechatTemplates};
+pub use wechat_apps::WechatTemplates;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {

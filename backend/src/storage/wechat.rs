@@ -82,19 +82,11 @@ impl WechatRepo {
             .await
     }
 
-    /// The app with this AppID (an AppID belongs to one enterprise's application).
-    pub async fn app_by_app_id(&self, app_id: &str) -> Result<Option<WechatAppRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {APP_COLS} FROM wechat_apps WHERE app_id = $1 ORDER BY updated_at DESC"))
-            .bind(app_id)
-            .fetch_optional(&self.pool)
-            .await
-    }
-
     /// The most recently set application of `kind` with this AppID (a mini-program shared by
     /// several enterprises has one row per enterprise).
     pub async fn app_of_kind(&self, app_id: &str, kind: &str) -> Result<Option<WechatAppRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {APP_COLS} FROM wechat_apps WHERE app_id = $1 AND kind = $2 ORDER BY updated_at DESC"
+            "SELECT {APP_COLS} FROM wechat_apps WHERE app_id = $1 AND kind = $2 ORDER BY updated_at DESC LIMIT 1"
         ))
         .bind(app_id)
         .bind(kind)

@@ -68,11 +68,8 @@ impl TenantService {
     /// The official account with this AppID: its opened AppSecret and its job-outcome
     /// template, for sending users template messages.
     pub async fn official_account_by_app_id(&self, app_id: &str) -> Result<Option<(String, String)>, TenantError> {
-        let Some(row) = self.wechat.app_by_app_id(app_id).await? else { return Ok(None) };
-        let Ok(kind) = WechatAppKind::parse(&row.kind) else { return Ok(None) };
-        if kind != WechatAppKind::OfficialAccount {
-            return Ok(None);
-        }
+        let kind = WechatAppKind::OfficialAccount;
+        let Some(row) = self.wechat.app_of_kind(app_id, kind.as_str()).await? else { return Ok(None) };
         let secret = self.secrets.open(&row.secret_sealed, &Self::secret_context(&row.enterprise_id, kind))?;
         Ok(Some((secret, row.job_template_id)))
     }
@@ -103,21 +100,6 @@ impl TenantService {
             [(SubscribeEvent::Printed, row.printed_template_id), (SubscribeEvent::Failed, row.failed_template_id)];
         Ok(pairs.into_iter().filter(|(_, t)| !t.is_empty()).collect())
     }
-
-    /// The mini-program with this AppID in the user's enterprise: its opened AppSecret and its
-    /// subscription templates, for sending a subscription message.
-    pub async fn mini_program_of(
-        &self,
-        enterprise_id: &str,
-        app_id: &str,
-    ) -> Result<Option<(String, MiniProgramTemplates)>, TenantError> {
-        let kind = WechatAppKind::MiniProgram;
-        let Some(row) = self.wechat.app(enterprise_id, kind.as_str()).await?.filter(|r| r.app_id == app_id) else {
-            return Ok(None);
-        };
-        let secret = self.secrets.open(&row.secret_sealed, &Self::secret_context(enterprise_id, kind))?;
-        Ok(Some((secret, MiniProgramTemplates { printed: row.printed_template_id, failed: row.failed_template_id })))
-    }
 }
 
 /// The message templates an administrator set on a WeChat application (absent: none).
@@ -129,13 +111,6 @@ pub struct WechatTemplates<'a> {
     pub printed: Option<&'a str>,
     /// The mini-program's subscription message for "failed and refunded".
     pub failed: Option<&'a str>,
-}
-
-/// A mini-program's subscription-message templates ('' when none).
-#[derive(Debug, Clone, Default)]
-pub struct MiniProgramTemplates {
-    pub printed: String,
-    pub failed: String,
 }
 
 /// A template id as WeChat issues them: up to 64 letters, digits, '-' and '_'; '' for none.
