@@ -48,6 +48,7 @@ use crate::{
         readiness::Readiness,
         refunds::RefundService,
         release::ReleaseService,
+        scans::{ScanLimits, ScanParts, ScanService},
         sessions::{SessionEnder, SessionLimits, SessionService},
         tenants::TenantService,
         tokens::AccessTokens,
@@ -83,6 +84,7 @@ pub struct Services {
     pub alerts: AlertService,
     pub push: PushService,
     pub dashboard: DashboardService,
+    pub scans: ScanService,
 }
 
 /// Everything a running instance shares between requests.
@@ -160,18 +162,9 @@ impl AppState {
     ) -> Self {
         let pool = db.pool().clone();
         let Identity { tenants, sessions, users, admins, wechat_js_sdk } = identity(&config, &pool, &cache, master);
-        let payment_accounts = PaymentAccountService::new(
-            PaymentRepo::new(pool.clone()),
-            TenantRepo::new(pool.clone()),
-            SecretBox::new(master),
-            &config.public_base_url,
-        );
+        let payment_accounts = payment_account_service(&config, &pool, master);
         let soffice = convert::find_soffice(&config.soffice);
-        let limits = JobLimits {
-            max_upload_bytes: config.max_upload_mb.saturating_mul(1_000_000),
-            page_limit: config.page_limit.max(1),
-            soffice: soffice.clone(),
-        };
+        let limits = job_limits(&config, soffice.clone());
         let wake = Arc::new(tokio::sync::Notify::new());
         let jobs = JobService::new(pool.clone(), tenants.clone(), store.clone(), events.clone(), limits, wake.clone());
         let processing = processing_config(&config, soffice);
@@ -194,6 +187,18 @@ impl AppState {
         );
         let wallets = WalletService::new(pool.clone(), tenants.clone());
         let payments = payment_service(&config, &pool, &payment_accounts, &release, &tenants, &events);
+        let scans = ScanService::new(
+            ScanParts {
+                pool: pool.clone(),
+                tenants: tenants.clone(),
+                print_points: print_points.clone(),
+                jobs: jobs.clone(),
+            },
+            store.clone(),
+            events.clone(),
+            SecretBox::new(master),
+            scan_limits(&config),
+        );
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
@@ -219,6 +224,7 @@ impl AppState {
                 alerts,
                 push,
                 dashboard,
+                scans,
             },
             processor,
         }
@@ -326,6 +332,34 @@ fn discovery_service(
         readings.clone(),
         secrets,
     )
+}
+
+/// Payees' WeChat Pay / Alipay accounts, their keys sealed.
+fn payment_account_service(config: &Config, pool: &sqlx::AnyPool, master: &MasterKey) -> PaymentAccountService {
+    PaymentAccountService::new(
+        PaymentRepo::new(pool.clone()),
+        TenantRepo::new(pool.clone()),
+        SecretBox::new(master),
+        &config.public_base_url,
+    )
+}
+
+/// What an upload may be; LibreOffice when installed.
+fn job_limits(config: &Config, soffice: Option<std::path::PathBuf>) -> JobLimits {
+    JobLimits {
+        max_upload_bytes: config.max_upload_mb.saturating_mul(1_000_000),
+        page_limit: config.page_limit.max(1),
+        soffice,
+    }
+}
+
+/// Scans share the upload and page limits of jobs.
+fn scan_limits(config: &Config) -> ScanLimits {
+    ScanLimits {
+        max_upload_bytes: config.max_upload_mb.saturating_mul(1_000_000),
+        page_limit: config.page_limit.max(1),
+        public_base_url: config.public_base_url.clone(),
+    }
 }
 
 /// Sign-in and token limits from the configuration (each at least 1).
@@ -454,6 +488,11 @@ impl Application {
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
         let reconciler = self.state.services.payments.spawn_reconciler(workers_stopped.clone());
         let pusher = self.state.services.push.spawn_worker(workers_stopped.clone());
+        let scan_sweeper = self
+            .state
+            .services
+            .scans
+            .spawn_sweeper(Duration::from_secs(self.state.config.retention_sweep_secs.max(1)), workers_stopped.clone());
         let workers = self.state.processor.clone().start(workers_stopped);
         let result =
             Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
@@ -463,6 +502,7 @@ impl Application {
         }
         let _ = reconciler.await;
         let _ = pusher.await;
+        let _ = scan_sweeper.await;
         db.close().await;
         result
     }

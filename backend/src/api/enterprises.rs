@@ -59,6 +59,14 @@ pub struct UpdateEnterpriseRequest {
     #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
     #[oai(nullable)]
     pub job_retention_hours: Option<i64>,
+    /// Days a user's scan records are kept, 1-365.
+    #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
+    #[oai(nullable)]
+    pub scan_retention_days: Option<i64>,
+    /// Hours a scan that no user's scan session claimed is kept for the admins, 1-720.
+    #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
+    #[oai(nullable)]
+    pub unclaimed_scan_hours: Option<i64>,
 }
 
 #[derive(ApiResponse)]
@@ -136,6 +144,8 @@ impl EnterprisesApi {
             contact_phone: b.contact_phone.map(Into::into),
             status: b.status.map(Into::into),
             job_retention_hours: b.job_retention_hours,
+            scan_retention_days: b.scan_retention_days,
+            unclaimed_scan_hours: b.unclaimed_scan_hours,
         };
         Ok(Json(self.tenants.update_enterprise(&auth.0, &id, patch).await?.into()))
     }

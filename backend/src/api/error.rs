@@ -70,6 +70,11 @@ error_codes! {
     InvalidMeterInterval = "invalid_meter_interval", 400, "抄表间隔应为 1-1440 分钟", "The meter-reading interval must be 1-1440 minutes";
     InvalidCoordinates = "invalid_coordinates", 400, "纬度应在 -90 到 90 之间，经度应在 -180 到 180 之间", "Latitude must be -90..90 and longitude -180..180";
     InvalidReleaseId = "invalid_release_id", 400, "释放请求编号应为 8-64 位字母、数字、“-”或“_”", "The release id must be 8-64 letters, digits, '-' or '_'";
+    InvalidFileName = "invalid_file_name", 400, "文件名应为 1-120 个可打印字符", "A file name must be 1-120 printable characters";
+    ScanDisabled = "scan_disabled", 409, "该打印点未开启扫描", "Scanning is not enabled at this print point";
+    ScanSessionBusy = "scan_session_busy", 409, "另一位用户正在该打印点扫描，请稍后再试", "Someone else is scanning at this print point; try again in a few minutes";
+    ScanSessionClosed = "scan_session_closed", 409, "扫描会话已结束", "The scan session has ended";
+    ScanUnpaid = "scan_unpaid", 409, "该扫描件尚未付费，请先支付", "This scan is not paid for yet; pay for it first";
     EnrolmentInvalid = "enrolment_invalid", 422, "网关注册码无效、已使用或已过期，请在管理后台重新生成", "The gateway enrolment token is unknown, used or expired; create a new one in the console";
     FileEmpty = "file_empty", 422, "文件为空", "The file is empty";
     FileTypeNotAllowed = "file_type_not_allowed", 422, "不能打印可执行文件或压缩包", "Executables and archives cannot be printed";
@@ -340,6 +345,7 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::IllegalMac => ErrorCode::IllegalMac,
             ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,
             ValueError::Coordinates => ErrorCode::InvalidCoordinates,
+            ValueError::FileName => ErrorCode::InvalidFileName,
             ValueError::UnknownVariant => ErrorCode::InvalidValue,
             ValueError::Inconsistent => ErrorCode::InconsistentValues,
             ValueError::NoPagesSelected => ErrorCode::PagesNotInDocument,

@@ -24,6 +24,7 @@ use crate::{
         gateways::{GatewayError, GatewayService, ReportedPrinter},
         jobs::{job_file, JobService},
         release::ReleaseService,
+        scans::{ScanAccount, ScanService},
     },
 };
 
@@ -32,6 +33,7 @@ pub struct GatewaysApi {
     pub release: ReleaseService,
     pub jobs: JobService,
     pub readings: DeviceReadingService,
+    pub scans: ScanService,
 }
 
 /// An enterprise code to check.
@@ -179,6 +181,18 @@ pub struct GatewayPrinter {
     pub meter_interval_minutes: i64,
     /// How to read the device over SNMP, secrets included: for its gateway alone.
     pub snmp: SnmpTargetObject,
+    /// The account its MFP's scan-to-FTP destination logs in with; absent while the print
+    /// point's scan switch is off.
+    pub scan: Option<GatewayScanAccount>,
+}
+
+/// A print point's scan account, for the gateway's FTP server.
+#[derive(Debug, Object)]
+pub struct GatewayScanAccount {
+    /// FTP user name.
+    pub user: String,
+    /// FTP password.
+    pub password: String,
 }
 
 /// How the gateway reaches a device's SNMP agent (the link's `SnmpTarget`, field for field).
@@ -230,8 +244,9 @@ impl From<SnmpTarget> for SnmpTargetObject {
     }
 }
 
-fn gateway_printer(p: PrintPoint, snmp: SnmpTarget) -> GatewayPrinter {
+fn gateway_printer(p: PrintPoint, snmp: SnmpTarget, scan: Option<ScanAccount>) -> GatewayPrinter {
     GatewayPrinter {
+        scan: scan.map(|a| GatewayScanAccount { user: a.user, password: a.password }),
         print_point_id: p.id,
         name: p.name,
         mac: p.mac.map(|m| m.to_string()),
@@ -361,7 +376,17 @@ impl GatewaysApi {
     async fn printers(&self, auth: GatewayAuth) -> Result<Json<Vec<GatewayPrinter>>, ApiError> {
         let points = self.gateways.printers(&auth.0).await?;
         let targets = self.readings.targets_of_gateway(&auth.0, &points).await?;
-        Ok(Json(points.into_iter().zip(targets).map(|(p, t)| gateway_printer(p, t)).collect()))
+        let mut accounts = self.scans.accounts_of_gateway(&auth.0).await?;
+        Ok(Json(
+            points
+                .into_iter()
+                .zip(targets)
+                .map(|(p, t)| {
+                    let scan = accounts.iter().position(|a| a.print_point_id == p.id).map(|i| accounts.swap_remove(i));
+                    gateway_printer(p, t, scan)
+                })
+                .collect(),
+        ))
     }
 
     /// The print-ready PDF of a released job, by the signed URL in the print command.

@@ -30,6 +30,9 @@ pub mod regions;
 pub mod release;
 pub mod request_guard;
 pub mod resource_id;
+pub mod scan_accounts;
+pub mod scan_sessions;
+pub mod scans;
 pub mod security;
 pub mod sessions;
 pub mod subscribe_templates;
@@ -89,10 +92,13 @@ pub enum ApiTags {
     Payments,
     /// 概览: the admin dashboard.
     Dashboard,
+    /// 扫描: scan sessions at a print point, scan records, share links, the gateway's scan
+    /// upload, and the print points' scan accounts.
+    Scans,
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
-pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis);
+pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis, ScanApis);
 
 pub type AccountApis = (
     directory::DirectoryApi,
@@ -132,6 +138,9 @@ pub type OperationApis = (
     dashboard::DashboardApi,
 );
 
+/// Scan to cloud (扫描记录).
+pub type ScanApis = (scan_sessions::ScanSessionsApi, scans::ScanRecordsApi, scan_accounts::ScanAccountsApi);
+
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     let s = &state.services;
@@ -160,6 +169,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             release: s.release.clone(),
             jobs: s.jobs.clone(),
             readings: s.device_readings.clone(),
+            scans: s.scans.clone(),
         },
         release::ReleaseApi { release: s.release.clone() },
         wallets::WalletsApi { wallets: s.wallets.clone() },
@@ -176,9 +186,15 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },
         payments::PaymentsApi { payments: s.payments.clone() },
     );
-    OpenApiService::new((accounts, printing, payments, operations), "yunyin", env!("CARGO_PKG_VERSION")).description(
-        "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
+    let scanning = (
+        scan_sessions::ScanSessionsApi { scans: s.scans.clone() },
+        scans::ScanRecordsApi { scans: s.scans.clone() },
+        scan_accounts::ScanAccountsApi { scans: s.scans.clone() },
+    );
+    OpenApiService::new((accounts, printing, payments, operations, scanning), "yunyin", env!("CARGO_PKG_VERSION"))
+        .description(
+            "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \
          Times are Unix epoch milliseconds (UTC); money is integer fen.",
-    )
+        )
 }

@@ -253,14 +253,6 @@ impl From<PrintPointError> for ApiError {
     }
 }
 
-fn plan_input(p: RatePlanObject) -> RatePlanInput {
-    RatePlanInput {
-        duplex_pricing: p.duplex_pricing.into(),
-        minimum_fen: p.minimum_fen,
-        prices: p.prices.into_iter().map(|p| (p.paper_size.into(), p.colour, p.fen_per_side)).collect(),
-    }
-}
-
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::PrintPoints")]
 impl PrintPointsApi {
     /// Register a print point by hand (super admins in scope, region admins in their regions).
@@ -412,7 +404,7 @@ impl PrintPointsApi {
         id: Path<String>,
         body: Json<SetPrintPointRates>,
     ) -> Result<Json<PrintPointRates>, ApiError> {
-        let (plan, own) = self.print_points.set_rate_plan(&auth.0, &id, body.0.plan.map(plan_input)).await?;
+        let (plan, own) = self.print_points.set_rate_plan(&auth.0, &id, body.0.plan.map(RatePlanInput::from)).await?;
         Ok(Json(PrintPointRates { own, plan: plan.into() }))
     }
 }

@@ -34,6 +34,10 @@ pub struct RatePlanObject {
     /// Minimum charge per job, in fen (0 for none).
     #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
     pub minimum_fen: i64,
+    /// The scan rate: fen per scanned page, charged to the wallet of the user whose scan
+    /// session receives the scan (0, the default: scanning is free).
+    #[oai(default, validator(minimum(value = "0"), maximum(value = "100000")))]
+    pub scan_fen_per_page: i64,
     /// Prices per side.
     #[oai(validator(max_items = 64))]
     pub prices: Vec<RatePrice>,
@@ -51,7 +55,23 @@ impl From<RatePlan> for RatePlanObject {
             })
             .collect();
         prices.sort_by(|a, b| (&*a.paper_size, a.colour).cmp(&(&*b.paper_size, b.colour)));
-        Self { duplex_pricing: p.duplex.as_str().into(), minimum_fen: p.minimum.0, prices }
+        Self {
+            duplex_pricing: p.duplex.as_str().into(),
+            minimum_fen: p.minimum.0,
+            scan_fen_per_page: p.scan_per_page.0,
+            prices,
+        }
+    }
+}
+
+impl From<RatePlanObject> for RatePlanInput {
+    fn from(p: RatePlanObject) -> Self {
+        RatePlanInput {
+            duplex_pricing: p.duplex_pricing.into(),
+            minimum_fen: p.minimum_fen,
+            scan_fen_per_page: p.scan_fen_per_page,
+            prices: p.prices.into_iter().map(|p| (p.paper_size.into(), p.colour, p.fen_per_side)).collect(),
+        }
     }
 }
 
@@ -71,12 +91,6 @@ impl RatesApi {
         id: Path<String>,
         body: Json<RatePlanObject>,
     ) -> Result<Json<RatePlanObject>, ApiError> {
-        let b = body.0;
-        let input = RatePlanInput {
-            duplex_pricing: b.duplex_pricing.into(),
-            minimum_fen: b.minimum_fen,
-            prices: b.prices.into_iter().map(|p| (p.paper_size.into(), p.colour, p.fen_per_side)).collect(),
-        };
-        Ok(Json(self.jobs.set_rate_plan(&auth.0, &id, input).await?.into()))
+        Ok(Json(self.jobs.set_rate_plan(&auth.0, &id, body.0.into()).await?.into()))
     }
 }

@@ -163,6 +163,10 @@ pub struct EnterpriseView {
     pub updated_at: i64,
     /// Hours an unreleased print job is kept before it expires.
     pub job_retention_hours: i64,
+    /// Days a user's scan records are kept.
+    pub scan_retention_days: i64,
+    /// Hours a scan that no user's scan session claimed is kept for the admins.
+    pub unclaimed_scan_hours: i64,
 }
 
 impl From<Enterprise> for EnterpriseView {
@@ -178,6 +182,8 @@ impl From<Enterprise> for EnterpriseView {
             created_at: e.created_at,
             updated_at: e.updated_at,
             job_retention_hours: e.job_retention_hours,
+            scan_retention_days: e.scan_retention_days,
+            unclaimed_scan_hours: e.unclaimed_scan_hours,
         }
     }
 }

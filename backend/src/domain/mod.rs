@@ -37,6 +37,7 @@ mod password;
 mod payment;
 mod phone;
 mod print_point;
+mod scan;
 mod user_event;
 mod username;
 mod wechat;
@@ -74,8 +75,9 @@ pub use phone::Phone;
 pub use print_point::{
     Gateway, PrintPoint, PrintPointFunctions, PrintPointStatus, PrinterGroup, PrinterOutcome, WhitelistEntry,
 };
+pub use scan::{scan_name, ScanCharge, ScanFormat, ScanRecord, ScanSession, MAX_SHARE_HOURS, SCAN_SESSION_MS};
 pub use user_event::{
-    user_topic, JobEvent, PaymentEvent, PaymentHeldEvent, RefundEvent, RefundSettledEvent, UserEvent,
+    user_topic, JobEvent, PaymentEvent, PaymentHeldEvent, RefundEvent, RefundSettledEvent, ScanEvent, UserEvent,
 };
 pub use username::Username;
 pub use wechat::{WechatAppId, WechatAppSecret};
@@ -115,6 +117,8 @@ pub enum ValueError {
     MeterInterval,
     #[error("latitude must be -90..90 and longitude -180..180")]
     Coordinates,
+    #[error("a file name must be 1-120 printable characters")]
+    FileName,
     #[error("unknown value")]
     UnknownVariant,
     /// Each value is allowed, but not together (an admin's scope without its id, two prices

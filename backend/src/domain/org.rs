@@ -75,6 +75,10 @@ pub struct Enterprise {
     pub updated_at: i64,
     /// Hours an unreleased print job is kept before it expires.
     pub job_retention_hours: i64,
+    /// Days a user's scan records are kept.
+    pub scan_retention_days: i64,
+    /// Hours a scan that no user's session claimed is kept for the print point's admins.
+    pub unclaimed_scan_hours: i64,
 }
 
 /// A region (区域) of an enterprise.

@@ -115,6 +115,8 @@ pub enum LedgerKind {
     AdminAdjustment,
     /// An admin's gift (赠送).
     Gift,
+    /// A scan's charge at the print point's scan rate.
+    ScanCharge,
 }
 
 /// Where a refund through the original channel is.
@@ -152,6 +154,7 @@ vocabulary!(LedgerKind {
     Refund = "refund",
     AdminAdjustment = "admin_adjustment",
     Gift = "gift",
+    ScanCharge = "scan_charge",
 });
 
 /// One entry of a wallet's ledger: every balance change is one, with its idempotency key.

@@ -31,6 +31,24 @@ pub enum UserEvent {
     /// A paid release could not be carried out; the payment stays in the wallet.
     #[oai(mapping = "payment_held")]
     PaymentHeld(PaymentHeldEvent),
+    /// A scan arrived in the user's scan records (during their scan session).
+    #[oai(mapping = "scan")]
+    Scan(ScanEvent),
+}
+
+/// A scan arrived.
+#[derive(Debug, Clone, PartialEq, Object, Serialize, Deserialize)]
+pub struct ScanEvent {
+    /// The scan record.
+    pub scan_id: String,
+    /// The scan session that claimed it.
+    pub session_id: String,
+    /// Its name.
+    pub name: String,
+    /// Pages scanned.
+    pub pages: i64,
+    /// `free`, `paid` (charged to the wallet) or `unpaid` (the wallet could not cover it).
+    pub charge: String,
 }
 
 /// A job's state or progress changed.
@@ -152,8 +170,15 @@ mod tests {
             }),
             UserEvent::Payment(PaymentEvent { order_id: "o".into(), state: OrderState::Paid, amount_fen: 100 }),
             UserEvent::PaymentHeld(PaymentHeldEvent { order_id: "o".into(), amount_fen: 100 }),
+            UserEvent::Scan(ScanEvent {
+                scan_id: "s".into(),
+                session_id: "x".into(),
+                name: "a.pdf".into(),
+                pages: 2,
+                charge: "paid".into(),
+            }),
         ];
-        let kinds = ["job", "refund", "refund_settled", "payment", "payment_held"];
+        let kinds = ["job", "refund", "refund_settled", "payment", "payment_held", "scan"];
         for (event, kind) in all.iter().zip(kinds) {
             let wire = serde_json::to_value(event).ok();
             assert_eq!(wire.as_ref().and_then(|w| w["type"].as_str()), Some(kind));

@@ -20,6 +20,7 @@ pub mod qr_codes;
 pub mod readiness;
 pub mod refunds;
 pub mod release;
+pub mod scans;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

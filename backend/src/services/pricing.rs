@@ -41,13 +41,15 @@ impl DuplexPricing {
 pub struct RatePlan {
     pub duplex: DuplexPricing,
     pub minimum: Fen,
+    /// The scan rate: per scanned page.
+    pub scan_per_page: Fen,
     /// Price per side by (paper size, colour?). Missing means free.
     pub prices: HashMap<(PaperSize, bool), Fen>,
 }
 
 impl Default for RatePlan {
     fn default() -> Self {
-        Self { duplex: DuplexPricing::PerSide, minimum: Fen::ZERO, prices: HashMap::new() }
+        Self { duplex: DuplexPricing::PerSide, minimum: Fen::ZERO, scan_per_page: Fen::ZERO, prices: HashMap::new() }
     }
 }
 
@@ -61,6 +63,7 @@ impl RatePlan {
 pub struct RatePlanInput {
     pub duplex_pricing: String,
     pub minimum_fen: i64,
+    pub scan_fen_per_page: i64,
     /// (paper size, colour?, fen per side)
     pub prices: Vec<(String, bool, i64)>,
 }
@@ -73,6 +76,7 @@ pub fn parse_plan(
 ) -> Result<(RatePlanRow, Vec<RatePriceRow>), (&'static str, ValueError)> {
     let duplex = DuplexPricing::parse(&input.duplex_pricing).ok_or(("duplex_pricing", ValueError::UnknownVariant))?;
     Fen::price(input.minimum_fen).map_err(|e| ("minimum_fen", e))?;
+    Fen::price(input.scan_fen_per_page).map_err(|e| ("scan_fen_per_page", e))?;
     let mut prices: Vec<RatePriceRow> = Vec::new();
     for (size, colour, fen) in input.prices {
         let size = PaperSize::parse(&size).map_err(|e| ("prices.paper_size", e))?;
@@ -86,7 +90,12 @@ pub fn parse_plan(
             fen_per_side: fen,
         });
     }
-    let plan = RatePlanRow { duplex_pricing: duplex.as_str().into(), minimum_fen: input.minimum_fen, updated_at: now };
+    let plan = RatePlanRow {
+        duplex_pricing: duplex.as_str().into(),
+        minimum_fen: input.minimum_fen,
+        scan_fen_per_page: input.scan_fen_per_page,
+        updated_at: now,
+    };
     Ok((plan, prices))
 }
 
@@ -96,6 +105,7 @@ pub async fn load_plan(rates: &RateRepo, owner: RateOwner<'_>) -> Result<Option<
     let mut out = RatePlan {
         duplex: DuplexPricing::parse(&plan.duplex_pricing).unwrap_or(DuplexPricing::PerSide),
         minimum: Fen(plan.minimum_fen),
+        scan_per_page: Fen(plan.scan_fen_per_page),
         prices: HashMap::new(),
     };
     for p in prices {
@@ -215,7 +225,7 @@ mod tests {
         prices.insert((PaperSize::A4, false), Fen(10));
         prices.insert((PaperSize::A4, true), Fen(100));
         prices.insert((PaperSize::A3, false), Fen(20));
-        RatePlan { duplex, minimum: Fen(minimum), prices }
+        RatePlan { duplex, minimum: Fen(minimum), scan_per_page: Fen::ZERO, prices }
     }
 
     fn opts() -> JobOptions {

@@ -81,6 +81,8 @@ pub struct EnterprisePatch {
     pub contact_phone: Option<String>,
     pub status: Option<String>,
     pub job_retention_hours: Option<i64>,
+    pub scan_retention_days: Option<i64>,
+    pub unclaimed_scan_hours: Option<i64>,
 }
 
 pub struct NewRegion {

@@ -18,6 +18,7 @@ pub mod payments;
 pub mod print_points;
 pub mod push;
 pub mod rates;
+pub mod scans;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
@@ -28,7 +29,8 @@ use std::{str::FromStr, time::Duration};
 
 use crate::domain::{
     ActorKind, AdminRole, DiscoveryMethod, DiscoveryState, JobState, LedgerKind, MacAddress, OrderPurpose, OrderState,
-    OrgStatus, PayMethod, Payee, PaymentProvider, PrintPointStatus, RefundState, ReleaseOutcome, ScopeKind,
+    OrgStatus, PayMethod, Payee, PaymentProvider, PrintPointStatus, RefundState, ReleaseOutcome, ScanCharge,
+    ScanFormat, ScopeKind,
 };
 
 use sqlx::{
@@ -282,6 +284,8 @@ state_column!(
     Payee,
     DiscoveryMethod,
     DiscoveryState,
+    ScanFormat,
+    ScanCharge,
 );
 
 // A MAC is stored as its normalised text and parsed when read, like a state.

@@ -30,6 +30,8 @@ impl RateOwner<'_> {
 pub struct RatePlanRow {
     pub duplex_pricing: String,
     pub minimum_fen: i64,
+    /// The scan rate: fen per scanned page.
+    pub scan_fen_per_page: i64,
     pub updated_at: i64,
 }
 
@@ -52,11 +54,12 @@ impl RateRepo {
 
     pub async fn plan(&self, owner: RateOwner<'_>) -> Result<Option<(RatePlanRow, Vec<RatePriceRow>)>, sqlx::Error> {
         let (plans, prices, key) = owner.tables();
-        let plan: Option<RatePlanRow> =
-            sqlx::query_as(&format!("SELECT duplex_pricing, minimum_fen, updated_at FROM {plans} WHERE {key} = $1"))
-                .bind(owner.id())
-                .fetch_optional(&self.pool)
-                .await?;
+        let plan: Option<RatePlanRow> = sqlx::query_as(&format!(
+            "SELECT duplex_pricing, minimum_fen, scan_fen_per_page, updated_at FROM {plans} WHERE {key} = $1"
+        ))
+        .bind(owner.id())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(plan) = plan else { return Ok(None) };
         let prices = sqlx::query_as(&format!(
             "SELECT paper_size, colour, fen_per_side FROM {prices} WHERE {key} = $1 ORDER BY paper_size, colour"
@@ -77,13 +80,16 @@ impl RateRepo {
         let (plans, price_table, key) = owner.tables();
         let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(&format!(
-            "INSERT INTO {plans} ({key}, duplex_pricing, minimum_fen, updated_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO {plans} ({key}, duplex_pricing, minimum_fen, scan_fen_per_page, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT ({key}) DO UPDATE SET duplex_pricing = excluded.duplex_pricing, \
-             minimum_fen = excluded.minimum_fen, updated_at = excluded.updated_at"
+             minimum_fen = excluded.minimum_fen, scan_fen_per_page = excluded.scan_fen_per_page, \
+             updated_at = excluded.updated_at"
         ))
         .bind(owner.id())
         .bind(&plan.duplex_pricing)
         .bind(plan.minimum_fen)
+        .bind(plan.scan_fen_per_page)
         .bind(plan.updated_at)
         .execute(&mut *tx)
         .await?;

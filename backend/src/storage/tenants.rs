@@ -29,6 +29,10 @@ pub struct EnterpriseRow {
     pub updated_at: i64,
     /// Hours an unreleased job is kept before it expires.
     pub job_retention_hours: i64,
+    /// Days a user's scan records are kept.
+    pub scan_retention_days: i64,
+    /// Hours a scan no session claimed is kept for the admins.
+    pub unclaimed_scan_hours: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -43,7 +47,7 @@ pub struct RegionRow {
 
 const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at";
 const ENTERPRISE_COLS: &str = "id, provider_id, owner_path, code, name, contact_name, \
-    contact_phone, status, created_at, updated_at, job_retention_hours";
+    contact_phone, status, created_at, updated_at, job_retention_hours, scan_retention_days, unclaimed_scan_hours";
 const REGION_COLS: &str = "id, enterprise_id, parent_id, path, name, created_at";
 
 impl From<ProviderRow> for Provider {
@@ -65,6 +69,8 @@ impl From<EnterpriseRow> for Enterprise {
             created_at: e.created_at,
             updated_at: e.updated_at,
             job_retention_hours: e.job_retention_hours,
+            scan_retention_days: e.scan_retention_days,
+            unclaimed_scan_hours: e.unclaimed_scan_hours,
         }
     }
 }
@@ -294,7 +300,8 @@ impl TenantRepo {
 pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &EnterpriseRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE enterprises SET name = $2, contact_name = $3, contact_phone = $4, \
-             status = $5, updated_at = $6, job_retention_hours = $7 WHERE id = $1",
+             status = $5, updated_at = $6, job_retention_hours = $7, scan_retention_days = $8, \
+             unclaimed_scan_hours = $9 WHERE id = $1",
     )
     .bind(&e.id)
     .bind(&e.name)
@@ -303,6 +310,8 @@ pub async fn update_enterprise_on(conn: &mut sqlx::AnyConnection, e: &Enterprise
     .bind(e.status)
     .bind(e.updated_at)
     .bind(e.job_retention_hours)
+    .bind(e.scan_retention_days)
+    .bind(e.unclaimed_scan_hours)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -38,6 +38,8 @@ impl TenantService {
             created_at: now,
             updated_at: now,
             job_retention_hours: 72,
+            scan_retention_days: 30,
+            unclaimed_scan_hours: 24,
         };
         match self.repo.insert_enterprise(&row).await {
             Ok(()) => Ok(row.into()),
@@ -100,6 +102,18 @@ impl TenantService {
                 return Err(TenantError::Invalid { field: "job_retention_hours", source: ValueError::UnknownVariant });
             }
             e.job_retention_hours = hours;
+        }
+        if let Some(days) = patch.scan_retention_days {
+            if !(1..=365).contains(&days) {
+                return Err(TenantError::Invalid { field: "scan_retention_days", source: ValueError::UnknownVariant });
+            }
+            e.scan_retention_days = days;
+        }
+        if let Some(hours) = patch.unclaimed_scan_hours {
+            if !(1..=720).contains(&hours) {
+                return Err(TenantError::Invalid { field: "unclaimed_scan_hours", source: ValueError::UnknownVariant });
+            }
+            e.unclaimed_scan_hours = hours;
         }
         if !actor.is_super() {
             return Err(TenantError::Forbidden);
