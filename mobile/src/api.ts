@@ -8,6 +8,7 @@ import { save, session, signOut } from './session'
 
 export type Schemas = components['schemas']
 export type Job = Schemas['JobView']
+export type Scan = Schemas['ScanRecordView']
 
 let refreshing: Promise<boolean> | null = null
 
@@ -86,6 +87,15 @@ export async function imageUrl(path: string): Promise<string | undefined> {
   const t = await token()
   const r = await fetch(path, { headers: t ? { authorization: `Bearer ${t}` } : {} })
   return r.ok ? URL.createObjectURL(await r.blob()) : undefined
+}
+
+/** A file the API guards with the bearer token, as a blob; or the server's error message. */
+export async function fetchBlob(path: string): Promise<{ blob?: Blob; error?: string }> {
+  const t = await token()
+  const r = await fetch(path, { headers: { ...(t ? { authorization: `Bearer ${t}` } : {}), 'accept-language': lang.value } })
+  if (r.ok) return { blob: await r.blob() }
+  const body = await r.json().catch(() => ({ message: r.statusText }))
+  return { error: message(body) }
 }
 
 /** The user's live events (server-sent events over fetch, so the token can go in a header). */

@@ -12,6 +12,9 @@ export const router = createRouter({
     { path: '/release', component: () => import('./pages/ScanPage.vue'), meta: { auth: true } },
     // The QR link /p/{code} lands here (through the server's redirect).
     { path: '/release/:code', component: () => import('./pages/ReleasePage.vue'), meta: { auth: true } },
+    // A scan session opened from the release page (`?code=` the print point's, to keep scanning).
+    { path: '/scan/:id', component: () => import('./pages/ScanSessionPage.vue'), meta: { auth: true } },
+    { path: '/scans', component: () => import('./pages/ScanRecordsPage.vue'), meta: { auth: true } },
     { path: '/wallet', component: () => import('./pages/WalletPage.vue'), meta: { auth: true } },
   ],
 })

@@ -4029,6 +4029,8 @@ export interface components {
              * @description Until when its share link works, while one does (Unix epoch ms).
              */
             shared_until?: number;
+            /** @description The live share link itself (to its owner only). */
+            share_url?: string;
         };
         /**
          * ScanSessionView

@@ -169,6 +169,8 @@ async fn a_scan_is_the_users_whose_session_was_open_when_it_reached_the_gateway(
     let share =
         app.put(&format!("/api/v1/scans/{}/share", id(&mine)), Some(&s.alice), json!({ "hours": 2 })).await.expect(200);
     let url = share["url"].as_str().unwrap();
+    // Its owner can find the link again; nobody else sees it.
+    assert_eq!(app.get(&format!("/api/v1/scans/{}", id(&mine)), Some(&s.alice)).await.expect(200)["share_url"], url);
     let public = reqwest::get(url).await.unwrap();
     assert_eq!(public.status().as_u16(), 200);
     assert!(public.headers()["content-disposition"]

@@ -58,6 +58,8 @@ pub struct ScanRecordView {
     pub expires_at: i64,
     /// Until when its share link works, while one does (Unix epoch ms).
     pub shared_until: Option<i64>,
+    /// The live share link itself (to its owner only).
+    pub share_url: Option<String>,
 }
 
 impl From<ScanRecord> for ScanRecordView {
@@ -76,6 +78,7 @@ impl From<ScanRecord> for ScanRecordView {
             received_at: s.received_at,
             expires_at: s.expires_at,
             shared_until: s.share.map(|(_, until)| until),
+            share_url: None,
         }
     }
 }
@@ -194,6 +197,14 @@ fn download(f: ScanFile, inline: bool) -> Response<ScanDownload> {
         )
 }
 
+impl ScanRecordsApi {
+    /// A record as its owner sees it: with its live share link.
+    fn owned_view(&self, s: ScanRecord) -> ScanRecordView {
+        let url = s.share.as_ref().map(|(token, _)| self.scans.share_url(token));
+        ScanRecordView { share_url: url, ..s.into() }
+    }
+}
+
 impl From<ScanError> for ApiError {
     fn from(e: ScanError) -> Self {
         match e {
@@ -206,8 +217,8 @@ impl From<ScanError> for ApiError {
             ScanError::Unpaid => ApiError::new(ErrorCode::ScanUnpaid),
             ScanError::InsufficientBalance { balance_fen } => {
                 let detail = match Lang::current() {
-                    Lang::ZhCn => format!("余额不足（{}.{:02} 元）", balance_fen / 100, balance_fen % 100),
-                    Lang::En => format!("Insufficient balance ({}.{:02} yuan)", balance_fen / 100, balance_fen % 100),
+                    Lang::ZhCn => format!("余额 {}.{:02} 元", balance_fen / 100, balance_fen % 100),
+                    Lang::En => format!("balance {}.{:02} yuan", balance_fen / 100, balance_fen % 100),
                 };
                 ApiError::detailed(ErrorCode::InsufficientBalance, None, &detail)
             }
@@ -234,13 +245,13 @@ impl ScanRecordsApi {
     ) -> Result<Json<Vec<ScanRecordView>>, ApiError> {
         let page = Page::new(limit.0, offset.0);
         let scans = self.scans.list(&auth.0, page.limit, page.offset).await?;
-        Ok(Json(scans.into_iter().map(Into::into).collect()))
+        Ok(Json(scans.into_iter().map(|s| self.owned_view(s)).collect()))
     }
 
     /// One of the user's scan records.
     #[oai(path = "/scans/:id", method = "get", operation_id = "scan_get")]
     async fn get(&self, auth: UserAuth, id: Path<String>) -> Result<Json<ScanRecordView>, ApiError> {
-        Ok(Json(self.scans.get(&auth.0, &id).await?.into()))
+        Ok(Json(self.owned_view(self.scans.get(&auth.0, &id).await?)))
     }
 
     /// The first page as a small PNG (also before an unpaid scan is paid).
@@ -269,7 +280,7 @@ impl ScanRecordsApi {
         id: Path<String>,
         body: Json<RenameScan>,
     ) -> Result<Json<ScanRecordView>, ApiError> {
-        Ok(Json(self.scans.rename(&auth.0, &id, &body.0.name).await?.into()))
+        Ok(Json(self.owned_view(self.scans.rename(&auth.0, &id, &body.0.name).await?)))
     }
 
     /// Delete a scan record and its file.
@@ -282,7 +293,7 @@ impl ScanRecordsApi {
     /// Pay for an unpaid scan from the wallet (`insufficient_balance` if it cannot).
     #[oai(path = "/scans/:id/pay", method = "post", operation_id = "scan_pay")]
     async fn pay(&self, auth: UserAuth, id: Path<String>) -> Result<Json<ScanRecordView>, ApiError> {
-        Ok(Json(self.scans.pay(&auth.0, &id).await?.into()))
+        Ok(Json(self.owned_view(self.scans.pay(&auth.0, &id).await?)))
     }
 
     /// "Print this": the scan becomes one of the user's print jobs, held for release like any

@@ -79,7 +79,7 @@ const zh = {
   statement: '账单',
   noEntries: '暂无账单',
   kinds: {
-    top_up: '充值', payment: '支付', job_payment: '打印扣费', refund: '退款', admin_adjustment: '余额调整', gift: '赠送',
+    top_up: '充值', payment: '支付', job_payment: '打印扣费', refund: '退款', admin_adjustment: '余额调整', gift: '赠送', scan_charge: '扫描扣费',
   } as Record<string, string>,
   // me
   me: '我的',
@@ -173,7 +173,7 @@ const en: Words = {
   statement: 'Statement',
   noEntries: 'No entries yet',
   kinds: {
-    top_up: 'Top-up', payment: 'Payment', job_payment: 'Printing', refund: 'Refund', admin_adjustment: 'Adjustment', gift: 'Gift',
+    top_up: 'Top-up', payment: 'Payment', job_payment: 'Printing', refund: 'Refund', admin_adjustment: 'Adjustment', gift: 'Gift', scan_charge: 'Scan charge',
   },
   me: 'Me',
   enterpriseName: 'Organisation',

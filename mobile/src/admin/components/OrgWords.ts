@@ -11,6 +11,7 @@ export const orgWords = words(
     statuses: { active: '正常', suspended: '已停用' } as Record<string, string>,
     ledger: {
       top_up: '充值', payment: '支付', job_payment: '打印扣费', refund: '退费', admin_adjustment: '管理员调整', gift: '赠送',
+      scan_charge: '扫描扣费',
     } as Record<string, string>,
     actors: { user: '用户', admin: '管理员', system: '系统' } as Record<string, string>,
     orderStates: { pending: '待支付', paid: '已支付', closed: '已关闭' } as Record<string, string>,
@@ -26,7 +27,7 @@ export const orgWords = words(
     statuses: { active: 'Active', suspended: 'Suspended' },
     ledger: {
       top_up: 'Top-up', payment: 'Payment', job_payment: 'Print charge', refund: 'Refund', admin_adjustment: 'Admin adjustment',
-      gift: 'Gift',
+      gift: 'Gift', scan_charge: 'Scan charge',
     },
     actors: { user: 'User', admin: 'Admin', system: 'System' },
     orderStates: { pending: 'Pending', paid: 'Paid', closed: 'Closed' },
