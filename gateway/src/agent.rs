@@ -53,6 +53,10 @@ pub struct Agent {
     status: crate::status::StatusBoard,
     /// Discoveries running, or run and waiting for the server's confirmation.
     discoveries: crate::discovery::Discoveries,
+    /// The print points' scan accounts (for the FTP server), as last listed by the server.
+    scan_accounts: crate::scans::accounts::ScanAccounts,
+    /// Scans waiting for the server.
+    scan_outbox: crate::scans::outbox::ScanOutbox,
 }
 
 fn lock(state: &Mutex<GatewayState>) -> std::sync::MutexGuard<'_, GatewayState> {
@@ -78,6 +82,8 @@ impl Agent {
         let readings = ReadingSpool::open(state_dir)
             .map_err(|source| crate::state::StateError::Io { path: state_dir.join("readings"), source })?;
         let status = crate::status::StatusBoard::new(state_dir, &state.server_url, &state.gateway_id);
+        let scan_outbox = crate::scans::outbox::ScanOutbox::open(state_dir)
+            .map_err(|source| crate::state::StateError::Io { path: state_dir.join("scans"), source })?;
         Ok(Arc::new(Self {
             state_file,
             state: Mutex::new(state),
@@ -91,6 +97,8 @@ impl Agent {
             in_flight: Mutex::new(HashSet::new()),
             status,
             discoveries: crate::discovery::Discoveries::default(),
+            scan_accounts: crate::scans::accounts::ScanAccounts::load(state_dir),
+            scan_outbox,
         }))
     }
 
@@ -102,6 +110,16 @@ impl Agent {
     /// The status board the `status` command reads.
     pub fn status(&self) -> &crate::status::StatusBoard {
         &self.status
+    }
+
+    /// The scan accounts the FTP server accepts.
+    pub fn scan_accounts(&self) -> &crate::scans::accounts::ScanAccounts {
+        &self.scan_accounts
+    }
+
+    /// Scans waiting for the server.
+    pub fn scan_outbox(&self) -> &crate::scans::outbox::ScanOutbox {
+        &self.scan_outbox
     }
 
     pub fn api(&self) -> &ServerApi {

@@ -15,6 +15,7 @@
 //! - `config`: the configuration file a service runs with (`run --config`), enrolling itself.
 //! - `address_range`: IPv4 ranges for discovery (shared with the server, always built).
 //! - `discovery`: finding printers by address, by range or through the host's print queues.
+//! - `scans`: scan to cloud — the FTP server MFPs scan to, and the outbox that uploads scans.
 
 pub mod address_range;
 pub mod protocol;
@@ -31,6 +32,8 @@ pub mod discovery;
 pub mod monitor;
 #[cfg(feature = "agent")]
 pub mod printer;
+#[cfg(feature = "agent")]
+pub mod scans;
 #[cfg(feature = "agent")]
 pub mod server_api;
 #[cfg(feature = "agent")]

@@ -95,6 +95,7 @@ pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Rece
             match agent.api().printers().await {
                 Ok(list) => {
                     agent.status().watching(&list);
+                    agent.scan_accounts().update_from(&list);
                     merge(&mut schedule, list, Instant::now(), &config);
                 }
                 Err(e) => {
@@ -154,6 +155,7 @@ mod tests {
                 community: Some("public".into()),
                 v3: None,
             },
+            scan: None,
         }
     }
 

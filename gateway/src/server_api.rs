@@ -57,6 +57,16 @@ pub struct ServedPrinter {
     pub meter_interval_minutes: i64,
     /// How to read the device (the server sends the link's own shape).
     pub snmp: SnmpTarget,
+    /// The FTP account its MFP scans to the gateway with; absent while scanning is off.
+    #[serde(default)]
+    pub scan: Option<ServedScanAccount>,
+}
+
+/// A print point's scan account, as the server lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServedScanAccount {
+    pub user: String,
+    pub password: String,
 }
 
 #[derive(Clone)]
@@ -168,6 +178,31 @@ impl ServerApi {
         }
         file.flush().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
         Ok(total)
+    }
+
+    /// Uploads a scan from the outbox; Ok once the server has it (new, or from an earlier try).
+    pub async fn upload_scan(
+        &self,
+        scan: &crate::scans::outbox::PendingScan,
+        file: &std::path::Path,
+    ) -> Result<(), ApiError> {
+        let body =
+            tokio::fs::File::open(file).await.map_err(|e| ApiError::Unreachable(format!("the scan file: {e}")))?;
+        let stream = tokio_util::io::ReaderStream::new(body);
+        let scanned_at = scan.scanned_at.to_string();
+        let req = self
+            .request(reqwest::Method::POST, "/api/v1/gateway/scans")
+            .query(&[
+                ("print_point_id", scan.print_point_id.as_str()),
+                ("scan_id", scan.scan_id.as_str()),
+                ("file_name", scan.file_name.as_str()),
+                ("scanned_at", scanned_at.as_str()),
+            ])
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, scan.size)
+            .body(reqwest::Body::wrap_stream(stream));
+        let _: serde_json::Value = self.send(req).await?;
+        Ok(())
     }
 
     /// The WebSocket URL of the gateway link.

@@ -46,6 +46,10 @@ pub struct GatewayStatus {
     pub last_error: Option<LastError>,
     /// Reading batches on disk waiting for the server.
     pub readings_waiting: usize,
+    /// Scans on disk waiting for the server.
+    pub scans_waiting: usize,
+    /// Scans the server refused (kept in `scans/rejected/`).
+    pub scans_rejected: usize,
     /// The print points the agent reads, by name.
     pub printers: Vec<WatchedPrinter>,
 }
@@ -245,6 +249,12 @@ pub fn render(status: Option<&GatewayStatus>, state: Liveness, now: i64) -> Stri
             (None, _) => "    not read yet\n".into(),
         };
     }
+    if s.scans_waiting > 0 || s.scans_rejected > 0 {
+        out += &format!("scans waiting to upload: {}\n", s.scans_waiting);
+    }
+    if s.scans_rejected > 0 {
+        out += &format!("scans refused by the server: {} (kept in scans/rejected/)\n", s.scans_rejected);
+    }
     out
 }
 
@@ -344,18 +354,31 @@ impl StatusBoard {
     }
 
     /// Writes the status as of now; `running` false clears the pid (a clean stop).
-    fn write(&self, readings_waiting: usize, running: bool) {
+    fn write(&self, waiting: Waiting, running: bool) {
         let snapshot = {
             let mut s = locked(&self.inner);
             s.pid = running.then(std::process::id);
             s.updated_at = now_ms();
-            s.readings_waiting = readings_waiting;
+            (s.readings_waiting, s.scans_waiting, s.scans_rejected) =
+                (waiting.readings, waiting.scans, waiting.rejected);
             s.clone()
         };
         if let Err(e) = self.file.save(&snapshot) {
             tracing::warn!(error = %e, "cannot write the status file");
         }
     }
+}
+
+/// What waits on disk for the server.
+struct Waiting {
+    readings: usize,
+    scans: usize,
+    rejected: usize,
+}
+
+fn waiting(agent: &Agent) -> Waiting {
+    let outbox = agent.scan_outbox();
+    Waiting { readings: agent.readings_waiting(), scans: outbox.pending().len(), rejected: outbox.rejected().len() }
 }
 
 /// Keeps the agent's status file until `stop` turns true, then marks it stopped.
@@ -366,7 +389,7 @@ pub async fn keep(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     loop {
         let linked = *link.borrow_and_update();
         board.set_linked(linked, now_ms());
-        board.write(agent.readings_waiting(), true);
+        board.write(waiting(&agent), true);
         if *stop.borrow() {
             break;
         }
@@ -383,7 +406,7 @@ pub async fn keep(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
         }
     }
     board.set_linked(false, now_ms());
-    board.write(agent.readings_waiting(), false);
+    board.write(waiting(&agent), false);
 }
 
 #[cfg(test)]
@@ -400,6 +423,8 @@ mod tests {
             since: Some(updated_at - 5_000),
             last_error: Some(LastError { at: updated_at - 60_000, message: "server closed the link".into() }),
             readings_waiting: 2,
+            scans_waiting: 0,
+            scans_rejected: 0,
             printers: vec![
                 WatchedPrinter {
                     print_point_id: "pp1".into(),
@@ -528,6 +553,7 @@ mod tests {
                 community: None,
                 v3: None,
             },
+            scan: None,
         };
         board.watching(&[served("a"), served("b")]);
         let reading = |id: &str, answered| DeviceReading {
@@ -544,13 +570,13 @@ mod tests {
         board.watching(&[served("a")]);
         board.set_linked(true, 1000);
         board.set_linked(true, 2000);
-        board.write(3, true);
+        board.write(Waiting { readings: 3, scans: 0, rejected: 0 }, true);
         let s = StatusFile::new(&dir).load().ok().flatten().unwrap_or_default();
         assert_eq!(s.printers.len(), 1, "b left the list");
         assert_eq!((s.printers[0].last_read_at, s.printers[0].answered), (Some(77), Some(true)));
         assert_eq!((s.linked, s.since, s.readings_waiting), (true, Some(1000), 3), "since the link came up");
         assert_eq!(s.pid, Some(std::process::id()));
-        board.write(0, false);
+        board.write(Waiting { readings: 0, scans: 0, rejected: 0 }, false);
         assert_eq!(StatusFile::new(&dir).load().ok().flatten().map(|s| s.pid), Some(None), "cleared on stop");
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -182,6 +182,7 @@ fn start_fleet(devices: usize, processes: usize) -> Fleet {
                 device_uri: format!("ipp://{host}/ipp/print"),
                 meter_interval_minutes: 1,
                 snmp: sim.target(k, SnmpVersion::V2c, snmpsim::COMMUNITY),
+                scan: None,
             });
         }
         pids.push(simulator_pids(&sim.endpoint(0)));

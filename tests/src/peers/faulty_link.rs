@@ -2,7 +2,8 @@
 //! the bytes of one direction (a link that has died without either end noticing yet) and cut
 //! every connection (the link finally dropping), which is how a real gateway loses commands,
 //! acknowledgements and reports in flight. Only WebSocket connections (the gateway link) are
-//! made lossy; plain HTTP (document downloads) always passes.
+//! made lossy; plain HTTP (document downloads) always passes — unless the whole line is
+//! [`Mode::Down`], which refuses everything.
 
 use std::{
     net::SocketAddr,
@@ -32,6 +33,8 @@ pub enum Mode {
     DropToClient,
     /// Swallows client → server bytes (acks and reports never arrive).
     DropToServer,
+    /// The site's line is down: every connection, HTTP included, is closed at once.
+    Down,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,10 @@ impl FaultyLink {
             let shared = shared.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
+                    if *lock(&shared.mode) == Mode::Down {
+                        drop(client);
+                        continue;
+                    }
                     let Ok(server) = TcpStream::connect(upstream).await else { continue };
                     tokio::spawn(relay(client, server, shared.clone()));
                 }
@@ -90,6 +97,9 @@ impl FaultyLink {
 
     pub fn set_mode(&self, mode: Mode) {
         *lock(&self.shared.mode) = mode;
+        if mode == Mode::Down {
+            self.cut_all();
+        }
     }
 
     /// Closes every open connection; new ones are accepted as before.
