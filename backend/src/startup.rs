@@ -452,7 +452,8 @@ impl Application {
         if listen.ends_with(":0") && config.public_base_url == Config::default().public_base_url {
             config.public_base_url = format!("http://{addr}");
         }
-        let state = AppState::connect(config).await?;
+        // Boxed: wiring every service makes a large future, kept off the caller's stack.
+        let state = Box::pin(AppState::connect(config)).await?;
         state.services.payment_accounts.warn_if_notify_urls_unreachable();
         let first_admin = state.config.first_admin.clone().unwrap_or_else(|| "admin".into());
         let bootstrap_admin =

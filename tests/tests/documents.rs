@@ -96,6 +96,51 @@ async fn pdfs_images_and_text_become_exact_jobs() {
     assert_eq!(status, 404);
 }
 
+/// A4 at 100 dpi, as a driverless client rasterises a page: white, with a coloured or grey
+/// block.
+fn a4_page(rgb: bool, block: [u8; 3]) -> Vec<u8> {
+    let (w, h) = (827u32, 1169u32);
+    let unit = if rgb { 3 } else { 1 };
+    let mut px = vec![255u8; (w * h) as usize * unit];
+    for y in 100..300u32 {
+        for x in 100..400u32 {
+            let at = ((y * w + x) as usize) * unit;
+            px[at..at + unit].copy_from_slice(&block[..unit]);
+        }
+    }
+    px
+}
+
+#[tokio::test]
+async fn pwg_and_apple_raster_become_pdf_jobs() {
+    use yunyin_server::documents::raster::encode;
+    let app = TestApp::spawn().await;
+    let admin = app.platform_token().await;
+    let (_, token) = app.enterprise_with_user(&admin, "RASTER", "alice").await;
+
+    let mut pwg = b"RaS2".to_vec();
+    encode::pwg_page(&mut pwg, 827, 1169, 100, true, &a4_page(true, [220, 20, 20]));
+    encode::pwg_page(&mut pwg, 827, 1169, 100, true, &a4_page(true, [90, 90, 90]));
+    let job = processed(&app, &token, "from-a-mac.pwg", pwg).await;
+    assert_eq!((job["document_kind"].as_str(), job["page_count"].as_i64()), (Some("pwg-raster"), Some(2)));
+    assert_eq!(papers(&job), vec!["A4", "A4"], "{job}");
+    assert_eq!(colours(&job), vec![true, false], "a red block is colour, a grey one is not");
+    check_thumbnail(&app, &token, &job).await;
+
+    let mut urf = b"UNIRAST\0".to_vec();
+    urf.extend_from_slice(&1u32.to_be_bytes());
+    encode::urf_page(&mut urf, 827, 1169, 100, false, &a4_page(false, [0, 0, 0]));
+    let job = processed(&app, &token, "from-an-iphone.urf", urf).await;
+    assert_eq!((job["document_kind"].as_str(), job["page_count"].as_i64()), (Some("apple-raster"), Some(1)));
+    assert_eq!((papers(&job), colours(&job)), (vec!["A4".to_string()], vec![false]));
+
+    // A raster stream cut short is refused at upload, and nothing is kept.
+    let mut cut = b"RaS2".to_vec();
+    encode::pwg_page(&mut cut, 827, 1169, 100, false, &a4_page(false, [0, 0, 0]));
+    cut.truncate(cut.len() - 10);
+    app.upload(&token, "cut.pwg", cut).await.expect_error(422, "file_corrupt");
+}
+
 #[tokio::test]
 async fn office_documents_convert_through_libreoffice() {
     let app = TestApp::spawn().await;

@@ -1,6 +1,7 @@
 //! The document pipeline: deciding what a file is from its bytes ([`sniff`]), storing it
 //! ([`store`]), turning it into a print-ready PDF (images placed on paper in [`pdf`], text and
-//! Office documents through LibreOffice in [`convert`]), and deriving the facts printing and
+//! Office documents through LibreOffice in [`convert`], PWG and Apple raster from driverless
+//! clients decoded in [`raster`]), and deriving the facts printing and
 //! pricing need: pages, page sizes, colour per page and a thumbnail ([`pdf`], [`render`]). A PDF
 //! whose cross-reference data is damaged but whose objects are intact is rebuilt
 //! ([`pdf_repair`]) and the rebuilt file is the one printed.
@@ -12,6 +13,7 @@ pub mod convert;
 pub mod office;
 pub mod pdf;
 pub mod pdf_repair;
+pub mod raster;
 pub mod render;
 pub mod sniff;
 pub mod store;

@@ -3,7 +3,7 @@
 
 use std::{io::Read, path::Path};
 
-use super::{office, DocumentError};
+use super::{office, raster::RasterKind, DocumentError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageKind {
@@ -59,6 +59,8 @@ pub enum DocumentKind {
     Image(ImageKind),
     Text(TextEncoding),
     Office(OfficeKind),
+    /// PWG or Apple raster, as a driverless (IPP Everywhere) client sends it.
+    Raster(RasterKind),
 }
 
 impl DocumentKind {
@@ -75,6 +77,8 @@ impl DocumentKind {
             DocumentKind::Text(TextEncoding::Utf8) => "text-utf8",
             DocumentKind::Text(TextEncoding::Gb18030) => "text-gb18030",
             DocumentKind::Office(k) => k.extension(),
+            DocumentKind::Raster(RasterKind::Pwg) => "pwg-raster",
+            DocumentKind::Raster(RasterKind::Urf) => "apple-raster",
         }
     }
 
@@ -98,7 +102,13 @@ impl DocumentKind {
             DocumentKind::Office(OfficeKind::Doc),
             DocumentKind::Office(OfficeKind::Xls),
         ];
-        ALL.into_iter().chain([DocumentKind::Office(OfficeKind::Ppt)]).find(|k| k.as_str() == raw)
+        ALL.into_iter()
+            .chain([
+                DocumentKind::Office(OfficeKind::Ppt),
+                DocumentKind::Raster(RasterKind::Pwg),
+                DocumentKind::Raster(RasterKind::Urf),
+            ])
+            .find(|k| k.as_str() == raw)
     }
 
     /// Whether making it print-ready needs LibreOffice.
@@ -120,6 +130,9 @@ pub fn sniff(path: &Path) -> Result<DocumentKind, DocumentError> {
     std::fs::File::open(path)?.read_exact(&mut head)?;
     let starts = |magic: &[u8]| head.starts_with(magic);
 
+    if let Some(kind) = RasterKind::of(&head) {
+        return Ok(DocumentKind::Raster(kind));
+    }
     if head.windows(5).any(|w| w == b"%PDF-") {
         return Ok(DocumentKind::Pdf);
     }

@@ -490,6 +490,9 @@ fn check_upload(path: &Path, page_limit: u32, converter: bool) -> Result<Documen
                 .map_err(|e| DocumentError::Corrupt(e.to_string()))?;
         }
         DocumentKind::Text(_) => {}
+        DocumentKind::Raster(_) => {
+            crate::documents::raster::count_pages(path, page_limit)?;
+        }
     }
     if kind.needs_converter() && !converter {
         return Err(DocumentError::ConverterUnavailable);

@@ -300,6 +300,14 @@ impl Processor {
                     .map_err(|e| DocumentError::Io(e.to_string()))??;
                 out
             }
+            DocumentKind::Raster(_) => {
+                let out = dir.join("print.pdf");
+                let (src, dst, limit) = (source.to_path_buf(), out.clone(), self.config.page_limit);
+                tokio::task::spawn_blocking(move || crate::documents::raster::to_pdf(&src, &dst, limit))
+                    .await
+                    .map_err(|e| DocumentError::Io(e.to_string()))??;
+                out
+            }
             DocumentKind::Text(encoding) => {
                 let soffice = self.config.soffice.clone().ok_or(DocumentError::ConverterUnavailable)?;
                 let bytes = tokio::fs::read(source).await?;
