@@ -39,6 +39,11 @@ if [ -z "${CARGO_TARGET_DIR:-}" ]; then
 fi
 mkdir -p "$CARGO_TARGET_DIR"
 
+# An end-to-end test is one async block polled on its test thread's stack: in a debug build its
+# state (a server's start, a gateway's set-up, the steps after) outgrows the 2 MiB test threads
+# get by default. 8 MiB, as a main thread has; release builds (the product) need far less.
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
+
 phase "system packages"
 
 PG_URL=${YUNYIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}

@@ -300,7 +300,7 @@ impl ScanRecordsApi {
     /// other.
     #[oai(path = "/scans/:id/print", method = "post", operation_id = "scan_print")]
     async fn print(&self, auth: UserAuth, id: Path<String>) -> Result<Printed, ApiError> {
-        Ok(Printed::Created(Json(self.scans.print(&auth.0, &id).await?.into())))
+        Ok(Printed::Created(Json(Box::pin(self.scans.print(&auth.0, &id)).await?.into())))
     }
 
     /// Create a share link (replacing any earlier one) that works until it expires, never
@@ -366,7 +366,9 @@ impl ScanRecordsApi {
             scanned_at: scanned_at.0,
         };
         let mut stream = Box::pin(body.0.into_bytes_stream());
-        let (record, new) = self.scans.receive(&auth.0, arriving, &mut stream).await?;
+        // Boxed: receiving (store, check, claim, charge) is a deep future; kept off the stack
+        // of the request's task, which every operation shares.
+        let (record, new) = Box::pin(self.scans.receive(&auth.0, arriving, &mut stream)).await?;
         Ok(if new { Received::Created(Json(record.into())) } else { Received::Known(Json(record.into())) })
     }
 
