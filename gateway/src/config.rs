@@ -33,6 +33,25 @@ pub struct GatewayConfig {
     /// This gateway's name in the console (default: the host name).
     #[serde(default)]
     pub name: Option<String>,
+    /// Scan to cloud: the FTP server the site's MFPs scan to.
+    #[serde(default)]
+    pub scan: ScanSection,
+}
+
+/// The `[scan]` section: each key may be left out (the default), and the command line or the
+/// environment (`--scan-ftp`, `--scan-passive-ports`) wins over it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSection {
+    /// Where the FTP server listens (default `0.0.0.0:2121`; `off` runs none).
+    #[serde(default)]
+    pub ftp_listen: Option<String>,
+    /// Ports for passive-mode data connections, `FIRST-LAST` (default `50000-50100`).
+    #[serde(default)]
+    pub passive_ports: Option<String>,
+    /// The largest scan taken, in MB (default 200).
+    #[serde(default)]
+    pub max_mb: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +145,24 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/gateway.toml");
         let config = GatewayConfig::load(&example);
         assert!(config.as_ref().is_ok_and(|c| !c.can_enrol()), "{config:?}");
+        // Its commented `[scan]` section, filled in as written, parses too.
+        let text = std::fs::read_to_string(&example).unwrap_or_default();
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|r| r.starts_with('[') || r.contains(" = ")).unwrap_or(l))
+            .filter(|l| !l.starts_with("name = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let filled: GatewayConfig = toml::from_str(&uncommented).unwrap_or_default();
+        assert_eq!(
+            filled.scan,
+            ScanSection {
+                ftp_listen: Some("0.0.0.0:2121".into()),
+                passive_ports: Some("50000-50100".into()),
+                max_mb: Some(200),
+            },
+            "{uncommented}"
+        );
     }
 
     #[test]

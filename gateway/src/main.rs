@@ -77,12 +77,14 @@ enum Command {
         /// /etc/yunyin-gateway/gateway.toml.
         #[arg(long, env = "YUNYIN_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
-        /// Where the scan-to-FTP server listens for the site's MFPs (`off` to run none).
-        #[arg(long, env = "YUNYIN_GATEWAY_SCAN_FTP", default_value = "0.0.0.0:2121")]
-        scan_ftp: String,
-        /// Ports for the FTP server's passive data connections (open them in the firewall).
-        #[arg(long, env = "YUNYIN_GATEWAY_SCAN_PASSIVE_PORTS", default_value = "50000-50100")]
-        scan_passive_ports: String,
+        /// Where the scan-to-FTP server listens for the site's MFPs (`off` to run none); wins
+        /// over the configuration file's `[scan] ftp_listen` [default: 0.0.0.0:2121].
+        #[arg(long, env = "YUNYIN_GATEWAY_SCAN_FTP")]
+        scan_ftp: Option<String>,
+        /// Ports for the FTP server's passive data connections (open them in the firewall);
+        /// wins over `[scan] passive_ports` [default: 50000-50100].
+        #[arg(long, env = "YUNYIN_GATEWAY_SCAN_PASSIVE_PORTS")]
+        scan_passive_ports: Option<String>,
     },
     /// Whether the agent runs and is linked, and what it reads (exit 0, 1 or 3).
     ///
@@ -156,17 +158,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Status { json } => std::process::exit(status::command(&cli.state_dir, json)),
         Command::Run { config, scan_ftp, scan_passive_ports } => {
+            // A mistake in the scan settings stops the start before the enrolment token is used.
+            let file_scan = match &config {
+                Some(path) => config::GatewayConfig::load(path)?.scan,
+                None => config::ScanSection::default(),
+            };
+            let scan = ScanConfig::resolve(scan_ftp.as_deref(), scan_passive_ports.as_deref(), &file_scan)?;
             if let Some(path) = config {
                 config::enrol_if_needed(&cli.state_dir, &path, &host_name()).await?;
             }
             let agent = Agent::new(&cli.state_dir)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            if scan_ftp != "off" {
-                let scan = ScanConfig {
-                    ftp_listen: scan_ftp,
-                    passive_ports: port_range(&scan_passive_ports)?,
-                    ..ScanConfig::default()
-                };
+            if let Some(scan) = scan {
                 scans::start(agent.clone(), scan, stopped.clone()).await?;
             }
             let running = tokio::spawn(agent.run(stopped));
@@ -176,12 +179,4 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `50000-50100` as a port range.
-fn port_range(text: &str) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
-    let (low, high) = text.split_once('-').ok_or_else(|| anyhow::anyhow!("ports look like 50000-50100: {text}"))?;
-    let (low, high): (u16, u16) = (low.trim().parse()?, high.trim().parse()?);
-    anyhow::ensure!(low <= high, "the first port must not be above the last: {text}");
-    Ok(low..=high)
 }

@@ -89,6 +89,7 @@ pub fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
 pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Receiver<bool>) {
     let mut schedule: HashMap<String, Scheduled> = HashMap::new();
     let mut refresh_at = Instant::now();
+    let mut connected = Some(agent.connected());
     loop {
         let now = Instant::now();
         if now >= refresh_at {
@@ -118,10 +119,25 @@ pub async fn run(agent: Arc<Agent>, config: MonitorConfig, mut stop: watch::Rece
         let wake = schedule.values().map(|s| s.due).min().unwrap_or(refresh_at).min(refresh_at);
         tokio::select! {
             () = tokio::time::sleep_until(wake.into()) => {}
+            // The link (re)connected: the list may have changed while it was down (a print
+            // point added, a scan account switched on), so fetch it now.
+            up = link_came_up(&mut connected) => if up { refresh_at = Instant::now() },
             _ = stop.changed() => return,
         }
         if *stop.borrow() {
             return;
+        }
+    }
+}
+
+/// Resolves when the link changes: true when it came up. Never once the link's sender is gone.
+async fn link_came_up(connected: &mut Option<watch::Receiver<bool>>) -> bool {
+    let Some(rx) = connected.as_mut() else { return std::future::pending().await };
+    match rx.changed().await {
+        Ok(()) => *rx.borrow_and_update(),
+        Err(_) => {
+            *connected = None;
+            false
         }
     }
 }

@@ -82,6 +82,17 @@ struct ErrorBody {
     message: String,
 }
 
+/// The code of a refusal whose body was not the server's error (a proxy's page, say).
+pub const NO_ERROR_BODY: &str = "http_error";
+
+/// A non-2xx answer: the server's `{code, message}`, or [`NO_ERROR_BODY`].
+fn refusal(status: u16, body: &[u8]) -> ApiError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => ApiError::Refused { status, code: b.code, message: b.message },
+        Err(_) => ApiError::Refused { status, code: NO_ERROR_BODY.into(), message: format!("HTTP {status}") },
+    }
+}
+
 impl ServerApi {
     pub fn new(server_url: &str, credential: Option<String>) -> Self {
         let http = reqwest::Client::builder()
@@ -111,11 +122,7 @@ impl ServerApi {
         if (200..300).contains(&status) {
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Unreachable(format!("unexpected answer: {e}")))
         } else {
-            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-            Err(match body {
-                Some(b) => ApiError::Refused { status, code: b.code, message: b.message },
-                None => ApiError::Refused { status, code: "http_error".into(), message: format!("HTTP {status}") },
-            })
+            Err(refusal(status, &bytes))
         }
     }
 
@@ -180,7 +187,9 @@ impl ServerApi {
         Ok(total)
     }
 
-    /// Uploads a scan from the outbox; Ok once the server has it (new, or from an earlier try).
+    /// Uploads a scan from the outbox (`POST /api/v1/gateway/scans`, the file streamed as the
+    /// body); Ok once the server has it (201 new, 200 from an earlier try: it records a
+    /// `scan_id` once).
     pub async fn upload_scan(
         &self,
         scan: &crate::scans::outbox::PendingScan,
@@ -190,6 +199,9 @@ impl ServerApi {
             tokio::fs::File::open(file).await.map_err(|e| ApiError::Unreachable(format!("the scan file: {e}")))?;
         let stream = tokio_util::io::ReaderStream::new(body);
         let scanned_at = scan.scanned_at.to_string();
+        // The client's 2 minutes are for small requests: a large scan on a slow line gets
+        // longer (as if at 128 KB/s at the least).
+        let timeout = std::time::Duration::from_secs(120 + scan.size / 128_000);
         let req = self
             .request(reqwest::Method::POST, "/api/v1/gateway/scans")
             .query(&[
@@ -200,9 +212,15 @@ impl ServerApi {
             ])
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .header(reqwest::header::CONTENT_LENGTH, scan.size)
+            .timeout(timeout)
             .body(reqwest::Body::wrap_stream(stream));
-        let _: serde_json::Value = self.send(req).await?;
-        Ok(())
+        let resp = req.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let bytes = resp.bytes().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        Err(refusal(status, &bytes))
     }
 
     /// The WebSocket URL of the gateway link.

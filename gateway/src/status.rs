@@ -466,6 +466,17 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    #[test]
+    fn scans_waiting_and_refused_show_only_when_there_are_some() {
+        let now = 1_700_000_000_000;
+        let quiet = render(Some(&status(Some(1), now, true)), Liveness::Linked, now);
+        assert!(!quiet.contains("scans"), "{quiet}");
+        let busy = GatewayStatus { scans_waiting: 3, scans_rejected: 1, ..status(Some(1), now, true) };
+        let text = render(Some(&busy), Liveness::Linked, now);
+        assert!(text.contains("scans waiting to upload: 3"), "{text}");
+        assert!(text.contains("scans refused by the server: 1"), "{text}");
+    }
+
     fn tempfile_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("yy-gw-status-{name}-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);

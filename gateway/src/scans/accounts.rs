@@ -26,9 +26,14 @@ pub struct ScanAccounts {
     file: PathBuf,
 }
 
-/// Compares secrets without stopping at the first difference.
+/// Compares secrets in constant time: every byte of the longer is looked at, whatever differs.
 fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
 }
 
 impl ScanAccounts {
@@ -116,6 +121,8 @@ mod tests {
         assert_eq!(accounts.check("scan-a", "secret-1").as_deref(), Some("pp-1"));
         assert_eq!(accounts.check("scan-a", "secret-2"), None);
         assert_eq!(accounts.check("scan-a", "secret-"), None);
+        assert_eq!(accounts.check("scan-a", "secret-1\0"), None, "a longer password is not the same");
+        assert_eq!(accounts.check("scan-a", ""), None);
         assert_eq!(accounts.check("scan-c", "secret-1"), None);
         // A new process over the same state directory knows them.
         let again = ScanAccounts::load(dir.path());
