@@ -1,13 +1,16 @@
 // What page tests share: the world the Rust test built (YUNYIN_WORLD), loading a built page
 // with miniprogram-simulate, waiting on the real server, and the phone's script and record.
+const fs = require('node:fs')
 const path = require('node:path')
 const simulate = require('miniprogram-simulate')
-const { script, record, device } = require('./wx')
+const { script, record, device, exchange } = require('./wx')
 
 /**
  * The world (tests/tests/miniprogram.rs): `api_base`, `app_id`, `enterprise_code`,
- * `enterprise_name`, `print_point_url` (what its QR code says), `print_point_code`, `fixtures`
- * (a folder of documents), and whatever else a walk needs.
+ * `enterprise_name`, `print_point_url` (what its QR code says), `print_point_code`,
+ * `print_point_id`, `gateway_credential` (the site's gateway, to upload scans as it does),
+ * `scan_fen_per_page` (the print point's scan rate), `fixtures` (a folder of documents), and
+ * whatever else a walk needs.
  */
 const world = JSON.parse(process.env.YUNYIN_WORLD || '{}')
 const dist = path.join(__dirname, '..', 'dist')
@@ -122,4 +125,31 @@ async function signUp(displayName) {
   return s.user
 }
 
-module.exports = { explained, press, type, lib, signUp, world, page, until, lastNav, queryOf, text, el, script, record, device, useWechatUser, simulate }
+let scans = 0
+/**
+ * The gateway uploads a scan that the print point's MFP sent it (as its FTP server does), with
+ * the gateway's own credential: `fixture` from the world's fixtures, named `fileName` by the MFP,
+ * reaching the gateway at `scannedAt`. The server's record of it.
+ */
+async function gatewayScan(fixture, fileName, scannedAt = Date.now()) {
+  scans += 1
+  const body = fs.readFileSync(path.join(world.fixtures, fixture))
+  const query = new URLSearchParams({
+    print_point_id: world.print_point_id, scan_id: `mp-scan-${Date.now()}-${scans}`, file_name: fileName,
+    scanned_at: String(scannedAt),
+  })
+  const r = await exchange('POST', `${world.api_base}/api/v1/gateway/scans?${query}`, {
+    authorization: `Bearer ${world.gateway_credential}`, 'content-type': 'application/octet-stream', 'content-length': body.length,
+  }, body)
+  const answer = JSON.parse(r.body.toString('utf8') || '{}')
+  if (r.status !== 201) throw new Error(`the gateway's upload: HTTP ${r.status} ${JSON.stringify(answer)}`)
+  return answer
+}
+
+/** An unauthenticated GET (a share link, as whoever it was sent to opens it): status and bytes. */
+async function fetchPublic(url) {
+  const r = await exchange('GET', url, {})
+  return { status: r.status, body: r.body }
+}
+
+module.exports = { gatewayScan, fetchPublic, explained, press, type, lib, signUp, world, page, until, lastNav, queryOf, text, el, script, record, device, useWechatUser, simulate }

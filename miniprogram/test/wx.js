@@ -9,8 +9,13 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const script = { scans: [], files: [], media: [], subscribe: 'accept', cancelPayment: false }
-const record = { nav: [], toasts: [], modals: [], payments: [], subscriptions: [], requests: [] }
+// `modals`: the user's answers to wx.showModal in turn ({ confirm, content }; none left: OK with
+// the content as shown); `sheets`: the item tapped in each wx.showActionSheet (none left: cancel).
+const script = { scans: [], files: [], media: [], subscribe: 'accept', cancelPayment: false, modals: [], sheets: [] }
+// `modals`: each dialog's title (or its text); `dialogs`: what each showed ({ title, content,
+// editable }); `opened`: files shown by WeChat's viewers; `sheets`: the action sheets' items;
+// `clipboard`: what was copied.
+const record = { nav: [], toasts: [], modals: [], dialogs: [], payments: [], subscriptions: [], requests: [], opened: [], sheets: [], clipboard: [] }
 const storage = new Map()
 
 function exchange(method, target, headers, body) {
@@ -114,7 +119,8 @@ const wx = {
       record.requests.push(`GET ${new URL(options.url).pathname}`)
       const r = await exchange('GET', options.url, headersOf(options.header))
       const type = String(r.headers['content-type'] || '')
-      const file = tempFile(type.includes('png') ? '.png' : type.includes('jpeg') ? '.jpg' : '')
+      const file = tempFile(type.includes('png') ? '.png' : type.includes('jpeg') ? '.jpg' : type.includes('pdf') ? '.pdf'
+        : type.includes('json') ? '.json' : '')
       fs.writeFileSync(file, r.body)
       return { statusCode: r.status, tempFilePath: file, errMsg: 'downloadFile:ok' }
     })
@@ -188,13 +194,40 @@ const wx = {
   showToast: (o) => { record.toasts.push(o.title); o.success?.({}) },
   showLoading: (o) => { o?.success?.({}) },
   hideLoading: (o) => { o?.success?.({}) },
-  showModal: (o) => settle(o, async () => { record.modals.push(o.title || o.content); return { confirm: true, cancel: false } }),
+  showModal: (o) => settle(o, async () => {
+    record.modals.push(o.title || o.content)
+    record.dialogs.push({ title: o.title, content: o.content, editable: Boolean(o.editable) })
+    const answer = script.modals.shift() ?? { confirm: true }
+    const content = o.editable ? (answer.content ?? o.content ?? '') : undefined
+    return { confirm: answer.confirm, cancel: !answer.confirm, ...(o.editable ? { content } : {}), errMsg: 'showModal:ok' }
+  }),
+  showActionSheet: (o) => settle(o, async () => {
+    record.sheets.push(o.itemList)
+    const tapIndex = script.sheets.shift()
+    if (tapIndex === undefined) throw new Error('showActionSheet:fail cancel')
+    return { tapIndex, errMsg: 'showActionSheet:ok' }
+  }),
+  setClipboardData: (o) => settle(o, async () => { record.clipboard.push(o.data); return { errMsg: 'setClipboardData:ok' } }),
+  getClipboardData: (o) => settle(o, async () => ({ data: record.clipboard[record.clipboard.length - 1] ?? '', errMsg: 'getClipboardData:ok' })),
   setNavigationBarTitle: (o) => { o?.success?.({}) },
   setTabBarItem: (o) => { o?.success?.({}) },
   stopPullDownRefresh: () => {},
   vibrateShort: () => {},
-  previewImage: () => {},
-  openDocument: (o) => settle(o, async () => ({ errMsg: 'openDocument:ok' })),
+  previewImage: (o) => settle(o, async () => {
+    record.opened.push({ kind: 'image', filePath: o.current || o.urls[0], urls: o.urls })
+    return { errMsg: 'previewImage:ok' }
+  }),
+  openDocument: (o) => settle(o, async () => {
+    record.opened.push({ kind: 'document', filePath: o.filePath, fileType: o.fileType })
+    return { errMsg: 'openDocument:ok' }
+  }),
+  shareFileMessage: (o) => settle(o, async () => {
+    record.opened.push({ kind: 'chat', filePath: o.filePath, fileName: o.fileName })
+    return { errMsg: 'shareFileMessage:ok' }
+  }),
+  getFileSystemManager: () => ({
+    readFileSync: (file, encoding) => fs.readFileSync(file, encoding),
+  }),
 }
 
 function copyToTemp(from) {
@@ -203,4 +236,4 @@ function copyToTemp(from) {
   return { path: to, size: fs.statSync(to).size }
 }
 
-module.exports = { wx, script, record, device }
+module.exports = { wx, script, record, device, exchange }

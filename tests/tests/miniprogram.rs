@@ -21,9 +21,10 @@ use yunyin_e2e::{
     fixtures,
     payment_world::{key, API_V3_KEY, OA_APP, OA_SECRET, SERIAL},
     peers::{miniprogram, printer::TestPrinter},
-    site::{GatewaySite, RunningAgent},
+    site::{GatewaySite, RunningAgent, FEN_PER_SIDE},
     TestApp,
 };
+use yunyin_gateway::state::StateFile;
 
 /// The mini-program's AppID, beside the official account's on one merchant.
 const MP_APP: &str = "wx5a6b7c8d9e0f1a2b";
@@ -31,6 +32,8 @@ const MP_SECRET: &str = "fedcba9876543210fedcba9876543210";
 const MCH_ID: &str = "1900000109";
 const PRINTED_TEMPLATE: &str = "tpl-printed-0001";
 const FAILED_TEMPLATE: &str = "tpl-failed-0002";
+/// The scan rate at the world's print point, fen per scanned page (scan records, issue 16).
+const SCAN_FEN_PER_PAGE: i64 = 5;
 
 struct MiniWorld {
     app: TestApp,
@@ -92,6 +95,12 @@ async fn mini_world(printer_name: &str, enterprise_code: &str) -> MiniWorld {
     )
     .await
     .expect(200);
+    // The site's plan, plus a scan rate: scans are charged to the wallet (or wait, unpaid).
+    let plan = json!({ "duplex_pricing": "per_side", "minimum_fen": 0, "scan_fen_per_page": SCAN_FEN_PER_PAGE,
+        "prices": [{ "paper_size": "A4", "colour": false, "fen_per_side": FEN_PER_SIDE }] });
+    app.put(&format!("/api/v1/enterprises/{e}/rate-plan"), Some(&admin), plan).await.expect(200);
+    // The scan tests upload scans as the gateway does (as if an MFP had sent them to it).
+    let gateway_credential = StateFile::new(site.state.path()).load().unwrap().credential;
     let agent = site.start_agent().await;
     let point = app.get(&format!("/api/v1/print-points/{}", site.print_point_id), Some(&admin)).await.expect(200);
     let directory =
@@ -108,6 +117,9 @@ async fn mini_world(printer_name: &str, enterprise_code: &str) -> MiniWorld {
         "enterprise_name": directory["name"],
         "print_point_url": point["qr_url"],
         "print_point_code": site.code,
+        "print_point_id": site.print_point_id,
+        "gateway_credential": gateway_credential,
+        "scan_fen_per_page": SCAN_FEN_PER_PAGE,
         "fixtures": fixtures_dir.path(),
         "report": miniprogram::dir().join("../tests/artifacts/miniprogram"),
     });

@@ -175,3 +175,27 @@ export async function image(path: string): Promise<string | undefined> {
     })
   })
 }
+
+/**
+ * A file of the user's (a scan) downloaded to a local file with the user's token: its local
+ * path, or the API's error (read from what was downloaded in its place).
+ */
+export async function download(path: string): Promise<string> {
+  const t = await token()
+  const r = await new Promise<WechatMiniprogram.DownloadFileSuccessCallbackResult>((resolve, reject) => {
+    wx.downloadFile({
+      url: config.apiBase + path,
+      header: { authorization: `Bearer ${t ?? ''}`, 'accept-language': lang() },
+      success: resolve,
+      fail: (e) => reject(new ApiError(0, 'network', e.errMsg || 'network error')),
+    })
+  })
+  if (r.statusCode === 200) return r.tempFilePath
+  let body: unknown = {}
+  try {
+    body = JSON.parse(wx.getFileSystemManager().readFileSync(r.tempFilePath, 'utf8') as string)
+  } catch {
+    // Not JSON: the status says it.
+  }
+  throw failure({ status: r.statusCode, data: body })
+}

@@ -1,4 +1,5 @@
-// Who is signed in, where, in which language; and signing out (the server forgets the session).
+// Who is signed in, where, in which language; the way to the scan records; and signing out (the
+// server forgets the session).
 import { call, message } from '../../lib/api'
 import { lang, setLang, words } from '../../lib/i18n'
 import { session, signOut } from '../../lib/session'
@@ -19,6 +20,10 @@ Component({
       } catch (e) {
         if (requireSignIn()) this.setData({ error: message(e) })
       }
+    },
+    /** The user's scan records (扫描记录). */
+    scans() {
+      wx.navigateTo({ url: '/pages/scans/scans' })
     },
     toggleLang() {
       setLang(lang() === 'en' ? 'zh-CN' : 'en')

@@ -1,6 +1,7 @@
 // At a print point, after scanning its QR code: the user's ready jobs priced here, all chosen,
 // paid from the wallet or with WeChat Pay, then followed to the printer until printed or failed
-// (and refunded). As the mobile web app's ReleasePage does.
+// (and refunded). Where the print point takes scans, Scan (扫描) opens a scan session there and
+// follows it on the scan-session page. As the mobile web app's ReleasePage does.
 import { call, message, type Job, type Schemas } from '../../lib/api'
 import { words, yuan } from '../../lib/i18n'
 import { printPointCode } from '../../lib/print_point'
@@ -34,6 +35,7 @@ Component({
     point: { name: '', address: '' }, available: true, notice: '',
     jobs: [] as Row[], chosen: [] as string[], total: yuan(0), totalFen: 0, balance: yuan(0),
     watched: [] as Watched[], tmplIds: [] as string[],
+    scanAvailable: false, opening: false, scanError: '',
   },
   lifetimes: {
     detached() {
@@ -68,7 +70,7 @@ Component({
         const t = words()
         this.setData({
           loaded: true, point: { name: page.print_point.name, address: page.print_point.address },
-          available: page.available, balance: yuan(page.balance_fen), jobs: page.jobs.map(rowOf),
+          available: page.available, scanAvailable: page.scan_available, balance: yuan(page.balance_fen), jobs: page.jobs.map(rowOf),
           chosen: page.jobs.map((j) => j.job.id),
           notice: page.available ? '' : page.unavailable_code === 'print_point_offline' ? t.offline : t.unavailable,
         })
@@ -77,6 +79,19 @@ Component({
       } catch (e) {
         this.setData({ error: message(e) })
       }
+    },
+    /** Scan (扫描): opens a scan session at this print point and goes to it. */
+    async scanDoc() {
+      if (this.data.opening) return
+      this.setData({ opening: true, scanError: '' })
+      try {
+        const s = await call('post', '/api/v1/scan-sessions', { body: { print_point_code: this.data.code } })
+        wx.navigateTo({ url: `/pages/scan_session/scan_session?id=${s.id}&code=${this.data.code}` })
+      } catch (e) {
+        // Someone else is scanning here (with the minutes left), or scanning was switched off.
+        this.setData({ scanError: message(e) })
+      }
+      this.setData({ opening: false })
     },
     onChosen(e: VantEvent<string[]>) {
       this.setData({ chosen: e.detail })
