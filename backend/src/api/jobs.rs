@@ -13,7 +13,7 @@ use super::declared_text::{
     ColourModeText, FileNameText, JobStateText, OrientationText, PageRangesText, PagesPerSheetNumber, PaperSizeText,
     SidesText,
 };
-use super::upload_form::UploadForm;
+use super::upload_form::{self, UploadForm};
 use super::{
     error::{ApiError, ErrorCode},
     security::{AdminAuth, UserAuth},
@@ -342,7 +342,7 @@ impl JobsApi {
         file_name: Query<FileNameText>,
         body: Binary<Body>,
     ) -> Result<Created, ApiError> {
-        self.refuse_declared_oversize(req)?;
+        upload_form::refuse_declared_oversize(req, self.jobs.limits().max_upload_bytes)?;
         let mut stream = Box::pin(body.0.into_bytes_stream());
         let job = self.jobs.upload(&auth.0, &file_name, &mut stream).await?;
         Ok(Created::Created(Json(job.into())))
@@ -543,22 +543,5 @@ impl JobsApi {
         job_id: Path<String>,
     ) -> Result<Json<Vec<TransitionView>>, ApiError> {
         Ok(Json(self.jobs.admin_history(&auth.0, &id, &job_id).await?.into_iter().map(Into::into).collect()))
-    }
-}
-
-impl JobsApi {
-    /// A declared length over the limit is refused before a byte is read.
-    fn refuse_declared_oversize(&self, req: &Request) -> Result<(), ApiError> {
-        let declared = req
-            .headers()
-            .get(poem::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        match declared {
-            Some(len) if len > self.jobs.limits().max_upload_bytes => {
-                Err(ApiError::field(ErrorCode::FileTooLarge, "file"))
-            }
-            _ => Ok(()),
-        }
     }
 }

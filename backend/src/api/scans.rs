@@ -15,6 +15,7 @@ use super::{
     jobs::JobView,
     scan_sessions::busy_error,
     security::{AdminAuth, GatewayAuth, UserAuth},
+    upload_form,
     views::Page,
     ApiTags,
 };
@@ -351,14 +352,7 @@ impl ScanRecordsApi {
         scanned_at: Query<i64>,
         body: Binary<Body>,
     ) -> Result<Received, ApiError> {
-        let declared = req
-            .headers()
-            .get(poem::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.scans.max_upload_bytes()) {
-            return Err(ApiError::field(ErrorCode::FileTooLarge, "file"));
-        }
+        upload_form::refuse_declared_oversize(req, self.scans.max_upload_bytes())?;
         let arriving = ArrivingScan {
             print_point_id: print_point_id.0,
             gateway_scan_id: scan_id.0,

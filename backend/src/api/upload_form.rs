@@ -13,11 +13,27 @@ use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
 };
 
+use crate::api::error::{ApiError, ErrorCode};
+
 /// A document sent as a multipart form.
 #[derive(Debug)]
 pub struct UploadForm {
     /// The document; its file name is kept for display.
     pub file: Upload,
+}
+
+/// A declared length over `limit` is refused (`file_too_large`) before a byte is read; the
+/// limit is enforced again while reading, for bodies that declare nothing or lie.
+pub fn refuse_declared_oversize(req: &Request, limit: u64) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(ApiError::field(ErrorCode::FileTooLarge, "file")),
+        _ => Ok(()),
+    }
 }
 
 fn refused(reason: String) -> poem::Error {

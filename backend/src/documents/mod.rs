@@ -17,6 +17,7 @@ pub mod raster;
 pub mod render;
 pub mod sniff;
 pub mod store;
+pub mod tiff;
 pub mod tools;
 
 /// Why a document cannot become a print job. Each maps to a stable API error code.

@@ -180,30 +180,73 @@ pub fn image_to_pdf(
     let (draw_w, draw_h) = (f64::from(w) * scale, f64::from(h) * scale);
     let (x, y) = ((page_w - draw_w) / 2.0, (page_h - draw_h) / 2.0);
 
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
     let mut image = Stream::new(dict, data);
     if !passthrough {
         image.compress().map_err(|e| DocumentError::Io(e.to_string()))?;
     }
-    let image_id = doc.add_object(image);
-    let content = format!("q {draw_w:.3} 0 0 {draw_h:.3} {x:.3} {y:.3} cm /Im0 Do Q");
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page",
-        "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), Object::Real(page_w as f32), Object::Real(page_h as f32)],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    doc.save(out).map_err(|e| DocumentError::Io(e.to_string()))?;
+    let mut pdf = ImagePdf::new();
+    pdf.add_page(image, (page_w, page_h), [x, y, draw_w, draw_h]);
+    pdf.save(out)?;
     Ok(())
+}
+
+/// A PDF of whole-page images, one image per page: images and raster jobs become PDFs this way.
+pub struct ImagePdf {
+    doc: Document,
+    pages_id: ObjectId,
+    kids: Vec<Object>,
+}
+
+impl ImagePdf {
+    pub fn new() -> Self {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        Self { doc, pages_id, kids: Vec::new() }
+    }
+
+    /// Pages so far.
+    pub fn pages(&self) -> u32 {
+        u32::try_from(self.kids.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds a page of `size` points with `image` (an image XObject stream) drawn at
+    /// `[x, y, width, height]`, in points.
+    pub fn add_page(&mut self, image: Stream, size: (f64, f64), at: [f64; 4]) {
+        let [x, y, w, h] = at;
+        let image_id = self.doc.add_object(image);
+        let content = format!("q {w:.3} 0 0 {h:.3} {x:.3} {y:.3} cm /Im0 Do Q");
+        let content_id = self.doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+        let page_id = self.doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => self.pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), Object::Real(size.0 as f32), Object::Real(size.1 as f32)],
+            "Contents" => content_id,
+            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
+        });
+        self.kids.push(page_id.into());
+    }
+
+    /// Writes the document to `out`; a document with no page is refused (`Empty`).
+    pub fn save(mut self, out: &Path) -> Result<u32, DocumentError> {
+        let count = self.pages();
+        if count == 0 {
+            return Err(DocumentError::Empty);
+        }
+        self.doc.objects.insert(
+            self.pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => i64::from(count) }),
+        );
+        let catalog_id = self.doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
+        self.doc.trailer.set("Root", catalog_id);
+        self.doc.save(out).map_err(|e| DocumentError::Io(e.to_string()))?;
+        Ok(count)
+    }
+}
+
+impl Default for ImagePdf {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// RGB8 with any transparency composited onto white paper.

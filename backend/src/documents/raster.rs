@@ -6,9 +6,9 @@
 
 use std::{io::Read, path::Path};
 
-use lopdf::{dictionary, Document, Object, Stream};
+use lopdf::{dictionary, Stream};
 
-use super::DocumentError;
+use super::{pdf::ImagePdf, DocumentError};
 
 /// Which raster format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -318,13 +318,11 @@ pub fn count_pages(path: &Path, page_limit: u32) -> Result<u32, DocumentError> {
 /// its pixels and resolution. Returns the page count.
 pub fn to_pdf(src: &Path, out: &Path, page_limit: u32) -> Result<u32, DocumentError> {
     let (mut r, kind) = open(src)?;
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let mut kids: Vec<Object> = Vec::new();
+    let mut pdf = ImagePdf::new();
     let mut pixels = Vec::new();
     while let Some(page) = next_header(&mut r, kind)? {
-        if kids.len() as u32 >= page_limit {
-            return Err(DocumentError::TooManyPages { pages: kids.len() as u32 + 1, limit: page_limit });
+        if pdf.pages() >= page_limit {
+            return Err(DocumentError::TooManyPages { pages: pdf.pages().saturating_add(1), limit: page_limit });
         }
         pixels.clear();
         decode_page(&mut r, &page, kind, &mut pixels)?;
@@ -337,32 +335,11 @@ pub fn to_pdf(src: &Path, out: &Path, page_limit: u32) -> Result<u32, DocumentEr
             std::mem::take(&mut pixels),
         );
         image.compress().map_err(|e| DocumentError::Io(e.to_string()))?;
-        let image_id = doc.add_object(image);
         let w = f64::from(page.width) * 72.0 / f64::from(page.dpi_x);
         let h = f64::from(page.height) * 72.0 / f64::from(page.dpi_y);
-        let content = format!("q {w:.3} 0 0 {h:.3} 0 0 cm /Im0 Do Q");
-        let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
-        let page_id = doc.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => pages_id,
-            "MediaBox" => vec![0.into(), 0.into(), Object::Real(w as f32), Object::Real(h as f32)],
-            "Contents" => content_id,
-            "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
-        });
-        kids.push(page_id.into());
+        pdf.add_page(image, (w, h), [0.0, 0.0, w, h]);
     }
-    if kids.is_empty() {
-        return Err(DocumentError::Empty);
-    }
-    let count = kids.len() as u32;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => i64::from(count) }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    doc.save(out).map_err(|e| DocumentError::Io(e.to_string()))?;
-    Ok(count)
+    pdf.save(out)
 }
 
 /// Encoders for tests (here and end to end): the simplest valid encoding, one literal or run

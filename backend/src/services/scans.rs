@@ -16,7 +16,7 @@ use crate::{
         pdf, render,
         sniff::{self, DocumentKind, ImageKind},
         store::{FileKey, FileReader, FileStore, StoreError},
-        DocumentError,
+        tiff, DocumentError,
     },
     domain::{
         scan_name, Fen, Gateway, Job, LedgerKind, ScanCharge, ScanEvent, ScanFormat, ScanRecord, ScanSession,
@@ -193,6 +193,7 @@ fn inspect(path: &Path, page_limit: u32) -> Result<(ScanFormat, i64), DocumentEr
     };
     let pages = match format {
         ScanFormat::Pdf => i64::try_from(pdf::inspect(path, page_limit)?.pages.len()).unwrap_or(i64::MAX),
+        ScanFormat::Tiff => i64::from(tiff::count_pages(path, page_limit)?),
         _ => {
             image::ImageReader::open(path)
                 .and_then(|r| r.with_guessed_format())
@@ -719,11 +720,16 @@ impl ScanService {
 
     /// The account, made on first use.
     async fn account_of(&self, print_point_id: &str) -> Result<ScanAccount, ScanError> {
-        if self.repo.scan_password(print_point_id).await?.is_none() {
-            let password = random_text(12);
-            self.repo.set_scan_password(print_point_id, &self.seal(print_point_id, &password), false).await?;
-        }
-        let sealed = self.repo.scan_password(print_point_id).await?.ok_or(ScanError::NotFound)?;
+        let sealed = match self.repo.scan_password(print_point_id).await? {
+            Some(sealed) => sealed,
+            None => {
+                let password = random_text(12);
+                self.repo.set_scan_password(print_point_id, &self.seal(print_point_id, &password), false).await?;
+                // Read back: a first use racing on another instance may have set its own
+                // first, and the one stored is the one the gateway will be given.
+                self.repo.scan_password(print_point_id).await?.ok_or(ScanError::NotFound)?
+            }
+        };
         let password = self.open(print_point_id, &sealed)?;
         Ok(ScanAccount { print_point_id: print_point_id.into(), user: scan_user(print_point_id), password })
     }
