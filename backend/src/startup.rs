@@ -15,6 +15,7 @@ use crate::{
         self,
         gateway_link::{self, LinkContext},
         health,
+        ipp_printer::{self, IppContext},
         payment_notifications::{self, NotifyContext},
         request_guard::{self, RequestGuard},
         security::AuthContext,
@@ -38,10 +39,12 @@ use crate::{
         device_readings::DeviceReadingService,
         discovery::DiscoveryService,
         gateways::GatewayService,
+        ipp::IppService,
         jobs::{JobLimits, JobService},
         payment_accounts::PaymentAccountService,
         payments::{PaymentService, PaymentServices, ProviderClients, ReconcileConfig},
         print_points::PrintPointService,
+        printing_tokens::PrintingTokenService,
         processing::{ProcessingConfig, Processor},
         push::{PushService, WechatChannel},
         qr_codes::QrSigner,
@@ -133,6 +136,17 @@ impl AppState {
             tracing::error!("pdftoppm not found: documents cannot be processed (install poppler-utils)");
         }
         Ok(Self::assemble(config, db, cache, events, redis, &master, store))
+    }
+
+    /// Printing tokens and HTTP Basic at the IPP printers: handles on the pool, the sign-in
+    /// service and the cache, made where the routes are wired.
+    pub fn printing_tokens(&self) -> PrintingTokenService {
+        PrintingTokenService::new(self.db.pool().clone(), self.services.sessions.clone(), self.cache.clone())
+    }
+
+    /// The IPP Everywhere printers' job rules, over the job service.
+    pub fn ipp(&self) -> IppService {
+        IppService::new(self.db.pool().clone(), self.services.jobs.clone())
     }
 
     /// A state whose database is never touched: enough to describe the API (`yunyin openapi`).
@@ -526,6 +540,8 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         .nest("/docs", docs)
         .nest("/m", crate::mobile::app(&state.config.mobile_dir))
         .at("/p/:code", get(crate::mobile::print_point_link))
+        .at("/ipp/print/:code", get(ipp_printer::printer_page).post(ipp_printer::ipp_request).data(ipp_context(state)))
+        .at("/ipp/print/:code/icon.png", get(ipp_printer::printer_icon))
         .nest("/", api)
         .at(
             "/api/v1/gateway/link",
@@ -558,6 +574,15 @@ pub fn routes(state: &AppState) -> impl poem::Endpoint {
         .around(crate::mobile::home)
         .around(move |ep, req| request_guard::guard(ep, req, request_guard.clone()))
         .around(move |ep, req| crate::telemetry::observe(ep, req, observed.clone()))
+}
+
+/// The IPP Everywhere printers' share of the services.
+fn ipp_context(state: &AppState) -> IppContext {
+    IppContext {
+        ipp: state.ipp(),
+        tokens: state.printing_tokens(),
+        public_base_url: state.config.public_base_url.clone(),
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

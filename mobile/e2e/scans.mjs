@@ -1,4 +1,4 @@
-// Scan to cloud and web submit walked in headless Chromium against a real server, started by
+// Scan to cloud, web submit and the computer-printing page walked in headless Chromium against a real server, started by
 // `tests/tests/scan_browser.rs`. The script plays the MFP's gateway too: it uploads scans with
 // the gateway's credential while the user's scan session page is open. Environment:
 //   YY_BASE                       the server, e.g. http://127.0.0.1:40123
@@ -73,6 +73,19 @@ async function gatewayScan(scanId, fileName, bytes) {
   const body = await r.json()
   check(r.status === 201, `the scan upload is taken (${r.status} ${JSON.stringify(body)})`)
   return body
+}
+
+/** An IPP request (RFC 8010) with only the operation attributes every request carries. */
+function ippRequest(operation, printerUri) {
+  const parts = [Buffer.from([2, 0, operation >> 8, operation & 0xff, 0, 0, 0, 1, 0x01])]
+  for (const [tag, name, value] of [[0x47, 'attributes-charset', 'utf-8'], [0x48, 'attributes-natural-language', 'en'], [0x45, 'printer-uri', printerUri]]) {
+    const n = Buffer.from(name)
+    const v = Buffer.from(value)
+    const len = (b) => Buffer.from([b.length >> 8, b.length & 0xff])
+    parts.push(Buffer.from([tag]), len(n), n, len(v), v)
+  }
+  parts.push(Buffer.from([0x03]))
+  return Buffer.concat(parts)
 }
 
 const tokenIn = (p, key) => p.evaluate((k) => JSON.parse(localStorage.getItem(k) ?? '{}').accessToken, key)
@@ -321,6 +334,42 @@ try {
   await refused.locator('[role=alert]').waitFor()
   check((await refused.innerText()).length > 'noise.bin'.length, 'the refused file says why')
   await shot('dropped-files')
+
+  // ---- printing from a computer: the printer's address and a printing token ----
+  step('a printing token is made in the app, works at the IPP printer, and is revoked')
+  await page.goto(`${base}/m/wallet`)
+  await page.getByTestId('computers').click()
+  await page.waitForURL(/\/m\/computers/)
+  const ippUrl = (await page.getByTestId('ipp-url').innerText()).trim()
+  check(ippUrl.endsWith(`/ipp/print/${env.YY_ENTERPRISE}`) && ippUrl.includes('ipp://'), `the printer's address: ${ippUrl}`)
+  check((await page.getByTestId('printer-user').innerText()).includes(env.YY_USER), 'the user name to give is shown')
+  await page.getByTestId('token-name').locator('input').fill('办公室电脑')
+  await page.getByTestId('token-create').click()
+  const secret = (await page.getByTestId('token-secret').innerText()).trim()
+  check(secret.length >= 20, 'the secret is shown once')
+  await page.getByTestId('token').filter({ hasText: '办公室电脑' }).waitFor()
+  await shot('printing-token')
+  const printer = `${base}/ipp/print/${env.YY_ENTERPRISE}`
+  const getJobs = async (password) => {
+    const r = await fetch(printer, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/ipp',
+        authorization: `Basic ${Buffer.from(`${env.YY_USER}:${password}`).toString('base64')}`,
+      },
+      body: ippRequest(0x000a, ippUrl),
+    })
+    const body = Buffer.from(await r.arrayBuffer())
+    return { status: r.status, ipp: body.length >= 4 ? body.readUInt16BE(2) : -1 }
+  }
+  const signedIn = await getJobs(secret)
+  check(signedIn.status === 200 && signedIn.ipp === 0, `the token signs in at the printer: ${JSON.stringify(signedIn)}`)
+  await page.getByRole('button', { name: '吊销 办公室电脑' }).click()
+  await dialog(page).getByRole('button', { name: '吊销' }).click()
+  await page.getByTestId('token').filter({ hasText: '办公室电脑' }).waitFor({ state: 'detached' })
+  check((await call('GET', '/api/v1/me/printing-tokens', userToken)).body.length === 0, 'revoked on the server')
+  const revokedTry = await getJobs(secret)
+  check(revokedTry.status === 401, `a revoked token is refused: ${JSON.stringify(revokedTry)}`)
 
   console.log('SCANS OK')
   await browser.close()

@@ -15,6 +15,8 @@ export const router = createRouter({
     // A scan session opened from the release page (`?code=` the print point's, to keep scanning).
     { path: '/scan/:id', component: () => import('./pages/ScanSessionPage.vue'), meta: { auth: true } },
     { path: '/scans', component: () => import('./pages/ScanRecordsPage.vue'), meta: { auth: true } },
+    // Printing from a PC or Mac: the enterprise's IPP printer and the user's printing tokens.
+    { path: '/computers', component: () => import('./pages/ComputerPrintingPage.vue'), meta: { auth: true } },
     { path: '/wallet', component: () => import('./pages/WalletPage.vue'), meta: { auth: true } },
   ],
 })

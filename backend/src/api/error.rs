@@ -153,6 +153,7 @@ error_codes! {
     WechatError = "wechat_error", 502, "微信接口返回错误，请稍后重试", "WeChat answered with an error; please retry later";
     WechatUnavailable = "wechat_unavailable", 503, "微信服务暂时不可用，请稍后重试", "WeChat is unavailable; please retry later";
     ServiceUnavailable = "service_unavailable", 503, "服务暂时不可用，请稍后重试", "Service temporarily unavailable";
+    TooManyPrintingTokens = "too_many_printing_tokens", 409, "打印令牌数量已达上限，请先删除不用的令牌", "You have as many printing tokens as allowed; delete one you no longer use";
 }
 
 /// The body of every error response.

@@ -16,6 +16,8 @@ pub mod events;
 pub mod gateway_link;
 pub mod gateways;
 pub mod health;
+pub mod ipp_attributes;
+pub mod ipp_printer;
 pub mod jobs;
 pub mod mac_whitelist;
 pub mod payment_accounts;
@@ -23,6 +25,7 @@ pub mod payment_notifications;
 pub mod payments;
 pub mod print_points;
 pub mod printer_groups;
+pub mod printing_tokens;
 pub mod providers;
 pub mod push_subscriptions;
 pub mod rates;
@@ -98,7 +101,7 @@ pub enum ApiTags {
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
-pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis, ScanApis);
+pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis, ScanApis, IppApis);
 
 pub type AccountApis = (
     directory::DirectoryApi,
@@ -140,6 +143,10 @@ pub type OperationApis = (
 
 /// Scan to cloud (扫描记录).
 pub type ScanApis = (scan_sessions::ScanSessionsApi, scans::ScanRecordsApi, scan_accounts::ScanAccountsApi);
+
+/// Driverless printing from PCs and Macs: the users' printing tokens (the printer itself is
+/// IPP at `/ipp/print/{enterprise_code}`, outside this description).
+pub type IppApis = printing_tokens::PrintingTokensApi;
 
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -191,7 +198,8 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         scans::ScanRecordsApi { scans: s.scans.clone() },
         scan_accounts::ScanAccountsApi { scans: s.scans.clone() },
     );
-    OpenApiService::new((accounts, printing, payments, operations, scanning), "yunyin", env!("CARGO_PKG_VERSION"))
+    let ipp = printing_tokens::PrintingTokensApi { tokens: state.printing_tokens() };
+    OpenApiService::new((accounts, printing, payments, operations, scanning, ipp), "yunyin", env!("CARGO_PKG_VERSION"))
         .description(
             "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \

@@ -23,7 +23,7 @@ use crate::{
         is_unique_violation,
         sessions::{RefreshTokenRow, Rotation, SessionRepo},
         tenants::{EnterpriseRow, TenantRepo},
-        users::UserRepo,
+        users::{UserRepo, UserRow},
         wechat::{IdentityRow, WechatRepo},
     },
 };
@@ -426,12 +426,7 @@ impl SessionService {
     ) -> Result<(User, IssuedTokens), SessionError> {
         self.check_ip(client_ip).await?;
         let enterprise = self.active_enterprise(enterprise_code).await?;
-        let login = Login::parse(login).map_err(|_| SessionError::InvalidCredentials)?;
-        let (login_key, user) = match &login {
-            Login::Phone(p) => (p.as_str().to_string(), self.users.by_phone(&enterprise.id, p.as_str()).await?),
-            Login::Username(u) => (u.as_str().to_string(), self.users.by_username(&enterprise.id, u.as_str()).await?),
-        };
-        let account_key = format!("signin:fail:user:{}:{login_key}:{client_ip}", enterprise.id);
+        let (account_key, user) = self.user_by_login(&enterprise.id, login, client_ip).await?;
         self.check_account(&account_key).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         self.verify_password(&account_key, stored, password).await?;
@@ -462,6 +457,54 @@ impl SessionService {
         }
         let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), None).await?;
         Ok((user.into(), tokens))
+    }
+
+    /// The user a login (user name or phone) names in the enterprise, if any, and the key its
+    /// failed sign-ins from `client_ip` are counted under.
+    async fn user_by_login(
+        &self,
+        enterprise_id: &str,
+        login: &str,
+        client_ip: &str,
+    ) -> Result<(String, Option<UserRow>), SessionError> {
+        let login = Login::parse(login).map_err(|_| SessionError::InvalidCredentials)?;
+        let (login_key, user) = match &login {
+            Login::Phone(p) => (p.as_str(), self.users.by_phone(enterprise_id, p.as_str()).await?),
+            Login::Username(u) => (u.as_str(), self.users.by_username(enterprise_id, u.as_str()).await?),
+        };
+        Ok((format!("signin:fail:user:{enterprise_id}:{login_key}:{client_ip}"), user))
+    }
+
+    /// HTTP Basic at the enterprise's IPP printer: the user's login with their password, or
+    /// with a printing token of theirs (`token_owner`: the user whose token the secret is, as
+    /// the caller found it by its hash; None when it is no token). The same per-address limit
+    /// and per-account waits as password sign-in; no session is started.
+    #[tracing::instrument(skip_all)]
+    pub async fn user_basic_sign_in(
+        &self,
+        enterprise_code: &str,
+        login: &str,
+        secret: &str,
+        token_owner: Option<&str>,
+        client_ip: &str,
+    ) -> Result<User, SessionError> {
+        self.check_ip(client_ip).await?;
+        let enterprise = self.active_enterprise(enterprise_code).await?;
+        let (account_key, user) = self.user_by_login(&enterprise.id, login, client_ip).await?;
+        self.check_account(&account_key).await?;
+        let by_token = matches!((&user, token_owner), (Some(u), Some(owner)) if u.id == owner);
+        if by_token {
+            self.cache.delete(&account_key).await?;
+            self.cache.delete(&wait_key(&account_key)).await?;
+        } else {
+            let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+            self.verify_password(&account_key, stored, secret).await?;
+        }
+        let user = user.ok_or(SessionError::InvalidCredentials)?;
+        if user.status != OrgStatus::Active {
+            return Err(SessionError::AccountDisabled);
+        }
+        Ok(user.into())
     }
 
     /// WeChat sign-in through the enterprise's official account or mini-program.

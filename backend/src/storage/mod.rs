@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod payment_orders;
 pub mod payments;
 pub mod print_points;
+pub mod printing_tokens;
 pub mod push;
 pub mod rates;
 pub mod scans;
