@@ -199,6 +199,7 @@ mod tests {
             must_change_password: true,
             status: crate::domain::OrgStatus::Active,
             created_at: 0,
+            permissions: crate::domain::Permissions::all(),
         };
         AdminWithPassword { admin, one_time_password: "Secret-123-xyz".into() }
     }

@@ -35,6 +35,7 @@ use crate::{
     services::{
         admins::{AdminService, AdminWithPassword},
         alerts::AlertService,
+        billing::BillingService,
         dashboard::DashboardService,
         device_readings::DeviceReadingService,
         discovery::DiscoveryService,
@@ -61,9 +62,10 @@ use crate::{
         wechat_js_sdk::JsSdkService,
     },
     storage::{
-        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, dashboard::DashboardRepo,
-        device_readings::DeviceReadingRepo, payment_orders::PaymentOrderRepo, payments::PaymentRepo, push::PushRepo,
-        tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
+        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, billing::BillingRepo, dashboard::DashboardRepo,
+        device_readings::DeviceReadingRepo, editions::EditionRepo, payment_orders::PaymentOrderRepo,
+        payments::PaymentRepo, print_points::PrintPointRepo, push::PushRepo, tenants::TenantRepo, users::UserRepo,
+        wechat::WechatRepo, Db,
     },
 };
 
@@ -88,6 +90,7 @@ pub struct Services {
     pub push: PushService,
     pub dashboard: DashboardService,
     pub scans: ScanService,
+    pub billing: BillingService,
 }
 
 /// Everything a running instance shares between requests.
@@ -141,12 +144,17 @@ impl AppState {
     /// Printing tokens and HTTP Basic at the IPP printers: handles on the pool, the sign-in
     /// service and the cache, made where the routes are wired.
     pub fn printing_tokens(&self) -> PrintingTokenService {
-        PrintingTokenService::new(self.db.pool().clone(), self.services.sessions.clone(), self.cache.clone())
+        PrintingTokenService::new(
+            self.db.pool().clone(),
+            self.services.sessions.clone(),
+            self.services.tenants.clone(),
+            self.cache.clone(),
+        )
     }
 
     /// The IPP Everywhere printers' job rules, over the job service.
     pub fn ipp(&self) -> IppService {
-        IppService::new(self.db.pool().clone(), self.services.jobs.clone())
+        IppService::new(self.db.pool().clone(), self.services.jobs.clone(), self.services.tenants.clone())
     }
 
     /// A state whose database is never touched: enough to describe the API (`yunyin openapi`).
@@ -201,18 +209,16 @@ impl AppState {
         );
         let wallets = WalletService::new(pool.clone(), tenants.clone());
         let payments = payment_service(&config, &pool, &payment_accounts, &release, &tenants, &events);
-        let scans = ScanService::new(
-            ScanParts {
-                pool: pool.clone(),
-                tenants: tenants.clone(),
-                print_points: print_points.clone(),
-                jobs: jobs.clone(),
-            },
-            store.clone(),
-            events.clone(),
-            SecretBox::new(master),
-            scan_limits(&config),
-        );
+        let parts = ScanParts {
+            pool: pool.clone(),
+            tenants: tenants.clone(),
+            print_points: print_points.clone(),
+            jobs: jobs.clone(),
+        };
+        let scans =
+            ScanService::new(parts, store.clone(), events.clone(), SecretBox::new(master), scan_limits(&config));
+        let billing =
+            BillingService::new(BillingRepo::new(pool.clone()), PrintPointRepo::new(pool.clone()), tenants.clone());
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),
@@ -239,6 +245,7 @@ impl AppState {
                 push,
                 dashboard,
                 scans,
+                billing,
             },
             processor,
         }
@@ -299,6 +306,7 @@ fn identity(config: &Config, pool: &sqlx::AnyPool, cache: &Arc<dyn Cache>, maste
     let limits = session_limits(config);
     let tenants = TenantService::new(
         tenants_repo.clone(),
+        EditionRepo::new(pool.clone()),
         WechatRepo::new(pool.clone()),
         SecretBox::new(master),
         SessionEnder::new(cache.clone(), limits.access_ttl),
@@ -508,6 +516,8 @@ impl Application {
             .services
             .scans
             .spawn_sweeper(Duration::from_secs(self.state.config.retention_sweep_secs.max(1)), workers_stopped.clone());
+        // Hourly: the previous month is billed within an hour of its end (once: runs repeat safely).
+        let billing = self.state.services.billing.spawn_scheduler(Duration::from_secs(3600), workers_stopped.clone());
         let workers = self.state.processor.clone().start(workers_stopped);
         let result =
             Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(grace)).await;
@@ -518,6 +528,7 @@ impl Application {
         let _ = reconciler.await;
         let _ = pusher.await;
         let _ = scan_sweeper.await;
+        let _ = billing.await;
         db.close().await;
         result
     }

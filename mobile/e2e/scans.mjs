@@ -342,7 +342,8 @@ try {
   await page.waitForURL(/\/m\/computers/)
   const ippUrl = (await page.getByTestId('ipp-url').innerText()).trim()
   check(ippUrl.endsWith(`/ipp/print/${env.YY_ENTERPRISE}`) && ippUrl.includes('ipp://'), `the printer's address: ${ippUrl}`)
-  check((await page.getByTestId('printer-user').innerText()).includes(env.YY_USER), 'the user name to give is shown')
+  // The user name to give, once the page has read the account.
+  await page.getByTestId('printer-user').getByText(env.YY_USER).waitFor()
   await page.getByTestId('token-name').locator('input').fill('办公室电脑')
   await page.getByTestId('token-create').click()
   const secret = (await page.getByTestId('token-secret').innerText()).trim()

@@ -14,7 +14,10 @@ use super::{
     views::{AdminView, Page},
     ApiTags,
 };
-use crate::services::admins::{AdminSearch, AdminService, AdminWithPassword, NewAdmin};
+use crate::{
+    domain::Permission,
+    services::admins::{AdminSearch, AdminService, AdminWithPassword, NewAdmin},
+};
 
 pub struct AdminsApi {
     pub admins: AdminService,
@@ -38,6 +41,18 @@ pub struct CreateAdminRequest {
     /// For `region` admins (enterprise scope only): the regions they are limited to.
     #[oai(default, validator(max_items = 1000))]
     pub region_ids: Vec<ResourceId>,
+    /// For `region` and `ordinary` admins: what they may do, within what the creator holds.
+    /// Omitted: everything the creator holds but `admins`. Super admins hold every permission.
+    #[oai(validator(max_items = 16))]
+    pub permissions: Option<Vec<Permission>>,
+}
+
+/// A lower admin's permissions, replaced whole.
+#[derive(Debug, Object)]
+pub struct SetPermissionsRequest {
+    /// What the admin may do, within what the caller holds.
+    #[oai(validator(max_items = 16))]
+    pub permissions: Vec<Permission>,
 }
 
 /// An admin account with the one-time password it must change at first sign-in.
@@ -81,7 +96,8 @@ enum NoContent {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Admins")]
 impl AdminsApi {
-    /// Create an admin at or below the caller's scope (super admins only).
+    /// Create an admin at or below the caller's scope (super admins, or admins granted
+    /// `admins`, who create region and ordinary admins only).
     #[oai(path = "/admins", method = "post", operation_id = "admin_create")]
     async fn create(&self, auth: AdminAuth, body: Json<CreateAdminRequest>) -> Result<CreatedAdmin, ApiError> {
         let b = body.0;
@@ -96,10 +112,23 @@ impl AdminsApi {
                     scope_id: b.scope_id,
                     role: b.role.into(),
                     region_ids: ResourceId::strings(b.region_ids),
+                    permissions: b.permissions,
                 },
             )
             .await?;
         Ok(CreatedAdmin::Created(Json(created.into())))
+    }
+
+    /// Replace a region or ordinary admin's permissions (super admins, or admins granted
+    /// `admins`, never granting more than they hold). Takes effect at the admin's next request.
+    #[oai(path = "/admins/:id/permissions", method = "put", operation_id = "admin_set_permissions")]
+    async fn set_permissions(
+        &self,
+        auth: AdminAuth,
+        id: Path<String>,
+        body: Json<SetPermissionsRequest>,
+    ) -> Result<Json<AdminView>, ApiError> {
+        Ok(Json(self.admins.set_permissions(&auth.0, &id, body.0.permissions).await?.into()))
     }
 
     /// List the admins within the caller's scope, by login name.
@@ -118,6 +147,7 @@ impl AdminsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<AdminView>>, ApiError> {
+        auth.0.require(Permission::Admins)?;
         let page = Page::new(limit.0, offset.0);
         let search = AdminSearch {
             text: q.0.filter(|s| !s.trim().is_empty()),
@@ -154,6 +184,7 @@ impl AdminsApi {
     /// One admin within the caller's scope.
     #[oai(path = "/admins/:id", method = "get", operation_id = "admin_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<AdminView>, ApiError> {
+        auth.0.require(Permission::Admins)?;
         Ok(Json(self.admins.get(&auth.0, &id).await?.0.into()))
     }
 

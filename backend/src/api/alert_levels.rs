@@ -1,6 +1,7 @@
 //! Alert levels (预警级别设置): each admin chooses which alert types are level 1, 2 or 3 for
 //! them. Level 1 is shown red and pushed to the admin's subscribed devices.
 
+use crate::domain::Permission;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::{error::ApiError, security::AdminAuth, ApiTags};
@@ -64,6 +65,7 @@ impl AlertLevelsApi {
     /// Every alert type with the signed-in admin's level for it.
     #[oai(path = "/alert-levels", method = "get", operation_id = "alert_levels_get")]
     async fn get(&self, auth: AdminAuth) -> Result<Json<Vec<AlertLevelView>>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         Ok(Json(self.alerts.levels(&auth.0).await?.into_iter().map(Into::into).collect()))
     }
 
@@ -75,6 +77,7 @@ impl AlertLevelsApi {
         auth: AdminAuth,
         body: Json<SetAlertLevelsRequest>,
     ) -> Result<Json<Vec<AlertLevelView>>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         let levels: Vec<(String, i64)> =
             body.0.levels.into_iter().map(|c| (c.alert_type.as_str().to_string(), c.level)).collect();
         Ok(Json(self.alerts.set_levels(&auth.0, &levels).await?.into_iter().map(Into::into).collect()))

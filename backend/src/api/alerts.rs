@@ -2,6 +2,7 @@
 //! or print point; read one with its push delivery log; acknowledge it. Alerts are raised and
 //! resolved by the devices' readings, never by hand.
 
+use crate::domain::Permission;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
@@ -194,6 +195,7 @@ impl AlertsApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<AlertView>>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         let level = level.0.map(AlertLevel::from_number).transpose().map_err(|e| ApiError::from(("level", e)))?;
         let filter = AlertFilter {
             enterprise_id: enterprise_id.0,
@@ -210,6 +212,7 @@ impl AlertsApi {
     /// One alert, with the log of its pushes.
     #[oai(path = "/alerts/:id", method = "get", operation_id = "alert_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<AlertDetailView>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         let alert = self.alerts.get(&auth.0, &id).await?;
         let deliveries = self.alerts.push().deliveries("alert", &alert.alert.id).await.map_err(ApiError::from)?;
         Ok(Json(AlertDetailView { alert: alert.into(), deliveries: deliveries.into_iter().map(Into::into).collect() }))
@@ -219,6 +222,7 @@ impl AlertsApi {
     /// condition clears; acknowledging twice answers `alert_not_raised`.
     #[oai(path = "/alerts/:id/acknowledge", method = "post", operation_id = "alert_acknowledge")]
     async fn acknowledge(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<AlertView>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         Ok(Json(self.alerts.acknowledge(&auth.0, &id).await?.into()))
     }
 }

@@ -2,6 +2,7 @@
 //! (status, error bits, supplies 耗材, the device's own alert table), and how its gateway
 //! reaches the device over SNMP.
 
+use crate::domain::Permission;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
@@ -333,6 +334,7 @@ impl DeviceReadingsApi {
         /// At most this many (1-1000, default 200).
         limit: Query<Option<i64>>,
     ) -> Result<Json<Vec<MeterReadingView>>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         let to = to.0.unwrap_or_else(|| now_ms().saturating_add(1));
         let from = from.0.unwrap_or_else(|| to.saturating_sub(30 * 24 * 3_600_000));
         let limit = limit.0.unwrap_or(200).clamp(1, 1000);
@@ -343,12 +345,14 @@ impl DeviceReadingsApi {
     /// The print point's device as last read: status, error bits, supplies and its alert table.
     #[oai(path = "/print-points/:id/device-state", method = "get", operation_id = "device_state_get")]
     async fn state(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<DeviceStateView>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         Ok(Json(self.readings.state(&auth.0, &id).await?.into()))
     }
 
     /// How the gateway reaches the print point's device over SNMP (secrets masked).
     #[oai(path = "/print-points/:id/snmp", method = "get", operation_id = "snmp_settings_get")]
     async fn snmp(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<SnmpSettingsView>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         Ok(Json(self.readings.snmp_settings(&auth.0, &id).await?.into()))
     }
 
@@ -361,6 +365,7 @@ impl DeviceReadingsApi {
         id: Path<String>,
         body: Json<SetSnmpSettingsRequest>,
     ) -> Result<Json<SnmpSettingsView>, ApiError> {
+        auth.0.require(Permission::Alerts)?;
         let b = body.0;
         let port = match b.port {
             None => 161,

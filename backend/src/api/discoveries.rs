@@ -3,6 +3,7 @@
 //! is new, already this gateway's, or another gateway's — the "!" mark), and add a find as a
 //! print point with its discovered MAC.
 
+use crate::domain::Permission;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Enum, Object, OpenApi};
 
 use super::declared_text::{DiscoveryTargetText, NameText, SnmpSecretText};
@@ -269,6 +270,7 @@ impl DiscoveriesApi {
         id: Path<String>,
         body: Json<CreateDiscoveryRequest>,
     ) -> Result<Started, ApiError> {
+        auth.0.require(Permission::Gateways)?;
         let b = body.0;
         let new = NewDiscovery {
             method: b.method,
@@ -288,6 +290,7 @@ impl DiscoveriesApi {
     /// or `other_gateway` (by MAC, and by URI among this gateway's print points).
     #[oai(path = "/discoveries/:id", method = "get", operation_id = "discovery_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<DiscoveryView>, ApiError> {
+        auth.0.require(Permission::Gateways)?;
         Ok(Json(self.discoveries.get(&auth.0, &id).await?.into()))
     }
 
@@ -306,6 +309,7 @@ impl DiscoveriesApi {
         index: Path<i64>,
         body: Json<AddDiscoveredDeviceRequest>,
     ) -> Result<Added, ApiError> {
+        auth.0.require(Permission::Gateways)?;
         let b = body.0;
         let add = AddDevice {
             name: b.name.into(),

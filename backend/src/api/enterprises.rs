@@ -1,5 +1,6 @@
 //! Enterprises (企业), the tenants, and the admins' view of their users.
 
+use crate::domain::Permission;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
@@ -165,6 +166,7 @@ impl EnterprisesApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<UserView>>, ApiError> {
+        auth.0.require(Permission::UsersWallets)?;
         let page = Page::new(limit.0, offset.0);
         let search = q.0.as_deref().filter(|s| !s.trim().is_empty());
         let rows = self.users.list(&auth.0, &id, search, page.limit, page.offset).await?;
@@ -174,6 +176,7 @@ impl EnterprisesApi {
     /// One of the enterprise's end users, for admins whose user list holds them.
     #[oai(path = "/enterprises/:id/users/:user_id", method = "get", operation_id = "enterprise_user_get")]
     async fn user(&self, auth: AdminAuth, id: Path<String>, user_id: Path<String>) -> Result<Json<UserView>, ApiError> {
+        auth.0.require(Permission::UsersWallets)?;
         Ok(Json(self.users.get_for_admin(&auth.0, &id, &user_id).await?.into()))
     }
 }

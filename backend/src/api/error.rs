@@ -154,6 +154,15 @@ error_codes! {
     WechatUnavailable = "wechat_unavailable", 503, "微信服务暂时不可用，请稍后重试", "WeChat is unavailable; please retry later";
     ServiceUnavailable = "service_unavailable", 503, "服务暂时不可用，请稍后重试", "Service temporarily unavailable";
     TooManyPrintingTokens = "too_many_printing_tokens", 409, "打印令牌数量已达上限，请先删除不用的令牌", "You have as many printing tokens as allowed; delete one you no longer use";
+    PermissionDenied = "permission_denied", 403, "你的管理员账号没有此项权限", "Your admin account lacks the permission for this";
+    ModuleNotInEdition = "module_not_in_edition", 403, "企业当前的版本不包含此功能", "The enterprise's edition does not include this module";
+    EditionLimitReached = "edition_limit_reached", 409, "已达到企业版本的数量上限", "The enterprise's edition allows no more of these";
+    EditionNameTaken = "edition_name_taken", 409, "已有同名的版本", "An edition with this name exists";
+    BeyondProviderEdition = "beyond_provider_edition", 403, "服务商自身的版本不包含此功能，不能提供给下级", "The provider's own edition lacks this module, so it cannot offer it";
+    PeriodNotOver = "period_not_over", 409, "该计费周期尚未结束", "The billing period has not ended";
+    BillStateConflict = "bill_state_conflict", 409, "账单当前的状态不允许此操作", "Not possible in the bill's state";
+    CreditTooLarge = "credit_too_large", 409, "红冲金额超过账单的剩余金额", "A credit note may not take back more than the bill still holds";
+    GrantExceedsOwn = "grant_exceeds_own", 403, "不能授予超出自己所拥有的权限", "You cannot grant permissions you do not hold";
 }
 
 /// The body of every error response.
@@ -347,7 +356,7 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,
             ValueError::Coordinates => ErrorCode::InvalidCoordinates,
             ValueError::FileName => ErrorCode::InvalidFileName,
-            ValueError::UnknownVariant => ErrorCode::InvalidValue,
+            ValueError::UnknownVariant | ValueError::Limit => ErrorCode::InvalidValue,
             ValueError::Inconsistent => ErrorCode::InconsistentValues,
             ValueError::NoPagesSelected => ErrorCode::PagesNotInDocument,
         };
@@ -382,6 +391,16 @@ impl From<TenantError> for ApiError {
             TenantError::Forbidden => ApiError::new(ErrorCode::Forbidden),
             TenantError::Invalid { field, source } => (field, source).into(),
             TenantError::UnknownReference { field } => ApiError::field(ErrorCode::UnknownReference, field),
+            // The permission or module is named in the message, as the apps show it.
+            TenantError::PermissionDenied(p) => ApiError::detailed(ErrorCode::PermissionDenied, None, p.as_str()),
+            TenantError::ModuleNotInEdition(m) => ApiError::detailed(ErrorCode::ModuleNotInEdition, None, m.as_str()),
+            TenantError::EditionLimit { what, limit } => {
+                ApiError::detailed(ErrorCode::EditionLimitReached, None, &format!("{what} ≤ {limit}"))
+            }
+            TenantError::EditionNameTaken => ApiError::field(ErrorCode::EditionNameTaken, "name"),
+            TenantError::BeyondProviderEdition(m) => {
+                ApiError::detailed(ErrorCode::BeyondProviderEdition, Some("edition_id"), m.as_str())
+            }
             TenantError::CodeTaken => ApiError::field(ErrorCode::EnterpriseCodeTaken, "code"),
             TenantError::Sessions(s) => (*s).into(),
             e @ (TenantError::Secret(_) | TenantError::Storage(_)) => ApiError::internal(&e),
@@ -500,6 +519,7 @@ impl From<AdminError> for ApiError {
             AdminError::WrongPassword => ApiError::field(ErrorCode::WrongPassword, "current_password"),
             AdminError::PasswordUnchanged => ApiError::field(ErrorCode::PasswordUnchanged, "new_password"),
             AdminError::EnterpriseSuspended => ApiError::new(ErrorCode::EnterpriseSuspended),
+            AdminError::GrantExceedsOwn => ApiError::field(ErrorCode::GrantExceedsOwn, "permissions"),
             AdminError::Tenant(t) => t.into(),
             AdminError::Session(s) => s.into(),
             e @ (AdminError::Hash(_) | AdminError::Storage(_)) => ApiError::internal(&e),

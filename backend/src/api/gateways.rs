@@ -2,6 +2,7 @@
 //! the signed document downloads it prints from. The gateway link itself (WebSocket) is in
 //! `gateway_link.rs`.
 
+use crate::domain::Permission;
 use poem::Body;
 use poem_openapi::{
     param::{Path, Query},
@@ -298,6 +299,7 @@ impl GatewaysApi {
     /// Create a one-time enrolment token for a new gateway (super admins in scope).
     #[oai(path = "/enterprises/:id/gateway-enrolments", method = "post", operation_id = "gateway_enrolment_create")]
     async fn create_enrolment(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Enrolment>, ApiError> {
+        auth.0.require(Permission::Gateways)?;
         let (token, expires_at) = self.gateways.create_enrolment(&auth.0, &id).await?;
         Ok(Json(Enrolment { token, expires_at }))
     }
@@ -305,6 +307,7 @@ impl GatewaysApi {
     /// The enterprise's gateways, with whether each is connected.
     #[oai(path = "/enterprises/:id/gateways", method = "get", operation_id = "gateway_list")]
     async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<GatewayView>>, ApiError> {
+        auth.0.require(Permission::Gateways)?;
         let mut out = Vec::new();
         for g in self.gateways.list(&auth.0, &id).await? {
             let online = self.gateways.is_online(&g.id).await;

@@ -400,11 +400,7 @@ fn state_attributes(
         a("printer-state-change-time", int(clock.at(config_time)))?,
         a(
             "printer-state-message",
-            text(if printer.accepting {
-                "Ready: jobs are held until released at a print point"
-            } else {
-                "Stopped: the enterprise is suspended"
-            })?,
+            text(printer.stopped_because.unwrap_or("Ready: jobs are held until released at a print point"))?,
         )?,
         a("printer-state-reasons", kws(&[if printer.accepting { "none" } else { "paused" }])?)?,
         // A cloud queue has no supply of its own: one entry, level unknown (-2), pointing at
@@ -576,6 +572,7 @@ mod tests {
                 code: "acme".into(),
                 name: "Acme".into(),
                 accepting: true,
+                stopped_because: None,
                 created_at: 0,
             },
             PrinterPlace { printer_uri: "ipp://h:1/ipp/print/acme".into(), web_base: "http://h:1".into(), tls: false },

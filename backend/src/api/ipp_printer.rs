@@ -43,6 +43,7 @@ use crate::{
         jobs::JobError,
         printing_tokens::{PrintingTokenError, PrintingTokenService},
         sessions::SessionError,
+        tenants::TenantError,
     },
 };
 
@@ -583,7 +584,8 @@ impl Call<'_> {
             }
         }
         if !self.printer.accepting {
-            return Err(Reply::status(IppStatus::ServerErrorNotAcceptingJobs, "the enterprise is suspended"));
+            let why = self.printer.stopped_because.unwrap_or("not accepting jobs");
+            return Err(Reply::status(IppStatus::ServerErrorNotAcceptingJobs, why));
         }
         let (ticket, refused) = read_ticket(&o.job_group);
         let fidelity = o.boolean("ipp-attribute-fidelity").unwrap_or(false);
@@ -827,6 +829,13 @@ fn failure(e: &IppError) -> Reply {
             }
             _ => internal(e),
         },
+        IppError::Job(JobError::Tenant(TenantError::ModuleNotInEdition(_))) => Reply::status(
+            IppStatus::ServerErrorNotAcceptingJobs,
+            "the enterprise's edition does not include cloud printing",
+        ),
+        IppError::Job(JobError::Tenant(TenantError::EditionLimit { .. })) => {
+            Reply::status(IppStatus::ServerErrorNotAcceptingJobs, "the enterprise's edition allows no more")
+        }
         IppError::Job(JobError::TooLarge { limit }) => {
             Reply::status(IppStatus::ClientErrorRequestEntityTooLong, format!("documents may be at most {limit} bytes"))
         }

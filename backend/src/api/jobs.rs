@@ -2,6 +2,7 @@
 //! quote, cancel or delete; the thumbnail, page previews and the print-ready PDF; and the
 //! admins' online job query (在线文印查询与管理).
 
+use crate::domain::Permission;
 use poem::{Body, Request};
 use poem_openapi::{
     param::{Path, Query},
@@ -508,6 +509,7 @@ impl JobsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<JobView>>, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         let page = Page::new(limit.0, offset.0);
         let state = state.0.map(|s| JobState::parse(&s)).transpose();
         let filter = JobFilter {
@@ -530,6 +532,7 @@ impl JobsApi {
         id: Path<String>,
         job_id: Path<String>,
     ) -> Result<Json<JobView>, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         Ok(Json(self.jobs.admin_get(&auth.0, &id, &job_id).await?.into()))
     }
 
@@ -542,6 +545,7 @@ impl JobsApi {
         id: Path<String>,
         job_id: Path<String>,
     ) -> Result<Json<Vec<TransitionView>>, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         Ok(Json(self.jobs.admin_history(&auth.0, &id, &job_id).await?.into_iter().map(Into::into).collect()))
     }
 }

@@ -1,6 +1,7 @@
 //! The platform's MAC whitelist (白名单): MACs several machines may share (second-hand machines
 //! with cloned MACs). Print points with such a MAC serve operations & maintenance only.
 
+use crate::domain::Permission;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::declared_text::MacText;
@@ -53,12 +54,14 @@ impl MacWhitelistApi {
     /// The whitelist (platform super admins).
     #[oai(path = "/mac-whitelist", method = "get", operation_id = "mac_whitelist_list")]
     async fn list(&self, auth: AdminAuth) -> Result<Json<Vec<WhitelistEntry>>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Json(self.print_points.whitelist(&auth.0).await?.into_iter().map(Into::into).collect()))
     }
 
     /// Whitelist a MAC (platform super admins); adding it again changes nothing.
     #[oai(path = "/mac-whitelist", method = "post", operation_id = "mac_whitelist_add")]
     async fn add(&self, auth: AdminAuth, body: Json<AddWhitelistRequest>) -> Result<Json<WhitelistEntry>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let b = body.0;
         Ok(Json(self.print_points.whitelist_add(&auth.0, &b.mac, b.note.as_deref().unwrap_or("")).await?.into()))
     }
@@ -66,6 +69,7 @@ impl MacWhitelistApi {
     /// Remove a MAC from the whitelist. Print points already sharing it stay O&M-only.
     #[oai(path = "/mac-whitelist/:mac", method = "delete", operation_id = "mac_whitelist_remove")]
     async fn remove(&self, auth: AdminAuth, mac: Path<MacText>) -> Result<Removed, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         self.print_points.whitelist_remove(&auth.0, &mac).await?;
         Ok(Removed::Done)
     }

@@ -5,11 +5,14 @@ pub mod admin_sessions;
 pub mod admins;
 pub mod alert_levels;
 pub mod alerts;
+pub mod billing_runs;
+pub mod bills;
 pub mod dashboard;
 pub mod declared_text;
 pub mod device_readings;
 pub mod directory;
 pub mod discoveries;
+pub mod editions;
 pub mod enterprises;
 pub mod error;
 pub mod events;
@@ -19,6 +22,7 @@ pub mod health;
 pub mod ipp_attributes;
 pub mod ipp_printer;
 pub mod jobs;
+pub mod lease_contracts;
 pub mod mac_whitelist;
 pub mod payment_accounts;
 pub mod payment_notifications;
@@ -98,10 +102,12 @@ pub enum ApiTags {
     /// 扫描: scan sessions at a print point, scan records, share links, the gateway's scan
     /// upload, and the print points' scan accounts.
     Scans,
+    /// 云运营: lease contracts, billing runs and bills.
+    Billing,
 }
 
 /// Accounts and organisation, then printing and money (poem-openapi tuples hold at most 16).
-pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis, ScanApis, IppApis);
+pub type Apis = (AccountApis, PrintApis, PaymentApis, OperationApis, ScanApis, IppApis, BusinessApis);
 
 pub type AccountApis = (
     directory::DirectoryApi,
@@ -147,6 +153,10 @@ pub type ScanApis = (scan_sessions::ScanSessionsApi, scans::ScanRecordsApi, scan
 /// Driverless printing from PCs and Macs: the users' printing tokens (the printer itself is
 /// IPP at `/ipp/print/{enterprise_code}`, outside this description).
 pub type IppApis = printing_tokens::PrintingTokensApi;
+
+/// Cloud business operations (云运营): editions, leasing and billing.
+pub type BusinessApis =
+    (editions::EditionsApi, lease_contracts::LeaseContractsApi, billing_runs::BillingRunsApi, bills::BillsApi);
 
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -199,10 +209,20 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         scan_accounts::ScanAccountsApi { scans: s.scans.clone() },
     );
     let ipp = printing_tokens::PrintingTokensApi { tokens: state.printing_tokens() };
-    OpenApiService::new((accounts, printing, payments, operations, scanning, ipp), "yunyin", env!("CARGO_PKG_VERSION"))
-        .description(
-            "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
+    let business = (
+        editions::EditionsApi { tenants: s.tenants.clone() },
+        lease_contracts::LeaseContractsApi { billing: s.billing.clone() },
+        billing_runs::BillingRunsApi { billing: s.billing.clone() },
+        bills::BillsApi { billing: s.billing.clone() },
+    );
+    OpenApiService::new(
+        (accounts, printing, payments, operations, scanning, ipp, business),
+        "yunyin",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "云印 yunyin cloud print platform API. Errors share one shape, `{code, message, field}`; \
          messages are zh-CN by default and English with `Accept-Language: en`. \
          Times are Unix epoch milliseconds (UTC); money is integer fen.",
-        )
+    )
 }

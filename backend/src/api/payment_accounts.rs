@@ -3,6 +3,7 @@
 //! or an enterprise. Keys are write-only: checked, stored sealed, shown as fingerprints.
 //! Also the words of this resource's errors and warnings, in both languages.
 
+use crate::domain::Permission;
 use std::{borrow::Cow, collections::BTreeMap};
 
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
@@ -336,6 +337,7 @@ impl PaymentAccountsApi {
     /// An enterprise's payment settings: who is paid and where refunds go.
     #[oai(path = "/enterprises/:id/payment-settings", method = "get", operation_id = "payment_settings_get")]
     async fn settings(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<PaymentSettingsObject>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         Ok(Json(self.accounts.settings(&auth.0, &id).await?.into()))
     }
 
@@ -348,6 +350,7 @@ impl PaymentAccountsApi {
         id: Path<String>,
         body: Json<SetPaymentSettingsRequest>,
     ) -> Result<Json<PaymentSettingsObject>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         let s = self.accounts.set_settings(&auth.0, &id, &body.payee, &body.refund_to).await?;
         Ok(Json(s.into()))
     }
@@ -366,6 +369,7 @@ impl PaymentAccountsApi {
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Json<Vec<PaymentAccountObject>>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         let views = self.accounts.accounts(&auth.0, &owner_kind, self::owner_id(&owner_id)).await?;
         Ok(Json(views.into_iter().map(Into::into).collect()))
     }
@@ -388,6 +392,7 @@ impl PaymentAccountsApi {
         owner_id: Path<String>,
         body: Json<WechatPayAccountRequest>,
     ) -> Result<Json<PaymentAccountObject>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         let b = body.0;
         let input = WechatPayAccountInput {
             app_id: b.app_id,
@@ -423,6 +428,7 @@ impl PaymentAccountsApi {
         owner_id: Path<String>,
         body: Json<AlipayAccountRequest>,
     ) -> Result<Json<PaymentAccountObject>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         let b = body.0;
         let input = AlipayAccountInput {
             app_id: b.app_id,
@@ -449,6 +455,7 @@ impl PaymentAccountsApi {
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Removed, ApiError> {
+        auth.0.require(Permission::Payments)?;
         self.accounts.remove(&auth.0, &owner_kind, self::owner_id(&owner_id), "wechat_pay").await?;
         Ok(Removed::Done)
     }
@@ -467,6 +474,7 @@ impl PaymentAccountsApi {
         /// The provider's or enterprise's id; `-` for the platform.
         owner_id: Path<String>,
     ) -> Result<Removed, ApiError> {
+        auth.0.require(Permission::Payments)?;
         self.accounts.remove(&auth.0, &owner_kind, self::owner_id(&owner_id), "alipay").await?;
         Ok(Removed::Done)
     }

@@ -2,6 +2,7 @@
 //! the order until it is paid.
 
 use crate::api::resource_id::ResourceId;
+use crate::domain::Permission;
 use poem::web::RemoteAddr;
 use poem_openapi::{
     param::{Path, Query},
@@ -302,6 +303,7 @@ impl PaymentsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<PaymentOrderObject>>, ApiError> {
+        auth.0.require(Permission::Payments)?;
         let page = Page::new(limit.0, offset.0);
         let orders = self.payments.enterprise_orders(&auth.0, &id, state.0, page.limit, page.offset).await?;
         Ok(Json(orders.into_iter().map(Into::into).collect()))

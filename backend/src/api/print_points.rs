@@ -1,6 +1,7 @@
 //! Print points (打印点): registered printers and MFPs with their functions, location, rates,
 //! meter-reading interval and QR code (PNG, SVG, printable stickers).
 
+use crate::domain::Permission;
 use poem_openapi::{
     param::{Path, Query},
     payload::{Binary, Json, PlainText},
@@ -263,6 +264,7 @@ impl PrintPointsApi {
         id: Path<String>,
         body: Json<CreatePrintPointRequest>,
     ) -> Result<Created, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let b = body.0;
         let new = NewPrintPoint {
             name: b.name.into(),
@@ -307,6 +309,7 @@ impl PrintPointsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<PrintPointView>>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let page = Page::new(limit.0, offset.0);
         let filter = PrintPointFilter {
             region_id: region_id.0,
@@ -322,6 +325,7 @@ impl PrintPointsApi {
     /// One print point.
     #[oai(path = "/print-points/:id", method = "get", operation_id = "print_point_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<PrintPointView>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Json(self.print_points.get(&auth.0, &id).await?.into()))
     }
 
@@ -333,6 +337,7 @@ impl PrintPointsApi {
         id: Path<String>,
         body: Json<UpdatePrintPointRequest>,
     ) -> Result<Json<PrintPointView>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let b = body.0;
         let patch = PrintPointPatch {
             name: b.name.map(Into::into),
@@ -358,6 +363,7 @@ impl PrintPointsApi {
         #[oai(validator(minimum(value = "64"), maximum(value = "2048")))]
         size: Query<Option<u32>>,
     ) -> Result<Png, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Png::Ok(Binary(self.print_points.qr_png(&auth.0, &id, size.0.unwrap_or(512)).await?)))
     }
 
@@ -371,6 +377,7 @@ impl PrintPointsApi {
         #[oai(validator(minimum(value = "64"), maximum(value = "2048")))]
         size: Query<Option<u32>>,
     ) -> Result<Svg, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Svg::Ok(PlainText(self.print_points.qr_svg(&auth.0, &id, size.0.unwrap_or(512)).await?)))
     }
 
@@ -384,6 +391,7 @@ impl PrintPointsApi {
         /// Comma-separated print point ids; all when absent.
         ids: Query<Option<String>>,
     ) -> Result<Svg, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let ids: Vec<String> =
             ids.0.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
         Ok(Svg::Ok(PlainText(self.print_points.sticker_sheet(&auth.0, &id, &ids).await?)))
@@ -392,6 +400,7 @@ impl PrintPointsApi {
     /// The rates in force at the print point (its own, or its enterprise's).
     #[oai(path = "/print-points/:id/rate-plan", method = "get", operation_id = "print_point_rates_get")]
     async fn rates(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<PrintPointRates>, ApiError> {
+        auth.0.require(Permission::Rates)?;
         let (plan, own) = self.print_points.rate_plan(&auth.0, &id).await?;
         Ok(Json(PrintPointRates { own, plan: plan.into() }))
     }
@@ -404,6 +413,7 @@ impl PrintPointsApi {
         id: Path<String>,
         body: Json<SetPrintPointRates>,
     ) -> Result<Json<PrintPointRates>, ApiError> {
+        auth.0.require(Permission::Rates)?;
         let (plan, own) = self.print_points.set_rate_plan(&auth.0, &id, body.0.plan.map(RatePlanInput::from)).await?;
         Ok(Json(PrintPointRates { own, plan: plan.into() }))
     }

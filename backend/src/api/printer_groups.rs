@@ -2,6 +2,7 @@
 //! only those print points (FAQ Q19).
 
 use crate::api::resource_id::ResourceId;
+use crate::domain::Permission;
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::declared_text::NameText;
@@ -77,6 +78,7 @@ impl PrinterGroupsApi {
         id: Path<String>,
         body: Json<CreatePrinterGroupRequest>,
     ) -> Result<Created, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let g = self.print_points.create_group(&auth.0, &id, &body.0.name).await?;
         Ok(Created::Created(Json(view(GroupDetail { group: g, print_point_ids: Vec::new(), admin_ids: Vec::new() }))))
     }
@@ -84,6 +86,7 @@ impl PrinterGroupsApi {
     /// The enterprise's printer groups (group admins see their own).
     #[oai(path = "/enterprises/:id/printer-groups", method = "get", operation_id = "printer_group_list")]
     async fn list(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<Vec<PrinterGroupView>>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Json(self.print_points.groups(&auth.0, &id).await?.into_iter().map(view).collect()))
     }
 
@@ -95,6 +98,7 @@ impl PrinterGroupsApi {
         id: Path<String>,
         body: Json<SetPrinterGroupRequest>,
     ) -> Result<Json<PrinterGroupView>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let b = body.0;
         Ok(Json(view(
             self.print_points

@@ -5,6 +5,7 @@
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{
+    declared_text::NameText,
     error::{ApiError, ErrorCode},
     security::UserAuth,
     ApiTags,
@@ -19,8 +20,7 @@ pub struct PrintingTokensApi {
 #[derive(Debug, Object)]
 pub struct CreatePrintingTokenRequest {
     /// A name to tell the computer by ("office PC"), 1-64 characters.
-    #[oai(validator(max_length = 64))]
-    pub name: String,
+    pub name: NameText,
 }
 
 /// A printing token as listed (the secret is never shown again).
@@ -75,6 +75,7 @@ impl From<PrintingTokenError> for ApiError {
             PrintingTokenError::Invalid { field, source } => (field, source).into(),
             PrintingTokenError::TooMany(_) => ApiError::new(ErrorCode::TooManyPrintingTokens),
             PrintingTokenError::Session(s) => s.into(),
+            PrintingTokenError::Tenant(t) => t.into(),
             PrintingTokenError::Cache(c) => {
                 tracing::error!(error = %c, "cache unavailable");
                 ApiError::new(ErrorCode::ServiceUnavailable)
@@ -91,7 +92,7 @@ impl PrintingTokensApi {
     #[oai(path = "/me/printing-tokens", method = "post", operation_id = "printing_token_create")]
     #[tracing::instrument(skip_all)]
     async fn create(&self, auth: UserAuth, body: Json<CreatePrintingTokenRequest>) -> Result<TokenCreated, ApiError> {
-        Ok(TokenCreated::Created(Json(self.tokens.create(&auth.0, &body.0.name).await?.into())))
+        Ok(TokenCreated::Created(Json(self.tokens.create(&auth.0, &body.0.name.into_string()).await?.into())))
     }
 
     /// The signed-in user's printing tokens, newest first.

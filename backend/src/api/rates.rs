@@ -1,5 +1,6 @@
 //! Rates (费率): what printing costs in an enterprise, per side by paper size and colour.
 
+use crate::domain::Permission;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
 use super::declared_text::{DuplexPricingText, PaperSizeText};
@@ -80,6 +81,7 @@ impl RatesApi {
     /// The enterprise's rate plan.
     #[oai(path = "/enterprises/:id/rate-plan", method = "get", operation_id = "rate_plan_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<RatePlanObject>, ApiError> {
+        auth.0.require(Permission::Rates)?;
         Ok(Json(self.jobs.rate_plan_for_admin(&auth.0, &id).await?.into()))
     }
 
@@ -91,6 +93,7 @@ impl RatesApi {
         id: Path<String>,
         body: Json<RatePlanObject>,
     ) -> Result<Json<RatePlanObject>, ApiError> {
+        auth.0.require(Permission::Rates)?;
         Ok(Json(self.jobs.set_rate_plan(&auth.0, &id, body.0.into()).await?.into()))
     }
 }

@@ -60,7 +60,8 @@ pub struct ReleasePage {
     pub total_fen: i64,
     /// The user's wallet balance, fen.
     pub balance_fen: i64,
-    /// Whether the print point takes scans (the app then offers Scan: `POST /scan-sessions`).
+    /// Whether the print point takes scans and the edition includes them (the app then offers
+    /// Scan: `POST /scan-sessions`).
     pub scan_available: bool,
 }
 
@@ -148,7 +149,7 @@ impl ReleaseApi {
                 status: v.print_point.status,
             },
             available: v.unavailable.is_none(),
-            scan_available: v.print_point.functions.scan,
+            scan_available: v.print_point.functions.scan && v.scan_in_edition,
             unavailable_code: v.unavailable.map(|u| unavailable_code(u).as_str().to_string()),
             jobs: v.jobs.into_iter().map(|p| PricedJobView { job: p.job.into(), quote: p.quote.into() }).collect(),
             total_fen: v.total.0,

@@ -1,6 +1,7 @@
 //! A print point's scan account (扫描账号): what its MFP's scan-to-FTP destination logs in to
 //! the gateway's FTP server with.
 
+use crate::domain::Permission;
 use poem_openapi::{param::Path, payload::Json, Object, OpenApi};
 
 use super::{error::ApiError, security::AdminAuth, ApiTags};
@@ -34,6 +35,7 @@ impl ScanAccountsApi {
     /// The print point's scan account (made on first request).
     #[oai(path = "/print-points/:id/scan-account", method = "get", operation_id = "scan_account_get")]
     async fn get(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<ScanAccountView>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         let (account, manages) = self.scans.account(&auth.0, &id).await?;
         Ok(Json(ScanAccountView::of(account, manages)))
     }
@@ -42,6 +44,7 @@ impl ScanAccountsApi {
     /// and the MFP's destination must be updated to match.
     #[oai(path = "/print-points/:id/scan-account/reset", method = "post", operation_id = "scan_account_reset")]
     async fn reset(&self, auth: AdminAuth, id: Path<String>) -> Result<Json<ScanAccountView>, ApiError> {
+        auth.0.require(Permission::PrintPoints)?;
         Ok(Json(ScanAccountView::of(self.scans.reset_account(&auth.0, &id).await?, true)))
     }
 }

@@ -2,6 +2,7 @@
 //! pay, share links), the gateway's upload of what an MFP sent, and the admins' view (unclaimed
 //! scans and counts per print point).
 
+use crate::domain::Permission;
 use poem::{Body, Request};
 use poem_openapi::{
     param::{Path, Query},
@@ -382,6 +383,7 @@ impl ScanRecordsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<ScanRecordView>>, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         let page = Page::new(limit.0, offset.0);
         let scans = self
             .scans
@@ -405,6 +407,7 @@ impl ScanRecordsApi {
         id: Path<String>,
         scan_id: Path<String>,
     ) -> Result<Response<ScanDownload>, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         Ok(download(self.scans.admin_file(&auth.0, &id, &scan_id).await?, false))
     }
 
@@ -416,6 +419,7 @@ impl ScanRecordsApi {
         id: Path<String>,
         scan_id: Path<String>,
     ) -> Result<NoContent, ApiError> {
+        auth.0.require(Permission::Jobs)?;
         self.scans.admin_delete(&auth.0, &id, &scan_id).await?;
         Ok(NoContent::Done)
     }
@@ -431,6 +435,7 @@ impl ScanRecordsApi {
         /// Before (Unix epoch ms, default: now and later).
         before: Query<Option<i64>>,
     ) -> Result<Json<Vec<ScanCountView>>, ApiError> {
+        auth.0.require(Permission::Reports)?;
         let counts = self.scans.counts(&auth.0, &id, from.0.unwrap_or(0), before.0.unwrap_or(i64::MAX)).await?;
         Ok(Json(counts.into_iter().map(Into::into).collect()))
     }

@@ -3,7 +3,7 @@
 use poem_openapi::Object;
 
 use crate::{
-    domain::{Admin, AdminRole, Enterprise, OrgStatus, Provider, Region, ScopeKind, User},
+    domain::{Admin, AdminRole, Enterprise, OrgStatus, Permission, Provider, Region, ScopeKind, User},
     services::{sessions::IssuedTokens, tenants::WechatAppView},
 };
 
@@ -99,11 +99,14 @@ pub struct AdminView {
     pub status: OrgStatus,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
+    /// What the admin may do (every permission for a super admin); the console hides the rest.
+    pub permissions: Vec<Permission>,
 }
 
 impl From<Admin> for AdminView {
     fn from(a: Admin) -> Self {
         Self {
+            permissions: a.permissions.to_vec(),
             scope_kind: a.scope.kind(),
             scope_id: a.scope.id().map(str::to_string),
             id: a.id,
@@ -131,11 +134,20 @@ pub struct ProviderView {
     pub status: OrgStatus,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
+    /// The provider's own edition: what it may offer its enterprises (absent: not limited).
+    pub edition_id: Option<String>,
 }
 
 impl From<Provider> for ProviderView {
     fn from(p: Provider) -> Self {
-        Self { id: p.id, parent_id: p.parent_id, name: p.name, status: p.status, created_at: p.created_at }
+        Self {
+            id: p.id,
+            parent_id: p.parent_id,
+            name: p.name,
+            status: p.status,
+            created_at: p.created_at,
+            edition_id: p.edition_id,
+        }
     }
 }
 
@@ -167,6 +179,8 @@ pub struct EnterpriseView {
     pub scan_retention_days: i64,
     /// Hours a scan that no user's scan session claimed is kept for the admins.
     pub unclaimed_scan_hours: i64,
+    /// The enterprise's edition (absent: none assigned, every module).
+    pub edition_id: Option<String>,
 }
 
 impl From<Enterprise> for EnterpriseView {
@@ -184,6 +198,7 @@ impl From<Enterprise> for EnterpriseView {
             job_retention_hours: e.job_retention_hours,
             scan_retention_days: e.scan_retention_days,
             unclaimed_scan_hours: e.unclaimed_scan_hours,
+            edition_id: e.edition_id,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Wallets (个人账户): the user's balance and statement; admin adjustments.
 
+use crate::domain::Permission;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
@@ -135,6 +136,7 @@ impl WalletsApi {
         /// Rows to skip (default 0).
         offset: Query<Option<i64>>,
     ) -> Result<Json<WalletView>, ApiError> {
+        auth.0.require(Permission::UsersWallets)?;
         let page = Page::new(limit.0, offset.0);
         let statement = self.wallets.of_user(&auth.0, &id, &user_id, page.limit, page.offset).await?;
         let entries = statement.entries.into_iter().map(Into::into).collect();
@@ -150,6 +152,7 @@ impl WalletsApi {
         user_id: Path<String>,
         body: Json<AdjustRequest>,
     ) -> Result<Json<LedgerEntry>, ApiError> {
+        auth.0.require(Permission::UsersWallets)?;
         let b = body.0;
         let gift = match b.kind.as_deref().map(str::trim) {
             None | Some("adjustment") => false,
@@ -174,6 +177,7 @@ impl WalletsApi {
         id: Path<String>,
         user_id: Path<String>,
     ) -> Result<Json<WalletAuditObject>, ApiError> {
+        auth.0.require(Permission::UsersWallets)?;
         let (balance_fen, ledger_sum_fen) = self.wallets.audit(&auth.0, &id, &user_id).await?;
         Ok(Json(WalletAuditObject { balance_fen, ledger_sum_fen, consistent: balance_fen == ledger_sum_fen }))
     }

@@ -1,7 +1,7 @@
 //! Accounts as the services hand them out: end users and admins. Credentials stay in
 //! storage; a record says only whether one is set.
 
-use super::{AdminRole, AdminScope, OrgStatus};
+use super::{AdminRole, AdminScope, OrgStatus, Permissions};
 
 /// An end user of an enterprise.
 #[derive(Debug, Clone)]
@@ -29,4 +29,6 @@ pub struct Admin {
     pub must_change_password: bool,
     pub status: OrgStatus,
     pub created_at: i64,
+    /// What the admin may do (every permission for a super admin).
+    pub permissions: Permissions,
 }

@@ -25,8 +25,10 @@ macro_rules! vocabulary {
 
 mod account;
 mod alert;
+mod billing;
 mod discovery;
 mod enterprise_code;
+mod grants;
 mod job;
 mod mac;
 mod meter;
@@ -47,11 +49,16 @@ pub use alert::{
     conditions_of, Alert, AlertLevel, AlertState, AlertType, Conditions, ReadingFacts, CLEAR_AFTER, REOPEN_WINDOW_MS,
     SUPPLY_LOW_PERCENT,
 };
+pub use billing::{
+    lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillState, BillingPeriod, DraftLine,
+    LeaseContract, LeaseTerms, PeriodUsage, ReadingUse,
+};
 pub use discovery::{
     discovered_mac, DiscoveredDevice, Discovery, DiscoveryMethod, DiscoveryState, KnownAs, MacProblem,
     DISCOVERY_TIMEOUT_MS,
 };
 pub use enterprise_code::EnterpriseCode;
+pub use grants::{Edition, Grant, GrantSet, Module, Modules, Permission, Permissions};
 pub use job::{
     ActorKind, ColourMode, Job, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts, PageRanges,
     PaperSize, Sides,
@@ -119,6 +126,8 @@ pub enum ValueError {
     Coordinates,
     #[error("a file name must be 1-120 printable characters")]
     FileName,
+    #[error("a limit must be zero or more")]
+    Limit,
     #[error("unknown value")]
     UnknownVariant,
     /// Each value is allowed, but not together (an admin's scope without its id, two prices

@@ -57,6 +57,9 @@ pub struct Provider {
     pub name: String,
     pub status: OrgStatus,
     pub created_at: i64,
+    /// The provider's own edition: it offers its enterprises only editions within it (None:
+    /// not limited).
+    pub edition_id: Option<String>,
 }
 
 /// An enterprise (企业, tenant).
@@ -79,6 +82,8 @@ pub struct Enterprise {
     pub scan_retention_days: i64,
     /// Hours a scan that no user's session claimed is kept for the print point's admins.
     pub unclaimed_scan_hours: i64,
+    /// The enterprise's edition (None: none assigned, every module).
+    pub edition_id: Option<String>,
 }
 
 /// A region (区域) of an enterprise.

@@ -2,7 +2,10 @@
 //! downwards (FAQ Q9), and loading the principal behind an admin token.
 
 use crate::{
-    domain::{Admin, AdminRole, AdminScope, Name, OrgStatus, Password, ScopeKind, Username, ValueError},
+    domain::{
+        Admin, AdminRole, AdminScope, Name, OrgStatus, Password, Permission, Permissions, ScopeKind, Username,
+        ValueError,
+    },
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, ScopePosition},
@@ -42,6 +45,8 @@ pub enum AdminError {
     PasswordUnchanged,
     #[error("the admin's enterprise is suspended")]
     EnterpriseSuspended,
+    #[error("granting permissions the granter does not hold")]
+    GrantExceedsOwn,
     #[error(transparent)]
     Tenant(#[from] TenantError),
     #[error(transparent)]
@@ -56,6 +61,22 @@ fn invalid(field: &'static str) -> impl Fn(ValueError) -> AdminError {
     move |source| AdminError::Invalid { field, source }
 }
 
+/// The permissions a granter gives: what was asked, if the granter holds all of it; by
+/// default what the granter holds, but managing admins.
+fn granted(actor: &AdminPrincipal, asked: Option<Vec<Permission>>) -> Result<Permissions, AdminError> {
+    match asked {
+        Some(list) => {
+            let asked = Permissions::of(list);
+            if asked.is_subset(&actor.permissions) {
+                Ok(asked)
+            } else {
+                Err(AdminError::GrantExceedsOwn)
+            }
+        }
+        None => Ok(Permissions::of(actor.permissions.to_vec().into_iter().filter(|p| *p != Permission::Admins))),
+    }
+}
+
 /// The record of a stored account; a scope kind without its id (never written) fails.
 pub(crate) fn admin_of(row: AdminRow) -> Result<Admin, AdminError> {
     Admin::try_from(row).map_err(invalid("scope"))
@@ -68,6 +89,9 @@ pub struct NewAdmin {
     pub scope_id: Option<String>,
     pub role: String,
     pub region_ids: Vec<String>,
+    /// For region and ordinary admins: what they may do (None: what the creator holds, but
+    /// managing admins). Super admins hold everything.
+    pub permissions: Option<Vec<Permission>>,
 }
 
 /// A freshly created or reset account and its one-time password, shown exactly once.
@@ -119,7 +143,7 @@ impl AdminService {
         if self.position_of(&scope).await?.is_none() {
             return Err(AdminError::UnknownReference { field: "scope_id" });
         }
-        self.insert(username, display, &scope, role, &[]).await
+        self.insert(username, display, &scope, role, &[], &Permissions::default()).await
     }
 
     async fn insert(
@@ -129,6 +153,7 @@ impl AdminService {
         scope: &AdminScope,
         role: AdminRole,
         regions: &[String],
+        permissions: &Permissions,
     ) -> Result<AdminWithPassword, AdminError> {
         let one_time_password = passwords::one_time_password();
         let row = AdminRow {
@@ -142,6 +167,7 @@ impl AdminService {
             must_change_password: 1,
             status: OrgStatus::Active,
             created_at: now_ms(),
+            permissions: if role == AdminRole::Super { String::new() } else { permissions.to_text() },
         };
         match self.repo.insert(&row, regions).await {
             Ok(()) => Ok(AdminWithPassword { admin: admin_of(row)?, one_time_password }),
@@ -177,7 +203,9 @@ impl AdminService {
             }
         }
         let regions = if role == AdminRole::Region { self.repo.region_paths(&row.id).await? } else { Vec::new() };
+        let permissions = row.effective_permissions().map_err(invalid("permissions"))?;
         Ok(Some(AdminPrincipal {
+            permissions,
             admin_id: row.id,
             username: row.username,
             role,
@@ -189,7 +217,8 @@ impl AdminService {
         }))
     }
 
-    /// Creates an admin at or below the actor's scope. Only super admins create admins.
+    /// Creates an admin at or below the actor's scope: super admins, and lower admins granted
+    /// `admins` (who create only lower admins, with no more than they hold).
     pub async fn create(&self, actor: &AdminPrincipal, input: NewAdmin) -> Result<AdminWithPassword, AdminError> {
         let username = Username::parse(&input.username).map_err(invalid("username"))?;
         let display = Name::parse(&input.display_name).map_err(invalid("display_name"))?;
@@ -203,9 +232,11 @@ impl AdminService {
             .await?
             .filter(|p| actor.position.contains(p))
             .ok_or(AdminError::UnknownReference { field: "scope_id" })?;
-        if !actor.is_super() {
+        actor.require(Permission::Admins)?;
+        if !actor.is_super() && role == AdminRole::Super {
             return Err(AdminError::Forbidden);
         }
+        let permissions = granted(actor, input.permissions)?;
         let is_region_admin = role == AdminRole::Region;
         if is_region_admin == input.region_ids.is_empty() {
             return Err(AdminError::RegionsMismatch);
@@ -220,7 +251,37 @@ impl AdminService {
                 return Err(AdminError::UnknownReference { field: "region_ids" });
             }
         }
-        self.insert(username, display, &scope, role, &input.region_ids).await
+        self.insert(username, display, &scope, role, &input.region_ids, &permissions).await
+    }
+
+    /// Replaces a lower admin's permissions (FAQ Q17): by an admin who may manage them, never
+    /// granting more than the granter holds. Takes effect on the target's next request, on
+    /// every instance (principals are loaded per request).
+    pub async fn set_permissions(
+        &self,
+        actor: &AdminPrincipal,
+        target_id: &str,
+        permissions: Vec<Permission>,
+    ) -> Result<Admin, AdminError> {
+        actor.require(Permission::Admins)?;
+        let (target, position) = self.get(actor, target_id).await?;
+        if target.role == AdminRole::Super || !actor.may_manage_admin(&target.id, &position, target.role) {
+            return Err(AdminError::Forbidden);
+        }
+        let permissions = granted(actor, Some(permissions))?;
+        self.repo.set_permissions(&target.id, &permissions).await?;
+        self.audit
+            .record(&AuditEntry {
+                id: new_id(),
+                at: now_ms(),
+                actor_kind: "admin".into(),
+                actor_id: actor.admin_id.clone(),
+                action: format!("admin.permissions:{}", permissions.to_text()),
+                target_kind: "admin".into(),
+                target_id: target.id.clone(),
+            })
+            .await?;
+        Ok(Admin { permissions, ..target })
     }
 
     /// Admins the actor can see: the actor's subtree, or the actor's own enterprise.

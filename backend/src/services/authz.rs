@@ -5,7 +5,8 @@
 //! for a resource the caller can see but whose action needs a stronger role.
 
 use crate::{
-    domain::{AdminRole, AdminScope, ScopeKind},
+    domain::{AdminRole, AdminScope, Permission, Permissions, ScopeKind},
+    services::tenants::TenantError,
     storage::{
         alerts::EnterpriseScope,
         print_points::ScopedAdmin,
@@ -39,6 +40,8 @@ pub struct AdminPrincipal {
     /// Signed in with a one-time password (new or reset) not yet changed: the session may
     /// only change the password (and sign out) until then.
     pub must_change_password: bool,
+    /// What the admin may do: every permission for super admins, what was granted for others.
+    pub permissions: Permissions,
 }
 
 /// A node of the tree as far as containment is concerned.
@@ -97,6 +100,20 @@ impl AdminPrincipal {
         self.role == AdminRole::Super
     }
 
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// Refuses (`permission_denied`) an admin without `permission`. Checked before anything
+    /// is looked up, so the answer does not depend on what exists.
+    pub fn require(&self, permission: Permission) -> Result<(), TenantError> {
+        if self.holds(permission) {
+            Ok(())
+        } else {
+            Err(TenantError::PermissionDenied(permission))
+        }
+    }
+
     /// The admin as the repositories' queries see them, to hold region and group admins to
     /// the print points (and so the jobs and users) they see.
     pub fn scoped(&self) -> ScopedAdmin {
@@ -132,11 +149,15 @@ impl AdminPrincipal {
     }
 
     /// Whether this admin may reset the password of (or otherwise manage) an admin at
-    /// `target` with `target_role`: only super admins; downwards; and at their own level only
-    /// for non-super admins. The platform's super admins may reset anyone but themselves.
+    /// `target` with `target_role`: super admins, and lower admins granted `admins` (only
+    /// other lower admins); downwards; and at their own level only for non-super admins. The
+    /// platform's super admins may reset anyone but themselves.
     pub fn may_manage_admin(&self, target_id: &str, target: &ScopePosition, target_role: AdminRole) -> bool {
-        if !self.is_super() || target_id == self.admin_id {
+        if !self.holds(Permission::Admins) || target_id == self.admin_id {
             return false;
+        }
+        if !self.is_super() {
+            return target_role != AdminRole::Super && self.position.contains(target);
         }
         if self.position == ScopePosition::Platform {
             return true;
@@ -159,6 +180,7 @@ mod tests {
             regions: vec![("r1".into(), "/r1/".into())],
             session_id: "s".into(),
             must_change_password: false,
+            permissions: if role == AdminRole::Super { Permissions::all() } else { Permissions::default() },
         }
     }
 
@@ -191,8 +213,27 @@ mod tests {
         assert!(!prov.may_manage_admin("me", &provider("/a/"), AdminRole::Ordinary));
         let ordinary = admin(provider("/a/"), AdminRole::Ordinary);
         assert!(!ordinary.may_manage_admin("x", &enterprise("e", "/a/"), AdminRole::Ordinary));
+        // Granted `admins`, a lower admin manages other lower admins in scope, never a super.
+        let granted = AdminPrincipal { permissions: Permissions::of([Permission::Admins]), ..ordinary };
+        assert!(granted.may_manage_admin("x", &enterprise("e", "/a/"), AdminRole::Ordinary));
+        assert!(granted.may_manage_admin("x", &provider("/a/"), AdminRole::Region));
+        assert!(!granted.may_manage_admin("x", &enterprise("e", "/a/"), AdminRole::Super));
+        assert!(!granted.may_manage_admin("x", &enterprise("e", "/"), AdminRole::Ordinary));
+        assert!(!granted.may_manage_admin("me", &provider("/a/"), AdminRole::Ordinary));
         let platform = admin(ScopePosition::Platform, AdminRole::Super);
         assert!(platform.may_manage_admin("x", &ScopePosition::Platform, AdminRole::Super));
+    }
+
+    #[test]
+    fn permissions_are_required_of_lower_admins_only() {
+        let sup = admin(enterprise("e", "/"), AdminRole::Super);
+        assert!(Permission::ALL.iter().all(|p| sup.require(*p).is_ok()));
+        let ordinary = AdminPrincipal {
+            permissions: Permissions::of([Permission::Jobs]),
+            ..admin(enterprise("e", "/"), AdminRole::Ordinary)
+        };
+        assert!(ordinary.require(Permission::Jobs).is_ok());
+        assert!(matches!(ordinary.require(Permission::Rates), Err(TenantError::PermissionDenied(Permission::Rates))));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 use yunyin_gateway::protocol::{DeviceReading, ReadingBatch, SnmpTarget, SnmpV3User};
 
 use crate::{
-    domain::{status_of, DeviceState, Gateway, MeterReading, PrintPoint, ReadingFacts, SnmpVersion, Usage, ValueError},
+    domain::{
+        status_of, DeviceState, Gateway, MeterReading, Module, PrintPoint, ReadingFacts, SnmpVersion, Usage, ValueError,
+    },
     infra::{
         new_id, now_ms,
         secrets::{self, SecretBox},
@@ -103,7 +105,7 @@ impl DeviceReadingService {
 
     /// The print point's SNMP settings (defaults when none are stored), secrets masked.
     pub async fn snmp_settings(&self, actor: &AdminPrincipal, id: &str) -> Result<SnmpSettings, DeviceReadingError> {
-        let (point, _) = self.print_points.visible_point(actor, id).await?;
+        let (point, _) = self.print_points.visible_point_for(actor, id, Module::CloudOm).await?;
         let row = self.repo.snmp_settings(&point.id).await?.unwrap_or_else(|| default_settings(&point.id));
         Ok(view(&row))
     }
@@ -115,7 +117,7 @@ impl DeviceReadingService {
         id: &str,
         input: SnmpSettingsInput,
     ) -> Result<SnmpSettings, DeviceReadingError> {
-        let (point, may_manage) = self.print_points.visible_point(actor, id).await?;
+        let (point, may_manage) = self.print_points.visible_point_for(actor, id, Module::CloudOm).await?;
         let version = SnmpVersion::parse(&input.version)
             .ok_or(DeviceReadingError::Invalid { field: "version", source: ValueError::UnknownVariant })?;
         if input.port == 0 {
@@ -263,7 +265,7 @@ impl DeviceReadingService {
         to: i64,
         limit: i64,
     ) -> Result<Vec<MeterReading>, DeviceReadingError> {
-        let (point, _) = self.print_points.visible_point(actor, id).await?;
+        let (point, _) = self.print_points.visible_point_for(actor, id, Module::CloudOm).await?;
         if from > to {
             return Err(invalid("from")(ValueError::Inconsistent));
         }
@@ -272,7 +274,7 @@ impl DeviceReadingService {
 
     /// A print point's newest device state, if it was ever read.
     pub async fn state(&self, actor: &AdminPrincipal, id: &str) -> Result<Option<DeviceState>, DeviceReadingError> {
-        let (point, _) = self.print_points.visible_point(actor, id).await?;
+        let (point, _) = self.print_points.visible_point_for(actor, id, Module::CloudOm).await?;
         Ok(self.repo.state(&point.id).await?.map(Into::into))
     }
 }

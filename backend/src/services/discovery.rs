@@ -24,7 +24,7 @@ use yunyin_gateway::{
 use crate::{
     domain::{
         AdminRole, DiscoveredDevice, Discovery, DiscoveryMethod, DiscoveryState, Gateway, KnownAs, MacAddress,
-        MacProblem, SnmpVersion, ValueError,
+        MacProblem, Module, SnmpVersion, ValueError,
     },
     infra::{new_id, now_ms, secrets::SecretBox},
     services::{
@@ -243,6 +243,7 @@ impl DiscoveryService {
         new: NewDiscovery,
     ) -> Result<Discovery, DiscoveryError> {
         let gateway = self.gateway_in_scope(actor, gateway_id).await?;
+        self.tenants.require_module(&gateway.enterprise_id, Module::CloudOm).await?;
         let target = checked_target(new.method, new.target.as_deref())?;
         let version = new.snmp_version.unwrap_or(SnmpVersion::V2c);
         if version == SnmpVersion::V3 {

@@ -7,11 +7,12 @@
 use futures_util::Stream;
 
 use crate::{
-    domain::{ColourMode, JobState, OrgStatus, PageRanges, PaperSize, Sides},
+    domain::{ColourMode, JobState, Module, OrgStatus, PageRanges, PaperSize, Sides},
     infra::now_ms,
     services::{
         authz::UserPrincipal,
         jobs::{JobError, JobService, OptionsPatch},
+        tenants::{TenantError, TenantService},
     },
     storage::{
         printing_tokens::{IppJobRow, NewIppJob, PrintingTokenRepo},
@@ -40,6 +41,8 @@ pub enum IppError {
     Encoding(String),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
 }
 
 /// The enterprise a printer URL names.
@@ -49,6 +52,8 @@ pub struct IppPrinter {
     pub code: String,
     pub name: String,
     pub accepting: bool,
+    /// Why it is not accepting jobs, for `printer-state-message` (None while accepting).
+    pub stopped_because: Option<&'static str>,
     /// When the enterprise was made: the printer's clock starts there.
     pub created_at: i64,
 }
@@ -150,19 +155,33 @@ pub type Body<'a> = &'a mut (dyn Stream<Item = Result<bytes::Bytes, std::io::Err
 pub struct IppService {
     repo: PrintingTokenRepo,
     tenants: TenantRepo,
+    editions: TenantService,
     jobs: JobService,
 }
 
 impl IppService {
-    pub fn new(pool: sqlx::AnyPool, jobs: JobService) -> Self {
-        Self { repo: PrintingTokenRepo::new(pool.clone()), tenants: TenantRepo::new(pool), jobs }
+    pub fn new(pool: sqlx::AnyPool, jobs: JobService, editions: TenantService) -> Self {
+        Self { repo: PrintingTokenRepo::new(pool.clone()), tenants: TenantRepo::new(pool), editions, jobs }
     }
 
-    /// The printer of the enterprise with this code.
+    /// The printer of the enterprise with this code: stopped while the enterprise is
+    /// suspended or its edition lacks IPP printing (clients show the printer's message).
     pub async fn printer(&self, code: &str) -> Result<IppPrinter, IppError> {
         let e = self.tenants.enterprise_by_code(code).await?.ok_or(IppError::PrinterNotFound)?;
+        let stopped_because = if e.status != OrgStatus::Active {
+            Some("Stopped: the enterprise is suspended")
+        } else {
+            match self.editions.require_module(&e.id, Module::IppPrinting).await {
+                Ok(()) => None,
+                Err(TenantError::ModuleNotInEdition(_)) => {
+                    Some("Stopped: the enterprise's edition does not include printing from computers")
+                }
+                Err(other) => return Err(other.into()),
+            }
+        };
         Ok(IppPrinter {
-            accepting: e.status == OrgStatus::Active,
+            accepting: stopped_because.is_none(),
+            stopped_because,
             enterprise_id: e.id,
             code: e.code,
             name: e.name,

@@ -17,8 +17,8 @@ use crate::{
         DocumentError,
     },
     domain::{
-        ActorKind, ColourMode, Job, JobEvent, JobFilter, JobOptions, JobState, JobTransition, Orientation, PageFacts,
-        PageRanges, PaperSize, Sides, UserEvent, ValueError,
+        ActorKind, AdminRole, ColourMode, Job, JobEvent, JobFilter, JobOptions, JobState, JobTransition, Module,
+        Orientation, PageFacts, PageRanges, PaperSize, Permission, Sides, UserEvent, ValueError,
     },
     infra::{events::EventBus, new_id, now_ms},
     services::{
@@ -160,6 +160,8 @@ impl JobService {
         body: &mut (dyn Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + Unpin),
     ) -> Result<Job, JobError> {
         let display_name = display_file_name(file_name).ok_or(JobError::MissingFileName)?;
+        // Before a byte is read: an edition without cloud printing takes no documents.
+        self.tenants.require_module(&who.enterprise_id, Module::CloudPrint).await?;
         let (temp, stored) = self.store.receive(body, self.limits.max_upload_bytes).await?;
         let path = temp.to_path_buf();
         let page_limit = self.limits.page_limit;
@@ -434,7 +436,8 @@ impl JobService {
         self.rate_plan(&e.id).await
     }
 
-    /// Replaces an enterprise's rates (super admins in scope).
+    /// Replaces an enterprise's rates: super admins in scope, and admins granted `rates` who
+    /// are not held to regions (an enterprise-wide plan reaches beyond any region).
     pub async fn set_rate_plan(
         &self,
         actor: &AdminPrincipal,
@@ -444,7 +447,7 @@ impl JobService {
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
         let (plan, prices) =
             pricing::parse_plan(input, now_ms()).map_err(|(field, source)| JobError::Invalid { field, source })?;
-        if !actor.is_super() {
+        if !actor.holds(Permission::Rates) || actor.role == AdminRole::Region {
             return Err(JobError::Forbidden);
         }
         self.rates.replace(RateOwner::Enterprise(&e.id), &plan, &prices).await?;

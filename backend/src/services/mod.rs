@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod alerts;
 pub mod authz;
+pub mod billing;
 pub mod dashboard;
 pub mod device_readings;
 pub mod discovery;

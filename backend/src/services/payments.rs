@@ -30,8 +30,8 @@ use super::{
 };
 use crate::{
     domain::{
-        LedgerKind, OrderPurpose, OrderState, PayMethod, Payee, PaymentEvent, PaymentHeldEvent, PaymentProvider,
-        ReleaseOutcome, UserEvent, ValueError,
+        LedgerKind, Module, OrderPurpose, OrderState, PayMethod, Payee, PaymentEvent, PaymentHeldEvent,
+        PaymentProvider, ReleaseOutcome, UserEvent, ValueError,
     },
     infra::{events::EventBus, new_id, now_ms},
     payments::{
@@ -509,6 +509,9 @@ impl PaymentService {
         let method = PayMethod::parse(method).map_err(|source| PaymentError::Invalid { field: "method", source })?;
         if !method.offered_by(provider) {
             return Err(PaymentError::MethodNotOffered(provider.as_str()));
+        }
+        if provider == PaymentProvider::WechatPay {
+            self.tenants.require_module(&user.enterprise_id, Module::WechatPayment).await?;
         }
         let owner = self.accounts.payee_of(&user.enterprise_id).await?;
         let mut order = self.new_order(user, intent, provider, method, &owner, now_ms());

@@ -12,13 +12,15 @@ mod rates;
 mod whitelist;
 
 use crate::{
-    domain::{AdminRole, MacAddress, Name, PrintPoint, PrintPointStatus, PrinterGroup, ValueError, WhitelistEntry},
+    domain::{
+        AdminRole, MacAddress, Module, Name, PrintPoint, PrintPointStatus, PrinterGroup, ValueError, WhitelistEntry,
+    },
     infra::{new_id, now_ms},
     services::{
         authz::AdminPrincipal,
         pricing::{self, RatePlan, RatePlanInput},
         qr_codes::{self, QrSigner, Sticker},
-        tenants::{TenantError, TenantService},
+        tenants::{Limited, TenantError, TenantService},
     },
     storage::{
         is_unique_violation,
@@ -231,6 +233,28 @@ impl PrintPointService {
         Ok((row, Self::may_manage(actor, &admin_groups)))
     }
 
+    /// A print point the admin sees, for an operation of `module`: refused
+    /// (`module_not_in_edition`) where the print point's enterprise's edition lacks it.
+    pub(crate) async fn visible_point_for(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+        module: Module,
+    ) -> Result<(PrintPointRow, bool), PrintPointError> {
+        let (row, may_manage) = self.visible_point(actor, id).await?;
+        self.tenants.require_module(&row.enterprise_id, module).await?;
+        Ok((row, may_manage))
+    }
+
+    /// Whether the enterprise's edition includes `module`.
+    pub async fn in_edition(&self, enterprise_id: &str, module: Module) -> Result<bool, PrintPointError> {
+        match self.tenants.require_module(enterprise_id, module).await {
+            Ok(()) => Ok(true),
+            Err(TenantError::ModuleNotInEdition(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A region of the enterprise that the admin may place print points in.
     async fn usable_region(
         &self,
@@ -272,6 +296,7 @@ impl PrintPointService {
         } else if actor.role == AdminRole::Region {
             return Err(PrintPointError::UnknownReference { field: "region_id" });
         }
+        self.tenants.check_limit(&enterprise.id, Limited::PrintPoints).await?;
         let now = now_ms();
         let row = PrintPointRow {
             id: new_id(),

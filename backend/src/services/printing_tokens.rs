@@ -11,7 +11,7 @@ use rand::{rngs::OsRng, Rng};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    domain::{Name, OrgStatus, ValueError},
+    domain::{Module, Name, OrgStatus, ValueError},
     infra::{
         cache::{Cache, CacheError},
         new_id, now_ms,
@@ -19,6 +19,7 @@ use crate::{
     services::{
         authz::UserPrincipal,
         sessions::{SessionError, SessionService},
+        tenants::{TenantError, TenantService},
     },
     storage::{
         printing_tokens::{PrintingTokenRepo, PrintingTokenRow},
@@ -45,6 +46,8 @@ pub enum PrintingTokenError {
     TooMany(i64),
     #[error(transparent)]
     Session(#[from] SessionError),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     #[error("cache: {0}")]
     Cache(#[from] CacheError),
     #[error("storage: {0}")]
@@ -98,18 +101,20 @@ pub struct PrintingTokenService {
     repo: PrintingTokenRepo,
     users: UserRepo,
     sessions: SessionService,
+    tenants: TenantService,
     cache: Arc<dyn Cache>,
 }
 
 impl PrintingTokenService {
-    pub fn new(pool: sqlx::AnyPool, sessions: SessionService, cache: Arc<dyn Cache>) -> Self {
-        Self { repo: PrintingTokenRepo::new(pool.clone()), users: UserRepo::new(pool), sessions, cache }
+    pub fn new(pool: sqlx::AnyPool, sessions: SessionService, tenants: TenantService, cache: Arc<dyn Cache>) -> Self {
+        Self { repo: PrintingTokenRepo::new(pool.clone()), users: UserRepo::new(pool), sessions, tenants, cache }
     }
 
     /// Makes a token for the signed-in user; its secret is returned this once.
     #[tracing::instrument(skip_all, fields(user = %who.user_id))]
     pub async fn create(&self, who: &UserPrincipal, name: &str) -> Result<CreatedPrintingToken, PrintingTokenError> {
         let name = Name::parse(name).map_err(|source| PrintingTokenError::Invalid { field: "name", source })?;
+        self.tenants.require_module(&who.enterprise_id, Module::IppPrinting).await?;
         if self.repo.count_for_user(&who.user_id).await? >= MAX_TOKENS_PER_USER {
             return Err(PrintingTokenError::TooMany(MAX_TOKENS_PER_USER));
         }

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    domain::{ActorKind, Fen, Job, JobState, LedgerKind, PrintPoint},
+    domain::{ActorKind, Fen, Job, JobState, LedgerKind, Module, PrintPoint},
     infra::{events::EventBus, new_id, now_ms, secrets::MasterKey},
     services::{
         authz::UserPrincipal,
@@ -92,6 +92,8 @@ pub struct PricedJob {
 #[derive(Debug, Clone)]
 pub struct ReleaseView {
     pub print_point: PrintPoint,
+    /// Whether the enterprise's edition includes scan to cloud (the page offers Scan only then).
+    pub scan_in_edition: bool,
     pub unavailable: Option<Unavailable>,
     pub jobs: Vec<PricedJob>,
     pub total: Fen,
@@ -257,7 +259,15 @@ impl ReleaseService {
         let total = Fen::checked_sum(jobs.iter().map(|j| j.quote.total)).ok_or(ReleaseError::AmountOutOfRange)?;
         let wallet = self.wallets.ensure(&who.user_id, &who.enterprise_id, now_ms()).await?;
         let unavailable = self.unavailable(&point).await;
-        Ok(ReleaseView { print_point: point.into(), unavailable, jobs, total, balance: Fen(wallet.balance_fen) })
+        let scan_in_edition = self.print_points.in_edition(&point.enterprise_id, Module::ScanToCloud).await?;
+        Ok(ReleaseView {
+            print_point: point.into(),
+            scan_in_edition,
+            unavailable,
+            jobs,
+            total,
+            balance: Fen(wallet.balance_fen),
+        })
     }
 
     /// Confirms a release of `job_ids` (all ready jobs when empty). `release_id` is the

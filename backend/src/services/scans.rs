@@ -19,7 +19,7 @@ use crate::{
         tiff, DocumentError,
     },
     domain::{
-        scan_name, Fen, Gateway, Job, LedgerKind, ScanCharge, ScanEvent, ScanFormat, ScanRecord, ScanSession,
+        scan_name, Fen, Gateway, Job, LedgerKind, Module, ScanCharge, ScanEvent, ScanFormat, ScanRecord, ScanSession,
         UserEvent, ValueError, MAX_SHARE_HOURS, SCAN_SESSION_MS,
     },
     infra::{events::EventBus, new_id, now_ms, secrets::SecretBox},
@@ -268,6 +268,7 @@ impl ScanService {
     #[tracing::instrument(skip_all, fields(user = %who.user_id))]
     pub async fn open_session(&self, who: &UserPrincipal, code: &str) -> Result<SessionView, ScanError> {
         let point = self.point_of_user(who, code).await?;
+        self.tenants.require_module(&point.enterprise_id, Module::ScanToCloud).await?;
         if point.scan_enabled == 0 {
             return Err(ScanError::ScanDisabled);
         }
@@ -523,6 +524,7 @@ impl ScanService {
     // ---- the user's scan records ----
 
     pub async fn list(&self, who: &UserPrincipal, limit: i64, offset: i64) -> Result<Vec<ScanRecord>, ScanError> {
+        self.tenants.require_module(&who.enterprise_id, Module::ScanToCloud).await?;
         let rows = self.repo.of_user(&who.user_id, &who.enterprise_id, limit, offset).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -642,6 +644,7 @@ impl ScanService {
         offset: i64,
     ) -> Result<Vec<ScanRecord>, ScanError> {
         let e = self.tenants.enterprise(actor, enterprise_id).await?;
+        self.tenants.require_module(&e.id, Module::ScanToCloud).await?;
         let rows = self.repo.for_enterprise(&e.id, &actor.scoped(), unclaimed, print_point_id, limit, offset).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{Admin, EnterpriseCode, Login, OrgStatus, ScopeKind, User, ValueError, WechatAppKind},
+    domain::{Admin, EnterpriseCode, Login, Module, OrgStatus, ScopeKind, User, ValueError, WechatAppKind},
     infra::{
         cache::{Cache, CacheError},
         new_id, now_ms,
@@ -518,6 +518,9 @@ impl SessionService {
     ) -> Result<WechatSignIn, SessionError> {
         self.check_ip(client_ip).await?;
         let enterprise = self.active_enterprise(enterprise_code).await?;
+        if kind == WechatAppKind::MiniProgram {
+            self.tenants.require_module(&enterprise.id, Module::MiniProgram).await?;
+        }
         let (app_id, secret) =
             self.tenants.wechat_credentials(&enterprise.id, kind).await?.ok_or(SessionError::WechatNotConfigured)?;
         let identity = match kind {
@@ -546,6 +549,7 @@ impl SessionService {
         let (enterprise, secret) = match enterprise_code {
             Some(enterprise_code) => {
                 let enterprise = self.active_enterprise(enterprise_code).await?;
+                self.tenants.require_module(&enterprise.id, Module::MiniProgram).await?;
                 let credentials = self.tenants.wechat_credentials(&enterprise.id, WechatAppKind::MiniProgram).await?;
                 // The enterprise must have this very mini-program.
                 let (_, secret) = credentials.filter(|(a, _)| a == app_id).ok_or(SessionError::WechatNotConfigured)?;
@@ -555,6 +559,10 @@ impl SessionService {
         };
         let identity = self.wechat.jscode2session(app_id, &secret, code).await?;
         if let Some(signed_in) = self.bound_sign_in(app_id, &identity.openid).await? {
+            if let WechatSignIn::SignedIn(user, _) = &signed_in {
+                // A returning user's enterprise is known only now.
+                self.tenants.require_module(&user.enterprise_id, Module::MiniProgram).await?;
+            }
             return Ok(Some(signed_in));
         }
         match enterprise {

@@ -2,6 +2,7 @@
 //! directory, and each enterprise's WeChat applications.
 
 mod directory;
+mod editions;
 mod enterprises;
 mod providers;
 mod regions;
@@ -9,8 +10,8 @@ mod wechat_apps;
 
 use crate::{
     domain::{
-        Enterprise, EnterpriseCode, Name, OrgStatus, Phone, Provider, Region, ValueError, WechatAppId, WechatAppKind,
-        WechatAppSecret,
+        Enterprise, EnterpriseCode, Module, Name, OrgStatus, Permission, Phone, Provider, Region, ValueError,
+        WechatAppId, WechatAppKind, WechatAppSecret,
     },
     infra::{
         new_id, now_ms,
@@ -21,6 +22,7 @@ use crate::{
         sessions::{SessionEnder, SessionError},
     },
     storage::{
+        editions::EditionRepo,
         is_unique_violation, sessions,
         tenants::{self, EnterpriseRow, ProviderRow, RegionRow, TenantRepo},
         wechat::{WechatAppRow, WechatRepo},
@@ -29,6 +31,7 @@ use crate::{
 
 /// What a list of providers or enterprises is narrowed to (the repository's).
 pub use crate::storage::tenants::OrgFilter;
+pub use editions::{EditionInput, Limited};
 pub use wechat_apps::WechatTemplates;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,16 @@ pub enum TenantError {
     UnknownReference { field: &'static str },
     #[error("enterprise code already taken")]
     CodeTaken,
+    #[error("the admin lacks the {} permission", .0.as_str())]
+    PermissionDenied(Permission),
+    #[error("the enterprise's edition lacks the {} module", .0.as_str())]
+    ModuleNotInEdition(Module),
+    #[error("the edition allows at most {limit} {what}")]
+    EditionLimit { what: &'static str, limit: i64 },
+    #[error("an edition with this name exists")]
+    EditionNameTaken,
+    #[error("the provider's own edition lacks the {} module", .0.as_str())]
+    BeyondProviderEdition(Module),
     #[error("stored secret cannot be opened: {0}")]
     Secret(#[from] secrets::SecretError),
     #[error("storage: {0}")]
@@ -104,13 +117,20 @@ pub struct WechatAppView {
 #[derive(Clone)]
 pub struct TenantService {
     repo: TenantRepo,
+    editions: EditionRepo,
     wechat: WechatRepo,
     secrets: SecretBox,
     ender: SessionEnder,
 }
 
 impl TenantService {
-    pub fn new(repo: TenantRepo, wechat: WechatRepo, secrets: SecretBox, ender: SessionEnder) -> Self {
-        Self { repo, wechat, secrets, ender }
+    pub fn new(
+        repo: TenantRepo,
+        editions: EditionRepo,
+        wechat: WechatRepo,
+        secrets: SecretBox,
+        ender: SessionEnder,
+    ) -> Self {
+        Self { repo, editions, wechat, secrets, ender }
     }
 }

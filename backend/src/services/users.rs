@@ -8,7 +8,7 @@ use crate::{
         authz::{AdminPrincipal, UserPrincipal},
         passwords::{self, HashError},
         sessions::{IssuedTokens, SessionError, SessionService},
-        tenants::{TenantError, TenantService},
+        tenants::{Limited, TenantError, TenantService},
         tokens::SubjectKind,
     },
     storage::{
@@ -109,6 +109,7 @@ impl UserService {
             Some(e) if e.status != OrgStatus::Active => return Err(UserError::EnterpriseSuspended),
             Some(e) => e,
         };
+        self.tenants.check_limit(&enterprise.id, Limited::Users).await?;
         let pending = match &wechat_token {
             Some(token) => {
                 let p = self.sessions.pending_wechat(token).await?.filter(|p| p.enterprise_id == enterprise.id);

@@ -1,7 +1,7 @@
 //! Admin accounts, scoped to the platform, a provider or an enterprise, and the regions a
 //! region admin is limited to.
 
-use crate::domain::{Admin, AdminRole, AdminScope, OrgStatus, ScopeKind, ValueError};
+use crate::domain::{Admin, AdminRole, AdminScope, OrgStatus, Permissions, ScopeKind, ValueError};
 use sqlx::AnyPool;
 
 use super::like_literal;
@@ -18,6 +18,18 @@ pub struct AdminRow {
     pub must_change_password: i64,
     pub status: OrgStatus,
     pub created_at: i64,
+    /// A lower admin's permissions as stored (super admins hold all whatever it says).
+    pub permissions: String,
+}
+
+impl AdminRow {
+    /// What the admin may do: everything for a super admin, else what was granted.
+    pub fn effective_permissions(&self) -> Result<Permissions, ValueError> {
+        if self.role == AdminRole::Super {
+            return Ok(Permissions::all());
+        }
+        Permissions::parse_text(&self.permissions)
+    }
 }
 
 impl TryFrom<AdminRow> for Admin {
@@ -25,7 +37,9 @@ impl TryFrom<AdminRow> for Admin {
     type Error = ValueError;
 
     fn try_from(a: AdminRow) -> Result<Self, ValueError> {
+        let permissions = a.effective_permissions()?;
         Ok(Admin {
+            permissions,
             scope: AdminScope::from_parts(a.scope_kind, a.scope_id)?,
             id: a.id,
             username: a.username,
@@ -39,7 +53,7 @@ impl TryFrom<AdminRow> for Admin {
 }
 
 const ADMIN_COLS: &str = "a.id, a.username, a.display_name, a.scope_kind, a.scope_id, a.role, \
-    a.password_hash, a.must_change_password, a.status, a.created_at";
+    a.password_hash, a.must_change_password, a.status, a.created_at, a.permissions";
 
 /// What an admin list is narrowed to: part of the login or display name (any case), and one
 /// scope's admins.
@@ -73,6 +87,17 @@ impl AdminRepo {
         Self { pool }
     }
 
+    /// Replaces a lower admin's permissions.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_permissions(&self, id: &str, permissions: &Permissions) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE admins SET permissions = $2 WHERE id = $1")
+            .bind(id)
+            .bind(permissions.to_text())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM admins").fetch_one(&self.pool).await?;
@@ -85,8 +110,8 @@ impl AdminRepo {
         let mut tx = super::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO admins (id, username, display_name, scope_kind, scope_id, role, \
-             password_hash, must_change_password, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             password_hash, must_change_password, status, created_at, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&a.id)
         .bind(&a.username)
@@ -98,6 +123,7 @@ impl AdminRepo {
         .bind(a.must_change_password)
         .bind(a.status)
         .bind(a.created_at)
+        .bind(&a.permissions)
         .execute(&mut *tx)
         .await?;
         for region_id in region_ids {

@@ -8,9 +8,11 @@
 pub mod admins;
 pub mod alerts;
 pub mod audit;
+pub mod billing;
 pub mod dashboard;
 pub mod device_readings;
 pub mod discoveries;
+pub mod editions;
 pub mod gateways;
 pub mod jobs;
 pub mod payment_orders;

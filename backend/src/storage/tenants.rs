@@ -13,6 +13,8 @@ pub struct ProviderRow {
     pub name: String,
     pub status: OrgStatus,
     pub created_at: i64,
+    /// The provider's own edition (None: not limited).
+    pub edition_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,6 +35,8 @@ pub struct EnterpriseRow {
     pub scan_retention_days: i64,
     /// Hours a scan no session claimed is kept for the admins.
     pub unclaimed_scan_hours: i64,
+    /// The enterprise's edition (None: none assigned, every module).
+    pub edition_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -45,14 +49,22 @@ pub struct RegionRow {
     pub created_at: i64,
 }
 
-const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at";
+const PROVIDER_COLS: &str = "id, parent_id, path, name, status, created_at, edition_id";
 const ENTERPRISE_COLS: &str = "id, provider_id, owner_path, code, name, contact_name, \
-    contact_phone, status, created_at, updated_at, job_retention_hours, scan_retention_days, unclaimed_scan_hours";
+    contact_phone, status, created_at, updated_at, job_retention_hours, scan_retention_days, unclaimed_scan_hours, \
+    edition_id";
 const REGION_COLS: &str = "id, enterprise_id, parent_id, path, name, created_at";
 
 impl From<ProviderRow> for Provider {
     fn from(p: ProviderRow) -> Self {
-        Provider { id: p.id, parent_id: p.parent_id, name: p.name, status: p.status, created_at: p.created_at }
+        Provider {
+            id: p.id,
+            parent_id: p.parent_id,
+            name: p.name,
+            status: p.status,
+            created_at: p.created_at,
+            edition_id: p.edition_id,
+        }
     }
 }
 
@@ -71,6 +83,7 @@ impl From<EnterpriseRow> for Enterprise {
             job_retention_hours: e.job_retention_hours,
             scan_retention_days: e.scan_retention_days,
             unclaimed_scan_hours: e.unclaimed_scan_hours,
+            edition_id: e.edition_id,
         }
     }
 }

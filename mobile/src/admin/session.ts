@@ -39,6 +39,9 @@ export const adminSignedIn = () => Boolean(adminSession.accessToken)
 /** Platform admins see everything; a provider's or enterprise's admins see their subtree. */
 export const isPlatform = () => adminSession.admin?.scope_kind === 'platform'
 export const isSuper = () => adminSession.admin?.role === 'super'
+export type Permission = components['schemas']['Permission']
+/** Whether the admin may use a part of the console (super admins hold every permission). */
+export const holds = (p: Permission) => isSuper() || (adminSession.admin?.permissions ?? []).includes(p)
 /** The enterprise an enterprise-level admin belongs to (their home in the console). */
 export const homeEnterprise = () =>
   adminSession.admin?.scope_kind === 'enterprise' ? adminSession.admin.scope_id : undefined

@@ -40,6 +40,7 @@ impl TenantService {
             job_retention_hours: 72,
             scan_retention_days: 30,
             unclaimed_scan_hours: 24,
+            edition_id: None,
         };
         match self.repo.insert_enterprise(&row).await {
             Ok(()) => Ok(row.into()),
@@ -70,7 +71,7 @@ impl TenantService {
         Ok(self.enterprise_row(actor, id).await?.into())
     }
 
-    async fn enterprise_row(&self, actor: &AdminPrincipal, id: &str) -> Result<EnterpriseRow, TenantError> {
+    pub(super) async fn enterprise_row(&self, actor: &AdminPrincipal, id: &str) -> Result<EnterpriseRow, TenantError> {
         let e = self.repo.enterprise(id).await?;
         e.filter(|e| actor.sees_enterprise(e)).ok_or(TenantError::NotFound)
     }

@@ -34,6 +34,7 @@ impl TenantService {
             name: name.into_string(),
             status: OrgStatus::Active,
             created_at: now_ms(),
+            edition_id: None,
         };
         self.repo.insert_provider(&row).await?;
         Ok(row.into())

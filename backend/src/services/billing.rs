@@ -1,0 +1,491 @@
+//! Leasing and automatic billing (租赁运营, 自动计费; issue 17, sections 3 and 5): lease
+//! contracts, the monthly run that bills each contract exactly once per period from the
+//! print point's meter readings, and a bill's life: issued, paid (or marked paid with a
+//! reason), void, corrected by credit notes — never edited.
+
+use crate::{
+    domain::{
+        lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillState, BillingPeriod, Fen,
+        LeaseContract, LeaseTerms, Name, Permission, ReadingUse, ScopeKind, ValueError,
+    },
+    infra::{new_id, now_ms},
+    services::{
+        authz::{AdminPrincipal, ScopePosition},
+        tenants::{TenantError, TenantService},
+    },
+    storage::{
+        billing::{BillLineRow, BillRow, BilledReading, BillingRepo, ContractRow},
+        print_points::PrintPointRepo,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{field}: {source}")]
+    Invalid { field: &'static str, source: ValueError },
+    #[error("{field} names nothing the caller can see")]
+    UnknownReference { field: &'static str },
+    #[error("the period has not ended")]
+    PeriodNotOver,
+    #[error("not possible in the bill's state")]
+    NotPossible,
+    #[error("a credit note may take back at most {0} fen")]
+    CreditTooLarge(i64),
+    #[error("amount overflow")]
+    Overflow,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+fn invalid(field: &'static str) -> impl Fn(ValueError) -> BillingError {
+    move |source| BillingError::Invalid { field, source }
+}
+
+/// A new lease contract.
+pub struct NewContract {
+    pub enterprise_id: String,
+    pub print_point_id: String,
+    pub terms: LeaseTerms,
+    pub starts_at: i64,
+    pub ends_at: i64,
+}
+
+/// What a billing run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunReport {
+    /// Contracts in force during the period.
+    pub contracts: i64,
+    /// Bills this run made.
+    pub created: i64,
+    /// Bills another run (or instance) had made already.
+    pub existing: i64,
+}
+
+/// Contracts read per page of a run: a run over many contracts holds one page in memory.
+const RUN_PAGE: i64 = 500;
+
+#[derive(Clone)]
+pub struct BillingService {
+    repo: BillingRepo,
+    points: PrintPointRepo,
+    tenants: TenantService,
+}
+
+impl BillingService {
+    pub fn new(repo: BillingRepo, points: PrintPointRepo, tenants: TenantService) -> Self {
+        Self { repo, points, tenants }
+    }
+
+    // ---- contracts ----
+
+    /// Leases a print point to its enterprise: super admins above the enterprise (a provider
+    /// leasing its machines, or the platform); the lessor is the admin's provider.
+    pub async fn create_contract(
+        &self,
+        actor: &AdminPrincipal,
+        new: NewContract,
+    ) -> Result<LeaseContract, BillingError> {
+        let e = self.tenants.enterprise(actor, &new.enterprise_id).await?;
+        new.terms.check().map_err(|(field, source)| BillingError::Invalid { field, source })?;
+        if new.ends_at <= new.starts_at {
+            return Err(invalid("ends_at")(ValueError::Inconsistent));
+        }
+        // Seeing the enterprise from above it is containing it strictly.
+        if !above_enterprises(actor) {
+            return Err(BillingError::Forbidden);
+        }
+        let point = self.points.get(&new.print_point_id).await?.filter(|p| p.enterprise_id == e.id);
+        let point = point.ok_or(BillingError::UnknownReference { field: "print_point_id" })?;
+        let row = ContractRow {
+            id: new_id(),
+            enterprise_id: e.id,
+            print_point_id: point.id,
+            lessor_provider_id: actor
+                .scope
+                .id()
+                .filter(|_| actor.scope.kind() == ScopeKind::Provider)
+                .map(str::to_string),
+            monthly_fee_fen: new.terms.monthly_fee.0,
+            included_mono: new.terms.included_mono,
+            included_colour: new.terms.included_colour,
+            mono_overage_fen: new.terms.mono_overage_per_page.0,
+            colour_overage_fen: new.terms.colour_overage_per_page.0,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            created_by: actor.admin_id.clone(),
+            created_at: now_ms(),
+        };
+        self.repo.insert_contract(&row).await?;
+        Ok(contract_of(row))
+    }
+
+    /// The contracts of the enterprises the admin sees.
+    pub async fn contracts(
+        &self,
+        actor: &AdminPrincipal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<LeaseContract>, BillingError> {
+        actor.require(Permission::Payments)?;
+        let rows = self.repo.contracts_in(&actor.enterprise_scope(), limit, offset).await?;
+        Ok(rows.into_iter().map(contract_of).collect())
+    }
+
+    // ---- the run ----
+
+    /// Bills every contract in force during `period` once (the platform's super admins; the
+    /// scheduler runs it by itself). Only a period that has ended.
+    pub async fn run_as(&self, actor: &AdminPrincipal, period: &str, issue: bool) -> Result<RunReport, BillingError> {
+        let period = BillingPeriod::parse(period).map_err(invalid("period"))?;
+        if !(actor.is_super() && actor.position == ScopePosition::Platform) {
+            return Err(BillingError::Forbidden);
+        }
+        self.run(period, issue, now_ms()).await
+    }
+
+    /// The run itself: safe to repeat, and to run on several instances at once.
+    #[tracing::instrument(skip(self), fields(period = %period))]
+    pub async fn run(&self, period: BillingPeriod, issue: bool, now: i64) -> Result<RunReport, BillingError> {
+        let (start, end) = period.bounds();
+        if end > now {
+            return Err(BillingError::PeriodNotOver);
+        }
+        let mut report = RunReport::default();
+        let mut after = String::new();
+        loop {
+            let page = self.repo.contracts_overlapping(start, end, &after, RUN_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            for contract in page {
+                report.contracts += 1;
+                let (bill, lines) = self.lease_bill(&contract, period, issue, now).await?;
+                if self.repo.insert_bill(&bill, &lines).await? {
+                    report.created += 1;
+                } else {
+                    report.existing += 1;
+                }
+            }
+        }
+        tracing::info!(
+            contracts = report.contracts,
+            created = report.created,
+            existing = report.existing,
+            "billing run"
+        );
+        Ok(report)
+    }
+
+    /// A contract's bill for a period: the fee and included pages in proportion to the part
+    /// of the period the contract covers, usage from the readings of that part.
+    async fn lease_bill(
+        &self,
+        c: &ContractRow,
+        period: BillingPeriod,
+        issue: bool,
+        now: i64,
+    ) -> Result<(BillRow, Vec<BillLineRow>), BillingError> {
+        let (start, end) = period.bounds();
+        let (from, to) = (start.max(c.starts_at), end.min(c.ends_at));
+        let (part, whole) = (to - from, end - start);
+        let terms = LeaseTerms {
+            monthly_fee: Fen(share_of(c.monthly_fee_fen, part, whole)),
+            included_mono: share_of(c.included_mono, part, whole),
+            included_colour: share_of(c.included_colour, part, whole),
+            mono_overage_per_page: Fen(c.mono_overage_fen),
+            colour_overage_per_page: Fen(c.colour_overage_fen),
+        };
+        let readings = self.repo.readings_around(&c.print_point_id, from, to).await?;
+        let usage = period_usage(&uses_of(&readings), from, to);
+        let drafts = lease_lines(&terms, &usage).ok_or(BillingError::Overflow)?;
+        let total = Fen::checked_sum(drafts.iter().map(|l| l.amount)).ok_or(BillingError::Overflow)?;
+        let id = new_id();
+        let (first, last) = (readings.first().map(|r| r.id.clone()), readings.last().map(|r| r.id.clone()));
+        let lines = drafts
+            .into_iter()
+            .zip(1..)
+            .map(|(l, line_no)| {
+                let usage_line = l.kind != BillLineKind::LeaseFee;
+                BillLineRow {
+                    bill_id: id.clone(),
+                    line_no,
+                    kind: l.kind.as_str().into(),
+                    description: l.description,
+                    quantity: l.quantity,
+                    unit_fen: l.unit.0,
+                    amount_fen: l.amount.0,
+                    first_reading_id: first.clone().filter(|_| usage_line),
+                    last_reading_id: last.clone().filter(|_| usage_line),
+                }
+            })
+            .collect();
+        let note = [(usage.interpolated, "interpolated"), (usage.incomplete, "incomplete")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(",");
+        let bill = BillRow {
+            id,
+            kind: BillKind::Lease.as_str().into(),
+            contract_id: Some(c.id.clone()),
+            period: period.to_string(),
+            enterprise_id: c.enterprise_id.clone(),
+            payee_provider_id: c.lessor_provider_id.clone(),
+            state: if issue { BillState::Issued } else { BillState::Draft }.as_str().into(),
+            total_fen: total.0,
+            usage_note: note,
+            credit_of: None,
+            reason: String::new(),
+            created_at: now,
+            issued_at: issue.then_some(now),
+            paid_at: None,
+            paid_by: None,
+            voided_at: None,
+        };
+        Ok((bill, lines))
+    }
+
+    /// Runs the previous period every `every` (a no-op once its bills exist), until `stop`.
+    /// The first run is one interval after the start: a restart does not run at once.
+    pub fn spawn_scheduler(
+        &self,
+        every: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => return,
+                }
+                let now = now_ms();
+                if let Err(e) = this.run(BillingPeriod::of(now).previous(), true, now).await {
+                    tracing::warn!(error = %e, "scheduled billing run failed");
+                }
+            }
+        })
+    }
+
+    // ---- bills ----
+
+    /// The bills of the enterprises the admin sees (one period, or all).
+    pub async fn bills(
+        &self,
+        actor: &AdminPrincipal,
+        period: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Bill>, BillingError> {
+        actor.require(Permission::Payments)?;
+        let period = match period {
+            Some(p) => BillingPeriod::parse(p).map_err(invalid("period"))?.to_string(),
+            None => String::new(),
+        };
+        let rows = self.repo.bills_in(&actor.enterprise_scope(), &period, limit, offset).await?;
+        rows.into_iter().map(|r| bill_of(r, Vec::new())).collect()
+    }
+
+    /// A bill with its lines, if the admin sees its enterprise.
+    pub async fn bill(&self, actor: &AdminPrincipal, id: &str) -> Result<Bill, BillingError> {
+        actor.require(Permission::Payments)?;
+        let row = self.visible_bill(actor, id).await?;
+        let lines = self.repo.lines(&row.id).await?;
+        bill_of(row, lines)
+    }
+
+    async fn visible_bill(&self, actor: &AdminPrincipal, id: &str) -> Result<BillRow, BillingError> {
+        let row = self.repo.bill(id).await?.ok_or(BillingError::NotFound)?;
+        match self.tenants.enterprise(actor, &row.enterprise_id).await {
+            Ok(_) => Ok(row),
+            Err(TenantError::NotFound) => Err(BillingError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The payee's side: super admins above the paying enterprise.
+    async fn payee_bill(&self, actor: &AdminPrincipal, id: &str) -> Result<BillRow, BillingError> {
+        let row = self.visible_bill(actor, id).await?;
+        if !above_enterprises(actor) {
+            return Err(BillingError::Forbidden);
+        }
+        Ok(row)
+    }
+
+    /// Issues a draft.
+    pub async fn issue(&self, actor: &AdminPrincipal, id: &str) -> Result<Bill, BillingError> {
+        let row = self.payee_bill(actor, id).await?;
+        self.move_bill(&row.id, &["draft"], BillState::Issued, None, None).await?;
+        self.bill(actor, &row.id).await
+    }
+
+    /// Marks an issued bill paid without an online payment (a bank transfer, cash), saying why.
+    pub async fn mark_paid(&self, actor: &AdminPrincipal, id: &str, reason: &str) -> Result<Bill, BillingError> {
+        let reason = Name::parse(reason).map_err(invalid("reason"))?;
+        let row = self.payee_bill(actor, id).await?;
+        self.move_bill(&row.id, &["issued"], BillState::Paid, Some(&actor.admin_id), Some(reason.as_str())).await?;
+        self.bill(actor, &row.id).await
+    }
+
+    /// Voids a draft or an unpaid bill, saying why.
+    pub async fn void(&self, actor: &AdminPrincipal, id: &str, reason: &str) -> Result<Bill, BillingError> {
+        let reason = Name::parse(reason).map_err(invalid("reason"))?;
+        let row = self.payee_bill(actor, id).await?;
+        self.move_bill(&row.id, &["draft", "issued"], BillState::Void, None, Some(reason.as_str())).await?;
+        self.bill(actor, &row.id).await
+    }
+
+    async fn move_bill(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: BillState,
+        paid_by: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(), BillingError> {
+        if self.repo.transition(id, from, to.as_str(), now_ms(), paid_by, reason).await? {
+            Ok(())
+        } else {
+            Err(BillingError::NotPossible)
+        }
+    }
+
+    /// Takes back `amount` of an issued or paid bill with a credit note (an issued bill of
+    /// its own, with a negative total): never more than the bill less earlier credit notes.
+    pub async fn credit(
+        &self,
+        actor: &AdminPrincipal,
+        id: &str,
+        amount: i64,
+        reason: &str,
+    ) -> Result<Bill, BillingError> {
+        let reason = Name::parse(reason).map_err(invalid("reason"))?;
+        let amount = Fen::movement(amount).map_err(invalid("amount_fen"))?;
+        let original = self.payee_bill(actor, id).await?;
+        let state = BillState::parse(&original.state).map_err(invalid("state"))?;
+        if original.kind != BillKind::Lease.as_str() || !matches!(state, BillState::Issued | BillState::Paid) {
+            return Err(BillingError::NotPossible);
+        }
+        let left = original.total_fen + self.repo.credited(&original.id).await?;
+        if amount.0 <= 0 || amount.0 > left {
+            return Err(BillingError::CreditTooLarge(left.max(0)));
+        }
+        let now = now_ms();
+        let note_id = new_id();
+        let line = BillLineRow {
+            bill_id: note_id.clone(),
+            line_no: 1,
+            kind: BillLineKind::Credit.as_str().into(),
+            description: reason.as_str().into(),
+            quantity: 1,
+            unit_fen: -amount.0,
+            amount_fen: -amount.0,
+            first_reading_id: None,
+            last_reading_id: None,
+        };
+        let note = BillRow {
+            id: note_id.clone(),
+            kind: BillKind::CreditNote.as_str().into(),
+            contract_id: original.contract_id.clone(),
+            period: original.period.clone(),
+            enterprise_id: original.enterprise_id.clone(),
+            payee_provider_id: original.payee_provider_id.clone(),
+            state: BillState::Issued.as_str().into(),
+            total_fen: -amount.0,
+            usage_note: String::new(),
+            credit_of: Some(original.id.clone()),
+            reason: reason.as_str().into(),
+            created_at: now,
+            issued_at: Some(now),
+            paid_at: None,
+            paid_by: None,
+            voided_at: None,
+        };
+        self.repo.insert_bill(&note, &[line]).await?;
+        self.bill(actor, &note_id).await
+    }
+}
+
+/// A super admin of a provider or the platform: above every enterprise they see.
+fn above_enterprises(actor: &AdminPrincipal) -> bool {
+    actor.is_super() && actor.scope.kind() != ScopeKind::Enterprise
+}
+
+fn uses_of(readings: &[BilledReading]) -> Vec<ReadingUse> {
+    let mut previous = None;
+    readings
+        .iter()
+        .map(|r| {
+            let u = ReadingUse {
+                read_at: r.read_at,
+                previous_at: previous,
+                mono_used: r.mono_used,
+                colour_used: r.colour_used,
+            };
+            previous = Some(r.read_at);
+            u
+        })
+        .collect()
+}
+
+fn contract_of(r: ContractRow) -> LeaseContract {
+    LeaseContract {
+        id: r.id,
+        enterprise_id: r.enterprise_id,
+        print_point_id: r.print_point_id,
+        lessor_provider_id: r.lessor_provider_id,
+        terms: LeaseTerms {
+            monthly_fee: Fen(r.monthly_fee_fen),
+            included_mono: r.included_mono,
+            included_colour: r.included_colour,
+            mono_overage_per_page: Fen(r.mono_overage_fen),
+            colour_overage_per_page: Fen(r.colour_overage_fen),
+        },
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
+        created_at: r.created_at,
+    }
+}
+
+fn bill_of(r: BillRow, lines: Vec<BillLineRow>) -> Result<Bill, BillingError> {
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            Ok(BillLine {
+                line_no: l.line_no,
+                kind: BillLineKind::parse(&l.kind).map_err(invalid("kind"))?,
+                description: l.description,
+                quantity: l.quantity,
+                unit: Fen(l.unit_fen),
+                amount: Fen(l.amount_fen),
+                first_reading_id: l.first_reading_id,
+                last_reading_id: l.last_reading_id,
+            })
+        })
+        .collect::<Result<Vec<_>, BillingError>>()?;
+    Ok(Bill {
+        kind: BillKind::parse(&r.kind).map_err(invalid("kind"))?,
+        state: BillState::parse(&r.state).map_err(invalid("state"))?,
+        interpolated: r.usage_note.contains("interpolated"),
+        incomplete: r.usage_note.contains("incomplete"),
+        id: r.id,
+        contract_id: r.contract_id,
+        period: r.period,
+        enterprise_id: r.enterprise_id,
+        payee_provider_id: r.payee_provider_id,
+        total: Fen(r.total_fen),
+        credit_of: r.credit_of,
+        reason: r.reason,
+        created_at: r.created_at,
+        issued_at: r.issued_at,
+        paid_at: r.paid_at,
+        voided_at: r.voided_at,
+        lines,
+    })
+}

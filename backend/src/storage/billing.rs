@@ -1,0 +1,333 @@
+//! Lease contracts, bills and their lines, and the meter readings a bill is read from.
+//!
+//! Exactly once: a lease bill is unique per (contract, period) in the database (a partial
+//! unique index), and a bill is inserted with its lines in one transaction, so several runs,
+//! several instances or a run killed half-way leave one whole bill per contract and period.
+
+use sqlx::AnyPool;
+
+use super::{alerts::EnterpriseScope, begin_write, is_unique_violation};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContractRow {
+    pub id: String,
+    pub enterprise_id: String,
+    pub print_point_id: String,
+    pub lessor_provider_id: Option<String>,
+    pub monthly_fee_fen: i64,
+    pub included_mono: i64,
+    pub included_colour: i64,
+    pub mono_overage_fen: i64,
+    pub colour_overage_fen: i64,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+const CONTRACT_COLS: &str = "id, enterprise_id, print_point_id, lessor_provider_id, monthly_fee_fen, included_mono, \
+    included_colour, mono_overage_fen, colour_overage_fen, starts_at, ends_at, created_by, created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BillRow {
+    pub id: String,
+    pub kind: String,
+    pub contract_id: Option<String>,
+    pub period: String,
+    pub enterprise_id: String,
+    pub payee_provider_id: Option<String>,
+    pub state: String,
+    pub total_fen: i64,
+    pub usage_note: String,
+    pub credit_of: Option<String>,
+    pub reason: String,
+    pub created_at: i64,
+    pub issued_at: Option<i64>,
+    pub paid_at: Option<i64>,
+    pub paid_by: Option<String>,
+    pub voided_at: Option<i64>,
+}
+
+const BILL_COLS: &str =
+    "id, kind, contract_id, period, enterprise_id, payee_provider_id, state, total_fen, usage_note, \
+    credit_of, reason, created_at, issued_at, paid_at, paid_by, voided_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BillLineRow {
+    pub bill_id: String,
+    pub line_no: i64,
+    pub kind: String,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_fen: i64,
+    pub amount_fen: i64,
+    pub first_reading_id: Option<String>,
+    pub last_reading_id: Option<String>,
+}
+
+const LINE_COLS: &str =
+    "bill_id, line_no, kind, description, quantity, unit_fen, amount_fen, first_reading_id, last_reading_id";
+
+/// A meter reading as a bill reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BilledReading {
+    pub id: String,
+    pub read_at: i64,
+    pub mono_used: Option<i64>,
+    pub colour_used: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct BillingRepo {
+    pool: AnyPool,
+}
+
+impl BillingRepo {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_contract(&self, c: &ContractRow) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "INSERT INTO lease_contracts ({CONTRACT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(&c.id)
+        .bind(&c.enterprise_id)
+        .bind(&c.print_point_id)
+        .bind(&c.lessor_provider_id)
+        .bind(c.monthly_fee_fen)
+        .bind(c.included_mono)
+        .bind(c.included_colour)
+        .bind(c.mono_overage_fen)
+        .bind(c.colour_overage_fen)
+        .bind(c.starts_at)
+        .bind(c.ends_at)
+        .bind(&c.created_by)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn contract(&self, id: &str) -> Result<Option<ContractRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {CONTRACT_COLS} FROM lease_contracts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The contracts of the enterprises in `scope`, newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn contracts_in(
+        &self,
+        scope: &EnterpriseScope,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ContractRow>, sqlx::Error> {
+        let (prefix, one) = scope_parts(scope);
+        sqlx::query_as(&format!(
+            "SELECT {CONTRACT_COLS} FROM lease_contracts WHERE {} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+            in_scope("enterprise_id")
+        ))
+        .bind(prefix)
+        .bind(one)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Contracts in force at some time in `[start, end)`, after `after` by id (a page of a run).
+    #[tracing::instrument(skip_all)]
+    pub async fn contracts_overlapping(
+        &self,
+        start: i64,
+        end: i64,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ContractRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {CONTRACT_COLS} FROM lease_contracts WHERE starts_at < $2 AND ends_at > $1 AND id > $3 \
+             ORDER BY id LIMIT $4"
+        ))
+        .bind(start)
+        .bind(end)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The print point's readings from the last one at or before `start` to the first one at
+    /// or after `end`, in time order: what `period_usage` needs.
+    #[tracing::instrument(skip_all)]
+    pub async fn readings_around(
+        &self,
+        print_point_id: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<BilledReading>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, read_at, mono_used, colour_used FROM meter_readings WHERE print_point_id = $1 \
+             AND read_at >= COALESCE((SELECT MAX(read_at) FROM meter_readings WHERE print_point_id = $1 AND read_at <= $2), $2) \
+             AND read_at <= COALESCE((SELECT MIN(read_at) FROM meter_readings WHERE print_point_id = $1 AND read_at >= $3), $3) \
+             ORDER BY read_at",
+        )
+        .bind(print_point_id)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Inserts a bill and its lines, all or nothing. False when the contract's bill for the
+    /// period exists already (another run or instance made it): nothing is written.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert_bill(&self, bill: &BillRow, lines: &[BillLineRow]) -> Result<bool, sqlx::Error> {
+        let mut tx = begin_write(&self.pool).await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO bills ({BILL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ))
+        .bind(&bill.id)
+        .bind(&bill.kind)
+        .bind(&bill.contract_id)
+        .bind(&bill.period)
+        .bind(&bill.enterprise_id)
+        .bind(&bill.payee_provider_id)
+        .bind(&bill.state)
+        .bind(bill.total_fen)
+        .bind(&bill.usage_note)
+        .bind(&bill.credit_of)
+        .bind(&bill.reason)
+        .bind(bill.created_at)
+        .bind(bill.issued_at)
+        .bind(bill.paid_at)
+        .bind(&bill.paid_by)
+        .bind(bill.voided_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        for l in lines {
+            sqlx::query(&format!("INSERT INTO bill_lines ({LINE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                .bind(&l.bill_id)
+                .bind(l.line_no)
+                .bind(&l.kind)
+                .bind(&l.description)
+                .bind(l.quantity)
+                .bind(l.unit_fen)
+                .bind(l.amount_fen)
+                .bind(&l.first_reading_id)
+                .bind(&l.last_reading_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn bill(&self, id: &str) -> Result<Option<BillRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {BILL_COLS} FROM bills WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn lines(&self, bill_id: &str) -> Result<Vec<BillLineRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {LINE_COLS} FROM bill_lines WHERE bill_id = $1 ORDER BY line_no"))
+            .bind(bill_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// The bills of the enterprises in `scope` (optionally one period), newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn bills_in(
+        &self,
+        scope: &EnterpriseScope,
+        period: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<BillRow>, sqlx::Error> {
+        let (prefix, one) = scope_parts(scope);
+        sqlx::query_as(&format!(
+            "SELECT {BILL_COLS} FROM bills WHERE {} AND ($3 = '' OR period = $3) \
+             ORDER BY period DESC, created_at DESC, id DESC LIMIT $4 OFFSET $5",
+            in_scope("enterprise_id")
+        ))
+        .bind(prefix)
+        .bind(one)
+        .bind(period)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Moves a bill from one of `from` to `to`, stamping `stamp_column` with `now` (and who
+    /// paid, with the reason, when paying). False when the bill was not in such a state.
+    #[tracing::instrument(skip_all)]
+    pub async fn transition(
+        &self,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        now: i64,
+        paid_by: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let column = match to {
+            "issued" => "issued_at",
+            "paid" => "paid_at",
+            _ => "voided_at",
+        };
+        let states = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let done = sqlx::query(&format!(
+            "UPDATE bills SET state = $2, {column} = $3, paid_by = COALESCE($4, paid_by), \
+             reason = COALESCE($5, reason) WHERE id = $1 AND state IN ({states})"
+        ))
+        .bind(id)
+        .bind(to)
+        .bind(now)
+        .bind(paid_by)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// What a bill's credit notes have taken back so far (a negative sum, or 0).
+    #[tracing::instrument(skip_all)]
+    pub async fn credited(&self, bill_id: &str) -> Result<i64, sqlx::Error> {
+        let (sum,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(total_fen), 0) AS BIGINT) FROM bills \
+             WHERE credit_of = $1 AND kind = 'credit_note' AND state <> 'void'",
+        )
+        .bind(bill_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(sum)
+    }
+}
+
+fn scope_parts(scope: &EnterpriseScope) -> (&str, &str) {
+    match scope {
+        EnterpriseScope::Subtree(p) => (p.as_str(), ""),
+        EnterpriseScope::One(id) => ("", id.as_str()),
+    }
+}
+
+/// `column` names an enterprise in the scope bound at `$1` (subtree prefix) and `$2` (one id).
+fn in_scope(column: &str) -> String {
+    format!(
+        "{column} IN (SELECT e.id FROM enterprises e WHERE \
+         ($1 <> '' AND SUBSTR(e.owner_path, 1, LENGTH($1)) = $1) OR e.id = $2)"
+    )
+}
