@@ -171,12 +171,12 @@ async fn region_admins_are_held_to_their_regions() {
     app.post(&path, Some(&ra), json!({"name": "天津"})).await.expect_error(403, "forbidden");
     app.get(&format!("/api/v1/enterprises/{}/regions", id(&other)), Some(&ra)).await.expect_error(404, "not_found");
 
-    // Ordinary admins read but do not manage.
+    // Ordinary admins read but do not manage (nor, without the `admins` permission, make admins).
     let (_, ordinary) = app.create_admin(&platform, "plain-admin", "enterprise", Some(id(&e)), "ordinary", &[]).await;
     assert_eq!(ids(&app.get(&path, Some(&ordinary)).await.expect(200)).len(), 3);
     app.post("/api/v1/admins", Some(&ordinary), json!({"username": "x-admin", "display_name": "x", "scope_kind": "enterprise", "scope_id": id(&e), "role": "ordinary"}))
         .await
-        .expect_error(403, "forbidden");
+        .expect_error(403, "permission_denied");
 }
 
 async fn audit_count(app: &TestApp, target: &str) -> i64 {

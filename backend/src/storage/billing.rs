@@ -25,6 +25,14 @@ pub struct ContractRow {
     pub created_at: i64,
 }
 
+/// A contract and whether its bill for a period exists.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ContractBilled {
+    #[sqlx(flatten)]
+    contract: ContractRow,
+    billed: i64,
+}
+
 const CONTRACT_COLS: &str = "id, enterprise_id, print_point_id, lessor_provider_id, monthly_fee_fen, included_mono, \
     included_colour, mono_overage_fen, colour_overage_fen, starts_at, ends_at, created_by, created_at";
 
@@ -139,25 +147,31 @@ impl BillingRepo {
         .await
     }
 
-    /// Contracts in force at some time in `[start, end)`, after `after` by id (a page of a run).
+    /// Contracts in force at some time in `[start, end)`, after `after` by id (a page of a run),
+    /// each with whether its lease bill for `period` exists already.
     #[tracing::instrument(skip_all)]
     pub async fn contracts_overlapping(
         &self,
         start: i64,
         end: i64,
+        period: &str,
         after: &str,
         limit: i64,
-    ) -> Result<Vec<ContractRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT {CONTRACT_COLS} FROM lease_contracts WHERE starts_at < $2 AND ends_at > $1 AND id > $3 \
-             ORDER BY id LIMIT $4"
+    ) -> Result<Vec<(ContractRow, bool)>, sqlx::Error> {
+        let rows: Vec<ContractBilled> = sqlx::query_as(&format!(
+            "SELECT {}, CAST(CASE WHEN b.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billed FROM lease_contracts c \
+             LEFT JOIN bills b ON b.contract_id = c.id AND b.period = $3 AND b.kind = 'lease' \
+             WHERE c.starts_at < $2 AND c.ends_at > $1 AND c.id > $4 ORDER BY c.id LIMIT $5",
+            CONTRACT_COLS.split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ")
         ))
         .bind(start)
         .bind(end)
+        .bind(period)
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.contract, r.billed != 0)).collect())
     }
 
     /// The print point's readings from the last one at or before `start` to the first one at
