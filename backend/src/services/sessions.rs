@@ -527,7 +527,8 @@ impl SessionService {
             WechatAppKind::OfficialAccount => self.wechat.oauth2_access_token(&app_id, &secret, code).await?,
             WechatAppKind::MiniProgram => self.wechat.jscode2session(&app_id, &secret, code).await?,
         };
-        if let Some(signed_in) = self.bound_sign_in(&app_id, &identity.openid).await? {
+        let required = (kind == WechatAppKind::MiniProgram).then_some(Module::MiniProgram);
+        if let Some(signed_in) = self.bound_sign_in(&app_id, &identity.openid, required).await? {
             return Ok(signed_in);
         }
         self.registration_required(enterprise.id, app_id, identity).await
@@ -558,11 +559,8 @@ impl SessionService {
             None => (None, self.tenants.mini_program_secret(app_id).await?.ok_or(SessionError::WechatNotConfigured)?),
         };
         let identity = self.wechat.jscode2session(app_id, &secret, code).await?;
-        if let Some(signed_in) = self.bound_sign_in(app_id, &identity.openid).await? {
-            if let WechatSignIn::SignedIn(user, _) = &signed_in {
-                // A returning user's enterprise is known only now.
-                self.tenants.require_module(&user.enterprise_id, Module::MiniProgram).await?;
-            }
+        // A returning user's enterprise is known only from the binding.
+        if let Some(signed_in) = self.bound_sign_in(app_id, &identity.openid, Some(Module::MiniProgram)).await? {
             return Ok(Some(signed_in));
         }
         match enterprise {
@@ -574,11 +572,21 @@ impl SessionService {
     }
 
     /// The session of the user this WeChat identity is bound to, if it is.
-    async fn bound_sign_in(&self, app_id: &str, openid: &str) -> Result<Option<WechatSignIn>, SessionError> {
+    /// The user a WeChat identity is bound to, signed in; refused before any session starts
+    /// when their enterprise's edition lacks `required`.
+    async fn bound_sign_in(
+        &self,
+        app_id: &str,
+        openid: &str,
+        required: Option<Module>,
+    ) -> Result<Option<WechatSignIn>, SessionError> {
         let Some(bound) = self.wechat_repo.identity(app_id, openid).await? else { return Ok(None) };
         let user = self.users.get(&bound.user_id).await?.ok_or(SessionError::AccountDisabled)?;
         if user.status != OrgStatus::Active {
             return Err(SessionError::AccountDisabled);
+        }
+        if let Some(module) = required {
+            self.tenants.require_module(&user.enterprise_id, module).await?;
         }
         let tokens = self.start(SubjectKind::User, &user.id, Some(&user.enterprise_id), Some(app_id)).await?;
         Ok(Some(WechatSignIn::SignedIn(Box::new(user.into()), tokens)))
