@@ -62,10 +62,9 @@ use crate::{
         wechat_js_sdk::JsSdkService,
     },
     storage::{
-        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, billing::BillingRepo, dashboard::DashboardRepo,
+        admins::AdminRepo, alerts::AlertRepo, audit::AuditRepo, dashboard::DashboardRepo,
         device_readings::DeviceReadingRepo, editions::EditionRepo, payment_orders::PaymentOrderRepo,
-        payments::PaymentRepo, print_points::PrintPointRepo, push::PushRepo, tenants::TenantRepo, users::UserRepo,
-        wechat::WechatRepo, Db,
+        payments::PaymentRepo, push::PushRepo, tenants::TenantRepo, users::UserRepo, wechat::WechatRepo, Db,
     },
 };
 
@@ -217,8 +216,7 @@ impl AppState {
         };
         let scans =
             ScanService::new(parts, store.clone(), events.clone(), SecretBox::new(master), scan_limits(&config));
-        let billing =
-            BillingService::new(BillingRepo::new(pool.clone()), PrintPointRepo::new(pool.clone()), tenants.clone());
+        let billing = BillingService::new(pool.clone(), tenants.clone());
         let processor = Arc::new(Processor::new(pool, jobs.clone(), store, events.clone(), processing, wake));
         Self {
             config: Arc::new(config),

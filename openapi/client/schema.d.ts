@@ -2152,8 +2152,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Bill every lease contract in force during a period that has ended (the platform's
-         *     super admins). Safe to repeat: each contract gets one bill per period.
+         * Bill every lease contract in force during a period that has ended, then every node's
+         *     commissions (the platform's super admins). Safe to repeat: each contract and each node
+         *     gets one bill per period.
          */
         post: operations["billing_run"];
         delete?: never;
@@ -2169,7 +2170,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The bills of the enterprises the admin sees, newest period first. */
+        /** The bills paid by the enterprises and providers the admin sees, newest period first. */
         get: operations["bill_list"];
         put?: never;
         post?: never;
@@ -2258,6 +2259,47 @@ export interface paths {
         put?: never;
         /** Correct an issued or paid bill with a credit note (never an edit of the bill). */
         post: operations["bill_credit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/commission-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The commission rules of the nodes the admin sees, their own included (the `payments`
+         *     permission), by node, kind and first period.
+         */
+        get: operations["commission_rule_list"];
+        /** Set a commission rule for a node directly below the admin's level (its super admins). */
+        put: operations["commission_rule_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/commission-statements/{period}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A node's commission statement for a period: the admin's own node, or a provider or an
+         *     enterprise they see (the `payments` permission).
+         */
+        get: operations["commission_statement_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2570,12 +2612,12 @@ export interface components {
          * @description What a bill is.
          * @enum {string}
          */
-        BillKind: "lease" | "credit_note";
+        BillKind: "lease" | "credit_note" | "commission";
         /**
          * @description What a bill line charges for.
          * @enum {string}
          */
-        BillLineKind: "lease_fee" | "mono_overage" | "colour_overage" | "credit";
+        BillLineKind: "lease_fee" | "mono_overage" | "colour_overage" | "credit" | "commission_pay_per_use" | "commission_top_up" | "commission_lease_fee";
         /**
          * BillLineView
          * @description One line of a bill.
@@ -2586,7 +2628,10 @@ export interface components {
              * @description Position in the bill, from 1.
              */
             line_no: number;
-            /** @description `lease_fee`, `mono_overage`, `colour_overage` or `credit`. */
+            /**
+             * @description `lease_fee`, `mono_overage`, `colour_overage`, `credit`, or a commission:
+             *     `commission_pay_per_use`, `commission_top_up`, `commission_lease_fee`.
+             */
             kind: components["schemas"]["BillLineKind"] & unknown;
             /** @description What it is, for people (zh-CN). */
             description: string;
@@ -2609,6 +2654,16 @@ export interface components {
             first_reading_id?: string;
             /** @description For a usage line: the last meter reading it was read from. */
             last_reading_id?: string;
+            /**
+             * Format: int64
+             * @description For a commission line: the takings it is a share of, fen.
+             */
+            basis_fen?: number;
+            /**
+             * Format: int64
+             * @description For a commission line: the rate, in basis points (1/100 of a percent).
+             */
+            rate_bp?: number;
         };
         /**
          * BillReasonRequest
@@ -2630,14 +2685,16 @@ export interface components {
         BillView: {
             /** @description Bill id. */
             id: string;
-            /** @description `lease` or `credit_note`. */
+            /** @description `lease`, `commission` or `credit_note`. */
             kind: components["schemas"]["BillKind"] & unknown;
             /** @description The lease contract billed. */
             contract_id?: string;
             /** @description The billing period, `YYYY-MM` (China time). */
             period: string;
-            /** @description The enterprise that pays. */
-            enterprise_id: string;
+            /** @description The enterprise that pays (lease bills, an enterprise's commissions). */
+            enterprise_id?: string;
+            /** @description The provider that pays (its commissions to the level above). */
+            payer_provider_id?: string;
             /** @description The provider paid (absent: the platform). */
             payee_provider_id?: string;
             /** @description `draft`, `issued`, `paid` or `void`. */
@@ -2711,6 +2768,21 @@ export interface components {
              * @description Bills made before (by an earlier run or another instance), left as they were.
              */
             existing: number;
+            /**
+             * Format: int64
+             * @description Nodes (providers, enterprises) with commission rules in force for the period.
+             */
+            commission_nodes: number;
+            /**
+             * Format: int64
+             * @description Commission bills this run made (none for a node whose commissions come to 0).
+             */
+            commissions_created: number;
+            /**
+             * Format: int64
+             * @description Commission bills made before, left as they were.
+             */
+            commissions_existing: number;
         };
         /**
          * ChangePasswordRequest
@@ -2740,6 +2812,39 @@ export interface components {
             /** @description Enterprise name, for the gateway to show. */
             enterprise_name: string;
         };
+        /**
+         * CommissionRuleView
+         * @description A commission rule.
+         */
+        CommissionRuleView: {
+            /** @description Rule id. */
+            id: string;
+            /** @description `provider` or `enterprise`. */
+            subject_kind: components["schemas"]["CommissionSubject"] & unknown;
+            /** @description The node that owes. */
+            subject_id: string;
+            /** @description The level owed, which set the rule (absent: the platform). */
+            payee_provider_id?: string;
+            /** @description The kind of takings it is a share of. */
+            takings_kind: components["schemas"]["TakingsKind"] & unknown;
+            /**
+             * Format: int64
+             * @description The share, basis points (1000 = 10%).
+             */
+            rate_bp: number;
+            /** @description The first period it applies to, `YYYY-MM`; it holds until a later rule's period. */
+            effective_from: string;
+            /**
+             * Format: int64
+             * @description When it was set (Unix epoch ms).
+             */
+            created_at: number;
+        };
+        /**
+         * @description Who a commission rule is set for: a node directly below the level that sets it.
+         * @enum {string}
+         */
+        CommissionSubject: "provider" | "enterprise";
         /**
          * ConfirmRelease
          * @description Confirm a release.
@@ -4801,6 +4906,26 @@ export interface components {
             levels: components["schemas"]["AlertLevelChoice"][];
         };
         /**
+         * SetCommissionRuleRequest
+         * @description A commission rule to set (setting one for the same node, kind and first period again
+         *     replaces it).
+         */
+        SetCommissionRuleRequest: {
+            /** @description `provider` or `enterprise`: what the node below is. */
+            subject_kind: components["schemas"]["CommissionSubject"] & unknown;
+            /** @description The node: a provider or an enterprise directly below the admin's level. */
+            subject_id: string;
+            /** @description `pay_per_use`, `top_up` or `lease_fee` (not for an enterprise, which never collects it). */
+            takings_kind: components["schemas"]["TakingsKind"] & unknown;
+            /**
+             * Format: int64
+             * @description The share the node owes, in basis points: 0-10000 (1000 = 10%).
+             */
+            rate_bp: number;
+            /** @description The first billing period it applies to, `YYYY-MM` (China time): the current one or later. */
+            effective_from: string;
+        };
+        /**
          * SetPaymentSettingsRequest
          * @description New payment settings.
          */
@@ -5068,6 +5193,42 @@ export interface components {
             action: components["schemas"]["PayActionObject"];
         };
         /**
+         * StatementView
+         * @description A node's commission statement for one period.
+         */
+        StatementView: {
+            /** @description The provider the statement is for (absent with `enterprise_id` absent: the platform). */
+            provider_id?: string;
+            /** @description The enterprise the statement is for. */
+            enterprise_id?: string;
+            /** @description The period, `YYYY-MM` (China time). */
+            period: string;
+            /** @description What the node's subtree took in the period. */
+            takings: components["schemas"]["TakingsView"] & unknown;
+            /**
+             * Format: int64
+             * @description Commissions the node owes the level above (bills less credit notes, not void), fen.
+             */
+            owed_by_fen: number;
+            /**
+             * Format: int64
+             * @description Of those, paid, fen.
+             */
+            settled_by_fen: number;
+            /**
+             * Format: int64
+             * @description Commissions the nodes below owe this node, fen.
+             */
+            owed_to_fen: number;
+            /**
+             * Format: int64
+             * @description Of those, paid, fen.
+             */
+            settled_to_fen: number;
+            /** @description The commission bills and credit notes either way (without lines; fetch a bill for them). */
+            bills: components["schemas"]["BillView"][];
+        };
+        /**
          * @description The job news a mini-program user can subscribe to (订阅消息), one template each.
          * @enum {string}
          */
@@ -5128,6 +5289,32 @@ export interface components {
              *     capacity in the same unit).
              */
             percent?: number;
+        };
+        /**
+         * @description What kind of takings (营收) a commission is a share of.
+         * @enum {string}
+         */
+        TakingsKind: "pay_per_use" | "top_up" | "lease_fee";
+        /**
+         * TakingsView
+         * @description Takings of one period, per kind, fen.
+         */
+        TakingsView: {
+            /**
+             * Format: int64
+             * @description Jobs paid at release through WeChat Pay or Alipay, less refunds to the payer.
+             */
+            pay_per_use_fen: number;
+            /**
+             * Format: int64
+             * @description Wallet top-ups, less refunds.
+             */
+            top_up_fen: number;
+            /**
+             * Format: int64
+             * @description Lease bills paid to lessors in the subtree, less credit notes.
+             */
+            lease_fee_fen: number;
         };
         /**
          * TransitionView
@@ -28630,6 +28817,465 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["BillView"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    commission_rule_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommissionRuleView"][];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    commission_rule_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetCommissionRuleRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CommissionRuleView"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    commission_statement_get: {
+        parameters: {
+            query?: {
+                /** @description A provider the admin sees, instead of their own node. */
+                provider_id?: string;
+                /** @description An enterprise the admin sees, instead of their own node. */
+                enterprise_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The period, `YYYY-MM`. */
+                period: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["StatementView"];
                 };
             };
             /** @description The request is invalid; `field` names the field at fault. */

@@ -1,6 +1,7 @@
-//! Billing runs (自动计费): bill every lease contract once for a period that has ended. The
-//! scheduler runs the previous month by itself; the platform may run a period by hand, and a
-//! run repeated (or run on several instances at once) makes each bill once.
+//! Billing runs (自动计费): bill every lease contract, and every node's commissions, once for a
+//! period that has ended. The scheduler runs the previous month by itself; the platform may
+//! run a period by hand, and a run repeated (or run on several instances at once) makes each
+//! bill once.
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
@@ -35,18 +36,32 @@ pub struct BillingRunView {
     pub created: i64,
     /// Bills made before (by an earlier run or another instance), left as they were.
     pub existing: i64,
+    /// Nodes (providers, enterprises) with commission rules in force for the period.
+    pub commission_nodes: i64,
+    /// Commission bills this run made (none for a node whose commissions come to 0).
+    pub commissions_created: i64,
+    /// Commission bills made before, left as they were.
+    pub commissions_existing: i64,
 }
 
 impl From<RunReport> for BillingRunView {
     fn from(r: RunReport) -> Self {
-        Self { contracts: r.contracts, created: r.created, existing: r.existing }
+        Self {
+            contracts: r.contracts,
+            created: r.created,
+            existing: r.existing,
+            commission_nodes: r.commission_nodes,
+            commissions_created: r.commissions_created,
+            commissions_existing: r.commissions_existing,
+        }
     }
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Billing")]
 impl BillingRunsApi {
-    /// Bill every lease contract in force during a period that has ended (the platform's
-    /// super admins). Safe to repeat: each contract gets one bill per period.
+    /// Bill every lease contract in force during a period that has ended, then every node's
+    /// commissions (the platform's super admins). Safe to repeat: each contract and each node
+    /// gets one bill per period.
     #[oai(path = "/billing-runs", method = "post", operation_id = "billing_run")]
     #[tracing::instrument(skip_all)]
     async fn run(&self, auth: AdminAuth, body: Json<BillingRunRequest>) -> Result<Json<BillingRunView>, ApiError> {

@@ -1,4 +1,5 @@
-//! Bills (账单): lease bills per contract and period, and the credit notes that correct them.
+//! Bills (账单): lease bills per contract and period, commission bills per node and period,
+//! and the credit notes that correct them.
 //! States draft → issued → paid / void; amounts in fen; the total is the sum of the lines.
 
 use poem_openapi::{
@@ -9,7 +10,7 @@ use poem_openapi::{
 
 use super::{declared_text::NameText, error::ApiError, security::AdminAuth, views::Page, ApiTags};
 use crate::{
-    domain::{Bill, BillKind, BillLine, BillLineKind, BillState},
+    domain::{Bill, BillKind, BillLine, BillLineKind, BillPayer, BillState},
     services::billing::BillingService,
 };
 
@@ -23,7 +24,8 @@ pub struct BillsApi {
 pub struct BillLineView {
     /// Position in the bill, from 1.
     pub line_no: i64,
-    /// `lease_fee`, `mono_overage`, `colour_overage` or `credit`.
+    /// `lease_fee`, `mono_overage`, `colour_overage`, `credit`, or a commission:
+    /// `commission_pay_per_use`, `commission_top_up`, `commission_lease_fee`.
     pub kind: BillLineKind,
     /// What it is, for people (zh-CN).
     pub description: String,
@@ -37,11 +39,17 @@ pub struct BillLineView {
     pub first_reading_id: Option<String>,
     /// For a usage line: the last meter reading it was read from.
     pub last_reading_id: Option<String>,
+    /// For a commission line: the takings it is a share of, fen.
+    pub basis_fen: Option<i64>,
+    /// For a commission line: the rate, in basis points (1/100 of a percent).
+    pub rate_bp: Option<i64>,
 }
 
 impl From<BillLine> for BillLineView {
     fn from(l: BillLine) -> Self {
         Self {
+            basis_fen: l.basis.map(|(b, _)| b.0),
+            rate_bp: l.basis.map(|(_, r)| r.bp()),
             line_no: l.line_no,
             kind: l.kind,
             description: l.description,
@@ -60,14 +68,16 @@ impl From<BillLine> for BillLineView {
 pub struct BillView {
     /// Bill id.
     pub id: String,
-    /// `lease` or `credit_note`.
+    /// `lease`, `commission` or `credit_note`.
     pub kind: BillKind,
     /// The lease contract billed.
     pub contract_id: Option<String>,
     /// The billing period, `YYYY-MM` (China time).
     pub period: String,
-    /// The enterprise that pays.
-    pub enterprise_id: String,
+    /// The enterprise that pays (lease bills, an enterprise's commissions).
+    pub enterprise_id: Option<String>,
+    /// The provider that pays (its commissions to the level above).
+    pub payer_provider_id: Option<String>,
     /// The provider paid (absent: the platform).
     pub payee_provider_id: Option<String>,
     /// `draft`, `issued`, `paid` or `void`.
@@ -101,7 +111,14 @@ impl From<Bill> for BillView {
             kind: b.kind,
             contract_id: b.contract_id,
             period: b.period,
-            enterprise_id: b.enterprise_id,
+            enterprise_id: match &b.payer {
+                BillPayer::Enterprise(id) => Some(id.clone()),
+                BillPayer::Provider(_) => None,
+            },
+            payer_provider_id: match b.payer {
+                BillPayer::Provider(id) => Some(id),
+                BillPayer::Enterprise(_) => None,
+            },
             payee_provider_id: b.payee_provider_id,
             state: b.state,
             total_fen: b.total.0,
@@ -137,7 +154,7 @@ pub struct CreditNoteRequest {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Billing")]
 impl BillsApi {
-    /// The bills of the enterprises the admin sees, newest period first.
+    /// The bills paid by the enterprises and providers the admin sees, newest period first.
     #[oai(path = "/bills", method = "get", operation_id = "bill_list")]
     #[tracing::instrument(skip_all)]
     async fn list(

@@ -356,7 +356,7 @@ impl From<(&'static str, ValueError)> for ApiError {
             ValueError::MeterInterval => ErrorCode::InvalidMeterInterval,
             ValueError::Coordinates => ErrorCode::InvalidCoordinates,
             ValueError::FileName => ErrorCode::InvalidFileName,
-            ValueError::UnknownVariant | ValueError::Limit => ErrorCode::InvalidValue,
+            ValueError::UnknownVariant | ValueError::Limit | ValueError::Rate => ErrorCode::InvalidValue,
             ValueError::Inconsistent => ErrorCode::InconsistentValues,
             ValueError::NoPagesSelected => ErrorCode::PagesNotInDocument,
         };

@@ -7,6 +7,8 @@ pub mod alert_levels;
 pub mod alerts;
 pub mod billing_runs;
 pub mod bills;
+pub mod commission_rules;
+pub mod commission_statements;
 pub mod dashboard;
 pub mod declared_text;
 pub mod device_readings;
@@ -155,8 +157,14 @@ pub type ScanApis = (scan_sessions::ScanSessionsApi, scans::ScanRecordsApi, scan
 pub type IppApis = printing_tokens::PrintingTokensApi;
 
 /// Cloud business operations (云运营): editions, leasing and billing.
-pub type BusinessApis =
-    (editions::EditionsApi, lease_contracts::LeaseContractsApi, billing_runs::BillingRunsApi, bills::BillsApi);
+pub type BusinessApis = (
+    editions::EditionsApi,
+    lease_contracts::LeaseContractsApi,
+    billing_runs::BillingRunsApi,
+    bills::BillsApi,
+    commission_rules::CommissionRulesApi,
+    commission_statements::CommissionStatementsApi,
+);
 
 /// The OpenAPI service over all resources.
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -214,6 +222,8 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
         lease_contracts::LeaseContractsApi { billing: s.billing.clone() },
         billing_runs::BillingRunsApi { billing: s.billing.clone() },
         bills::BillsApi { billing: s.billing.clone() },
+        commission_rules::CommissionRulesApi { billing: s.billing.clone() },
+        commission_statements::CommissionStatementsApi { billing: s.billing.clone() },
     );
     OpenApiService::new(
         (accounts, printing, payments, operations, scanning, ipp, business),

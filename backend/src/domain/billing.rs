@@ -198,6 +198,12 @@ pub enum BillLineKind {
     MonoOverage,
     ColourOverage,
     Credit,
+    /// A commission on pay-per-use takings.
+    CommissionPayPerUse,
+    /// A commission on wallet top-ups.
+    CommissionTopUp,
+    /// A commission on lease fees.
+    CommissionLeaseFee,
 }
 
 vocabulary!(BillLineKind {
@@ -205,6 +211,9 @@ vocabulary!(BillLineKind {
     MonoOverage = "mono_overage",
     ColourOverage = "colour_overage",
     Credit = "credit",
+    CommissionPayPerUse = "commission_pay_per_use",
+    CommissionTopUp = "commission_top_up",
+    CommissionLeaseFee = "commission_lease_fee",
 });
 
 /// One line of a lease bill, before it is stored.
@@ -215,6 +224,8 @@ pub struct DraftLine {
     pub quantity: i64,
     pub unit: Fen,
     pub amount: Fen,
+    /// A commission line: the takings it was taken from, and the rate.
+    pub basis: Option<(Fen, Rate)>,
 }
 
 /// What a bill is.
@@ -226,9 +237,11 @@ pub enum BillKind {
     Lease,
     /// Money taken back from an issued bill (a negative total).
     CreditNote,
+    /// What a node owes the level above it on its subtree's takings for one period.
+    Commission,
 }
 
-vocabulary!(BillKind { Lease = "lease", CreditNote = "credit_note" });
+vocabulary!(BillKind { Lease = "lease", CreditNote = "credit_note", Commission = "commission" });
 
 /// A lease contract (租赁合同): a machine leased to an enterprise for a period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +269,8 @@ pub struct BillLine {
     /// The meter readings a usage line was read from (first and last).
     pub first_reading_id: Option<String>,
     pub last_reading_id: Option<String>,
+    /// A commission line: the takings it was taken from, and the rate.
+    pub basis: Option<(Fen, Rate)>,
 }
 
 /// A bill and its lines; the total is the sum of the lines.
@@ -265,7 +280,8 @@ pub struct Bill {
     pub kind: BillKind,
     pub contract_id: Option<String>,
     pub period: String,
-    pub enterprise_id: String,
+    /// Who pays: an enterprise, or (a commission bill) a provider.
+    pub payer: BillPayer,
     pub payee_provider_id: Option<String>,
     pub state: BillState,
     pub total: Fen,
@@ -290,6 +306,7 @@ pub fn lease_lines(terms: &LeaseTerms, usage: &PeriodUsage) -> Option<Vec<DraftL
         quantity: 1,
         unit: terms.monthly_fee,
         amount: terms.monthly_fee,
+        basis: None,
     }];
     for (kind, used, included, unit, what) in [
         (BillLineKind::MonoOverage, usage.mono, terms.included_mono, terms.mono_overage_per_page, "黑白超印"),
@@ -299,10 +316,141 @@ pub fn lease_lines(terms: &LeaseTerms, usage: &PeriodUsage) -> Option<Vec<DraftL
         if over > 0 && unit.0 > 0 {
             let amount = unit.checked_mul(over)?;
             let description = format!("{what}：用量 {used} 页，含 {included} 页，超出 {over} 页");
-            lines.push(DraftLine { kind, description, quantity: over, unit, amount });
+            lines.push(DraftLine { kind, description, quantity: over, unit, amount, basis: None });
         }
     }
     Some(lines)
+}
+
+/// Who pays a bill: an enterprise (lease bills, its commissions), or a provider (its
+/// commissions to the level above).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillPayer {
+    Enterprise(String),
+    Provider(String),
+}
+
+/// A share in basis points (万分之一): 0 to 10,000 (100%).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(i64);
+
+impl Rate {
+    pub const WHOLE: i64 = 10_000;
+
+    pub fn basis_points(bp: i64) -> Result<Self, ValueError> {
+        if (0..=Self::WHOLE).contains(&bp) {
+            Ok(Self(bp))
+        } else {
+            Err(ValueError::Rate)
+        }
+    }
+
+    pub fn bp(self) -> i64 {
+        self.0
+    }
+
+    /// `amount × rate`, rounded half up to a fen (`amount` is not negative).
+    pub fn of(self, amount: Fen) -> Fen {
+        Fen(share(amount.0.max(0), i128::from(self.0), i128::from(Self::WHOLE)))
+    }
+}
+
+impl std::fmt::Display for Rate {
+    /// `12.5%` style, for people.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (whole, part) = (self.0 / 100, self.0 % 100);
+        match part {
+            0 => write!(f, "{whole}%"),
+            p if p % 10 == 0 => write!(f, "{whole}.{}%", p / 10),
+            p => write!(f, "{whole}.{p:02}%"),
+        }
+    }
+}
+
+/// What kind of takings (营收) a commission is a share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TakingsKind {
+    /// Jobs paid at release through WeChat Pay or Alipay, less refunds to the payer.
+    PayPerUse,
+    /// Wallet top-ups through WeChat Pay or Alipay, less refunds (spending a wallet is not
+    /// takings again).
+    TopUp,
+    /// Lease bills paid (and their credit notes), collected by a lessor in the subtree.
+    LeaseFee,
+}
+
+vocabulary!(TakingsKind { PayPerUse = "pay_per_use", TopUp = "top_up", LeaseFee = "lease_fee" });
+
+impl TakingsKind {
+    pub const ALL: [TakingsKind; 3] = [TakingsKind::PayPerUse, TakingsKind::TopUp, TakingsKind::LeaseFee];
+
+    fn line_kind(self) -> BillLineKind {
+        match self {
+            TakingsKind::PayPerUse => BillLineKind::CommissionPayPerUse,
+            TakingsKind::TopUp => BillLineKind::CommissionTopUp,
+            TakingsKind::LeaseFee => BillLineKind::CommissionLeaseFee,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TakingsKind::PayPerUse => "按次打印",
+            TakingsKind::TopUp => "钱包充值",
+            TakingsKind::LeaseFee => "租赁费",
+        }
+    }
+}
+
+/// Who a commission rule is set for: a node directly below the level that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum CommissionSubject {
+    Provider,
+    Enterprise,
+}
+
+vocabulary!(CommissionSubject { Provider = "provider", Enterprise = "enterprise" });
+
+/// A node's takings of one period, per kind, in fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Takings {
+    pub pay_per_use: Fen,
+    pub top_up: Fen,
+    pub lease_fee: Fen,
+}
+
+impl Takings {
+    pub fn of(&self, kind: TakingsKind) -> Fen {
+        match kind {
+            TakingsKind::PayPerUse => self.pay_per_use,
+            TakingsKind::TopUp => self.top_up,
+            TakingsKind::LeaseFee => self.lease_fee,
+        }
+    }
+}
+
+/// A commission bill's lines: for each kind with a rate in force, the rate of the takings
+/// (a period whose takings of a kind are negative, refunds beyond takings, owes nothing on it).
+/// Lines of no amount are left out.
+pub fn commission_lines(rates: &[(TakingsKind, Rate)], takings: &Takings) -> Vec<DraftLine> {
+    rates
+        .iter()
+        .filter_map(|&(kind, rate)| {
+            let basis = Fen(takings.of(kind).0.max(0));
+            let amount = rate.of(basis);
+            (amount.0 > 0).then(|| DraftLine {
+                kind: kind.line_kind(),
+                description: format!("{}收入 {basis} × {rate}", kind.label()),
+                quantity: 1,
+                unit: amount,
+                amount,
+                basis: Some((basis, rate)),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -373,5 +521,37 @@ mod tests {
         assert_eq!((lines[1].kind, lines[1].quantity, lines[1].amount), (BillLineKind::MonoOverage, 250, Fen(750)));
         let total: i64 = lines.iter().map(|l| l.amount.0).sum();
         assert_eq!(total, 50_750);
+    }
+
+    #[test]
+    fn rates_are_basis_points_and_round_half_up() {
+        assert!(Rate::basis_points(-1).is_err());
+        assert!(Rate::basis_points(10_001).is_err());
+        let r = Rate::basis_points(1_250).unwrap();
+        assert_eq!(r.to_string(), "12.5%");
+        assert_eq!(Rate::basis_points(1_000).unwrap().to_string(), "10%");
+        assert_eq!(Rate::basis_points(5).unwrap().to_string(), "0.05%");
+        // 12.5% of ¥0.04 is 0.5 fen: half up.
+        assert_eq!(r.of(Fen(4)), Fen(1));
+        assert_eq!(r.of(Fen(3)), Fen(0));
+        assert_eq!(r.of(Fen(10_000)), Fen(1_250));
+        assert_eq!(Rate::basis_points(10_000).unwrap().of(Fen(777)), Fen(777));
+    }
+
+    #[test]
+    fn commissions_take_each_kind_at_its_rate() {
+        let takings = Takings { pay_per_use: Fen(20_000), top_up: Fen(-500), lease_fee: Fen(50_750) };
+        let rates = [
+            (TakingsKind::PayPerUse, Rate::basis_points(1_000).unwrap()),
+            (TakingsKind::TopUp, Rate::basis_points(2_000).unwrap()),
+            (TakingsKind::LeaseFee, Rate::basis_points(1_500).unwrap()),
+        ];
+        let lines = commission_lines(&rates, &takings);
+        // Top-ups were negative (refunds beyond takings): nothing owed on them, no line.
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].kind, lines[0].amount), (BillLineKind::CommissionPayPerUse, Fen(2_000)));
+        assert_eq!(lines[1].amount, Fen(7_613), "50750 × 15% = 7612.5, half up");
+        assert_eq!(lines[1].basis, Some((Fen(50_750), Rate::basis_points(1_500).unwrap())));
+        assert_eq!(lines[1].description, "租赁费收入 ¥507.50 × 15%");
     }
 }

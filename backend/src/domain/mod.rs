@@ -50,8 +50,9 @@ pub use alert::{
     SUPPLY_LOW_PERCENT,
 };
 pub use billing::{
-    lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillState, BillingPeriod, DraftLine,
-    LeaseContract, LeaseTerms, PeriodUsage, ReadingUse,
+    commission_lines, lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillPayer,
+    BillState, BillingPeriod, CommissionSubject, DraftLine, LeaseContract, LeaseTerms, PeriodUsage, Rate, ReadingUse,
+    Takings, TakingsKind,
 };
 pub use discovery::{
     discovered_mac, DiscoveredDevice, Discovery, DiscoveryMethod, DiscoveryState, KnownAs, MacProblem,
@@ -128,6 +129,8 @@ pub enum ValueError {
     FileName,
     #[error("a limit must be zero or more")]
     Limit,
+    #[error("a rate must be 0-10000 basis points (0%-100%)")]
+    Rate,
     #[error("unknown value")]
     UnknownVariant,
     /// Each value is allowed, but not together (an admin's scope without its id, two prices

@@ -3,12 +3,17 @@
 //! print point's meter readings, and a bill's life: issued, paid (or marked paid with a
 //! reason), void, corrected by credit notes — never edited.
 
+mod commissions;
+
 use futures_util::StreamExt;
+
+pub use commissions::{CommissionRule, NewCommissionRule, Statement, StatementNode};
 
 use crate::{
     domain::{
-        lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillState, BillingPeriod, Fen,
-        LeaseContract, LeaseTerms, Name, Permission, ReadingUse, ScopeKind, ValueError,
+        lease_lines, period_usage, share_of, Bill, BillKind, BillLine, BillLineKind, BillPayer, BillState,
+        BillingPeriod, DraftLine, Fen, LeaseContract, LeaseTerms, Name, Permission, Rate, ReadingUse, ScopeKind,
+        ValueError,
     },
     infra::{new_id, now_ms},
     services::{
@@ -17,6 +22,7 @@ use crate::{
     },
     storage::{
         billing::{BillLineRow, BillRow, BilledReading, BillingRepo, ContractRow},
+        commissions::CommissionRepo,
         print_points::PrintPointRepo,
     },
 };
@@ -67,6 +73,12 @@ pub struct RunReport {
     pub created: i64,
     /// Bills another run (or instance) had made already.
     pub existing: i64,
+    /// Nodes with commission rules in force for the period.
+    pub commission_nodes: i64,
+    /// Commission bills this run made.
+    pub commissions_created: i64,
+    /// Commission bills made before, left as they were.
+    pub commissions_existing: i64,
 }
 
 /// Contracts read per page of a run: a run over many contracts holds one page in memory.
@@ -77,13 +89,19 @@ const RUN_CONCURRENCY: usize = 4;
 #[derive(Clone)]
 pub struct BillingService {
     repo: BillingRepo,
+    commissions: CommissionRepo,
     points: PrintPointRepo,
     tenants: TenantService,
 }
 
 impl BillingService {
-    pub fn new(repo: BillingRepo, points: PrintPointRepo, tenants: TenantService) -> Self {
-        Self { repo, points, tenants }
+    pub fn new(pool: sqlx::AnyPool, tenants: TenantService) -> Self {
+        Self {
+            repo: BillingRepo::new(pool.clone()),
+            commissions: CommissionRepo::new(pool.clone()),
+            points: PrintPointRepo::new(pool),
+            tenants,
+        }
     }
 
     // ---- contracts ----
@@ -153,7 +171,8 @@ impl BillingService {
         self.run(period, issue, now_ms()).await
     }
 
-    /// The run itself: safe to repeat, and to run on several instances at once.
+    /// The run itself: lease bills, then commission bills; safe to repeat, and to run on
+    /// several instances at once.
     #[tracing::instrument(skip(self), fields(period = %period))]
     pub async fn run(&self, period: BillingPeriod, issue: bool, now: i64) -> Result<RunReport, BillingError> {
         let (start, end) = period.bounds();
@@ -188,10 +207,12 @@ impl BillingService {
                 }
             }
         }
+        self.bill_commissions(period, issue, now, &mut report).await?;
         tracing::info!(
             contracts = report.contracts,
             created = report.created,
             existing = report.existing,
+            commissions = report.commissions_created,
             "billing run"
         );
         Ok(report)
@@ -222,40 +243,19 @@ impl BillingService {
         let total = Fen::checked_sum(drafts.iter().map(|l| l.amount)).ok_or(BillingError::Overflow)?;
         let id = new_id();
         let (first, last) = (readings.first().map(|r| r.id.clone()), readings.last().map(|r| r.id.clone()));
-        let lines = drafts
-            .into_iter()
-            .zip(1..)
-            .map(|(l, line_no)| {
-                let usage_line = l.kind != BillLineKind::LeaseFee;
-                BillLineRow {
-                    bill_id: id.clone(),
-                    line_no,
-                    kind: l.kind.as_str().into(),
-                    description: l.description,
-                    quantity: l.quantity,
-                    unit_fen: l.unit.0,
-                    amount_fen: l.amount.0,
-                    first_reading_id: first.clone().filter(|_| usage_line),
-                    last_reading_id: last.clone().filter(|_| usage_line),
-                }
-            })
-            .collect();
-        let note = [(usage.interpolated, "interpolated"), (usage.incomplete, "incomplete")]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, w)| *w)
-            .collect::<Vec<_>>()
-            .join(",");
+        let lines = line_rows(&id, drafts, (first, last));
         let bill = BillRow {
             id,
             kind: BillKind::Lease.as_str().into(),
             contract_id: Some(c.id.clone()),
             period: period.to_string(),
-            enterprise_id: c.enterprise_id.clone(),
+            enterprise_id: Some(c.enterprise_id.clone()),
+            payer_provider_id: None,
             payee_provider_id: c.lessor_provider_id.clone(),
             state: if issue { BillState::Issued } else { BillState::Draft }.as_str().into(),
             total_fen: total.0,
-            usage_note: note,
+            interpolated: i64::from(usage.interpolated),
+            incomplete: i64::from(usage.incomplete),
             credit_of: None,
             reason: String::new(),
             created_at: now,
@@ -263,6 +263,7 @@ impl BillingService {
             paid_at: None,
             paid_by: None,
             voided_at: None,
+            idempotency_key: format!("lease:{}:{period}", c.id),
         };
         Ok((bill, lines))
     }
@@ -316,19 +317,31 @@ impl BillingService {
         bill_of(row, lines)
     }
 
+    /// A bill whose payer (an enterprise or a provider) the admin sees.
     async fn visible_bill(&self, actor: &AdminPrincipal, id: &str) -> Result<BillRow, BillingError> {
         let row = self.repo.bill(id).await?.ok_or(BillingError::NotFound)?;
-        match self.tenants.enterprise(actor, &row.enterprise_id).await {
-            Ok(_) => Ok(row),
+        let seen = match (&row.enterprise_id, &row.payer_provider_id) {
+            (Some(e), _) => self.tenants.enterprise(actor, e).await.map(|_| ()),
+            (None, Some(p)) => self.tenants.provider(actor, p).await.map(|_| ()),
+            (None, None) => Err(TenantError::NotFound),
+        };
+        match seen {
+            Ok(()) => Ok(row),
             Err(TenantError::NotFound) => Err(BillingError::NotFound),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The payee's side: super admins above the paying enterprise.
+    /// The payee's side: the payee provider's super admins, or the platform's (which runs the
+    /// books of everyone). A provider above the payer that is not the payee may only look.
     async fn payee_bill(&self, actor: &AdminPrincipal, id: &str) -> Result<BillRow, BillingError> {
         let row = self.visible_bill(actor, id).await?;
-        if !above_enterprises(actor) {
+        let payee = match actor.scope.kind() {
+            ScopeKind::Platform => true,
+            ScopeKind::Provider => actor.scope.id().is_some() && row.payee_provider_id.as_deref() == actor.scope.id(),
+            ScopeKind::Enterprise => false,
+        };
+        if !(actor.is_super() && payee) {
             return Err(BillingError::Forbidden);
         }
         Ok(row)
@@ -385,7 +398,7 @@ impl BillingService {
         let amount = Fen::movement(amount).map_err(invalid("amount_fen"))?;
         let original = self.payee_bill(actor, id).await?;
         let state = BillState::parse(&original.state).map_err(invalid("state"))?;
-        if original.kind != BillKind::Lease.as_str() || !matches!(state, BillState::Issued | BillState::Paid) {
+        if original.kind == BillKind::CreditNote.as_str() || !matches!(state, BillState::Issued | BillState::Paid) {
             return Err(BillingError::NotPossible);
         }
         let left = original.total_fen + self.repo.credited(&original.id).await?;
@@ -404,6 +417,8 @@ impl BillingService {
             amount_fen: -amount.0,
             first_reading_id: None,
             last_reading_id: None,
+            basis_fen: None,
+            rate_bp: None,
         };
         let note = BillRow {
             id: note_id.clone(),
@@ -411,10 +426,12 @@ impl BillingService {
             contract_id: original.contract_id.clone(),
             period: original.period.clone(),
             enterprise_id: original.enterprise_id.clone(),
+            payer_provider_id: original.payer_provider_id.clone(),
             payee_provider_id: original.payee_provider_id.clone(),
             state: BillState::Issued.as_str().into(),
             total_fen: -amount.0,
-            usage_note: String::new(),
+            interpolated: 0,
+            incomplete: 0,
             credit_of: Some(original.id.clone()),
             reason: reason.as_str().into(),
             created_at: now,
@@ -422,6 +439,7 @@ impl BillingService {
             paid_at: None,
             paid_by: None,
             voided_at: None,
+            idempotency_key: format!("credit:{note_id}"),
         };
         self.repo.insert_bill(&note, &[line]).await?;
         self.bill(actor, &note_id).await
@@ -431,6 +449,30 @@ impl BillingService {
 /// A super admin of a provider or the platform: above every enterprise they see.
 fn above_enterprises(actor: &AdminPrincipal) -> bool {
     actor.is_super() && actor.scope.kind() != ScopeKind::Enterprise
+}
+
+/// A bill's lines as stored, numbered from 1; usage lines name the first and last readings.
+fn line_rows(bill_id: &str, drafts: Vec<DraftLine>, readings: (Option<String>, Option<String>)) -> Vec<BillLineRow> {
+    drafts
+        .into_iter()
+        .zip(1..)
+        .map(|(l, line_no)| {
+            let usage_line = matches!(l.kind, BillLineKind::MonoOverage | BillLineKind::ColourOverage);
+            BillLineRow {
+                bill_id: bill_id.to_string(),
+                line_no,
+                kind: l.kind.as_str().into(),
+                description: l.description,
+                quantity: l.quantity,
+                unit_fen: l.unit.0,
+                amount_fen: l.amount.0,
+                first_reading_id: readings.0.clone().filter(|_| usage_line),
+                last_reading_id: readings.1.clone().filter(|_| usage_line),
+                basis_fen: l.basis.map(|(b, _)| b.0),
+                rate_bp: l.basis.map(|(_, r)| r.bp()),
+            }
+        })
+        .collect()
 }
 
 fn uses_of(readings: &[BilledReading]) -> Vec<ReadingUse> {
@@ -482,18 +524,27 @@ fn bill_of(r: BillRow, lines: Vec<BillLineRow>) -> Result<Bill, BillingError> {
                 amount: Fen(l.amount_fen),
                 first_reading_id: l.first_reading_id,
                 last_reading_id: l.last_reading_id,
+                basis: match (l.basis_fen, l.rate_bp) {
+                    (Some(b), Some(r)) => Some((Fen(b), Rate::basis_points(r).map_err(invalid("rate_bp"))?)),
+                    _ => None,
+                },
             })
         })
         .collect::<Result<Vec<_>, BillingError>>()?;
+    let payer = match (r.enterprise_id, r.payer_provider_id) {
+        (Some(e), _) => BillPayer::Enterprise(e),
+        (None, Some(p)) => BillPayer::Provider(p),
+        (None, None) => return Err(invalid("payer")(ValueError::Inconsistent)),
+    };
     Ok(Bill {
         kind: BillKind::parse(&r.kind).map_err(invalid("kind"))?,
         state: BillState::parse(&r.state).map_err(invalid("state"))?,
-        interpolated: r.usage_note.contains("interpolated"),
-        incomplete: r.usage_note.contains("incomplete"),
+        interpolated: r.interpolated != 0,
+        incomplete: r.incomplete != 0,
         id: r.id,
         contract_id: r.contract_id,
         period: r.period,
-        enterprise_id: r.enterprise_id,
+        payer,
         payee_provider_id: r.payee_provider_id,
         total: Fen(r.total_fen),
         credit_of: r.credit_of,

@@ -42,11 +42,13 @@ pub struct BillRow {
     pub kind: String,
     pub contract_id: Option<String>,
     pub period: String,
-    pub enterprise_id: String,
+    pub enterprise_id: Option<String>,
+    pub payer_provider_id: Option<String>,
     pub payee_provider_id: Option<String>,
     pub state: String,
     pub total_fen: i64,
-    pub usage_note: String,
+    pub interpolated: i64,
+    pub incomplete: i64,
     pub credit_of: Option<String>,
     pub reason: String,
     pub created_at: i64,
@@ -54,11 +56,13 @@ pub struct BillRow {
     pub paid_at: Option<i64>,
     pub paid_by: Option<String>,
     pub voided_at: Option<i64>,
+    /// `lease:<contract>:<period>`, `commission:<payer>:<period>` or `credit:<id>`.
+    pub idempotency_key: String,
 }
 
-const BILL_COLS: &str =
-    "id, kind, contract_id, period, enterprise_id, payee_provider_id, state, total_fen, usage_note, \
-    credit_of, reason, created_at, issued_at, paid_at, paid_by, voided_at";
+const BILL_COLS: &str = "id, kind, contract_id, period, enterprise_id, payer_provider_id, payee_provider_id, state, \
+    total_fen, interpolated, incomplete, credit_of, reason, created_at, issued_at, paid_at, paid_by, voided_at, \
+    idempotency_key";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BillLineRow {
@@ -71,10 +75,12 @@ pub struct BillLineRow {
     pub amount_fen: i64,
     pub first_reading_id: Option<String>,
     pub last_reading_id: Option<String>,
+    pub basis_fen: Option<i64>,
+    pub rate_bp: Option<i64>,
 }
 
-const LINE_COLS: &str =
-    "bill_id, line_no, kind, description, quantity, unit_fen, amount_fen, first_reading_id, last_reading_id";
+const LINE_COLS: &str = "bill_id, line_no, kind, description, quantity, unit_fen, amount_fen, first_reading_id, \
+    last_reading_id, basis_fen, rate_bp";
 
 /// A meter reading as a bill reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -202,17 +208,20 @@ impl BillingRepo {
     pub async fn insert_bill(&self, bill: &BillRow, lines: &[BillLineRow]) -> Result<bool, sqlx::Error> {
         let mut tx = begin_write(&self.pool).await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO bills ({BILL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "INSERT INTO bills ({BILL_COLS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(&bill.id)
         .bind(&bill.kind)
         .bind(&bill.contract_id)
         .bind(&bill.period)
         .bind(&bill.enterprise_id)
+        .bind(&bill.payer_provider_id)
         .bind(&bill.payee_provider_id)
         .bind(&bill.state)
         .bind(bill.total_fen)
-        .bind(&bill.usage_note)
+        .bind(bill.interpolated)
+        .bind(bill.incomplete)
         .bind(&bill.credit_of)
         .bind(&bill.reason)
         .bind(bill.created_at)
@@ -220,6 +229,7 @@ impl BillingRepo {
         .bind(bill.paid_at)
         .bind(&bill.paid_by)
         .bind(bill.voided_at)
+        .bind(&bill.idempotency_key)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -228,18 +238,22 @@ impl BillingRepo {
             Err(e) => return Err(e),
         }
         for l in lines {
-            sqlx::query(&format!("INSERT INTO bill_lines ({LINE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-                .bind(&l.bill_id)
-                .bind(l.line_no)
-                .bind(&l.kind)
-                .bind(&l.description)
-                .bind(l.quantity)
-                .bind(l.unit_fen)
-                .bind(l.amount_fen)
-                .bind(&l.first_reading_id)
-                .bind(&l.last_reading_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO bill_lines ({LINE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ))
+            .bind(&l.bill_id)
+            .bind(l.line_no)
+            .bind(&l.kind)
+            .bind(&l.description)
+            .bind(l.quantity)
+            .bind(l.unit_fen)
+            .bind(l.amount_fen)
+            .bind(&l.first_reading_id)
+            .bind(&l.last_reading_id)
+            .bind(l.basis_fen)
+            .bind(l.rate_bp)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -254,6 +268,37 @@ impl BillingRepo {
     }
 
     #[tracing::instrument(skip_all)]
+    pub async fn bill_by_key(&self, key: &str) -> Result<Option<BillRow>, sqlx::Error> {
+        sqlx::query_as(&format!("SELECT {BILL_COLS} FROM bills WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A period's commission bills (and their credit notes) a node pays or is paid (`node_id`;
+    /// with `platform`, those paid to the platform), oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn commission_bills_of(
+        &self,
+        period: &str,
+        node_id: &str,
+        platform: bool,
+    ) -> Result<Vec<BillRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {BILL_COLS} FROM bills WHERE period = $1 AND (kind = 'commission' OR (kind = 'credit_note' \
+             AND credit_of IN (SELECT o.id FROM bills o WHERE o.kind = 'commission'))) \
+             AND (($2 <> '' AND (enterprise_id = $2 OR payer_provider_id = $2 OR payee_provider_id = $2)) \
+                  OR ($3 = 1 AND payee_provider_id IS NULL)) \
+             ORDER BY created_at, id"
+        ))
+        .bind(period)
+        .bind(node_id)
+        .bind(i64::from(platform))
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
     pub async fn lines(&self, bill_id: &str) -> Result<Vec<BillLineRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {LINE_COLS} FROM bill_lines WHERE bill_id = $1 ORDER BY line_no"))
             .bind(bill_id)
@@ -261,7 +306,8 @@ impl BillingRepo {
             .await
     }
 
-    /// The bills of the enterprises in `scope` (optionally one period), newest first.
+    /// The bills paid by the enterprises and providers in `scope` (optionally one period),
+    /// newest first.
     #[tracing::instrument(skip_all)]
     pub async fn bills_in(
         &self,
@@ -272,9 +318,10 @@ impl BillingRepo {
     ) -> Result<Vec<BillRow>, sqlx::Error> {
         let (prefix, one) = scope_parts(scope);
         sqlx::query_as(&format!(
-            "SELECT {BILL_COLS} FROM bills WHERE {} AND ($3 = '' OR period = $3) \
+            "SELECT {BILL_COLS} FROM bills WHERE ({} OR {}) AND ($3 = '' OR period = $3) \
              ORDER BY period DESC, created_at DESC, id DESC LIMIT $4 OFFSET $5",
-            in_scope("enterprise_id")
+            in_scope("enterprise_id"),
+            in_subtree("payer_provider_id")
         ))
         .bind(prefix)
         .bind(one)
@@ -285,8 +332,9 @@ impl BillingRepo {
         .await
     }
 
-    /// Moves a bill from one of `from` to `to`, stamping `stamp_column` with `now` (and who
-    /// paid, with the reason, when paying). False when the bill was not in such a state.
+    /// Moves a bill from one of `from` (one or two states) to `to`, stamping the state's time
+    /// column with `now` (and who paid, with the reason, when paying). False when the bill was
+    /// not in such a state.
     #[tracing::instrument(skip_all)]
     pub async fn transition(
         &self,
@@ -302,16 +350,18 @@ impl BillingRepo {
             "paid" => "paid_at",
             _ => "voided_at",
         };
-        let states = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let (Some(first), second) = (from.first(), from.get(1)) else { return Ok(false) };
         let done = sqlx::query(&format!(
             "UPDATE bills SET state = $2, {column} = $3, paid_by = COALESCE($4, paid_by), \
-             reason = COALESCE($5, reason) WHERE id = $1 AND state IN ({states})"
+             reason = COALESCE($5, reason) WHERE id = $1 AND (state = $6 OR state = $7)"
         ))
         .bind(id)
         .bind(to)
         .bind(now)
         .bind(paid_by)
         .bind(reason)
+        .bind(*first)
+        .bind(*second.unwrap_or(first))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -336,6 +386,11 @@ fn scope_parts(scope: &EnterpriseScope) -> (&str, &str) {
         EnterpriseScope::Subtree(p) => (p.as_str(), ""),
         EnterpriseScope::One(id) => ("", id.as_str()),
     }
+}
+
+/// `column` names a provider in the subtree whose path prefix is bound at `$1` (none when empty).
+pub(super) fn in_subtree(column: &str) -> String {
+    format!("{column} IN (SELECT p.id FROM providers p WHERE $1 <> '' AND SUBSTR(p.path, 1, LENGTH($1)) = $1)")
 }
 
 /// `column` names an enterprise in the scope bound at `$1` (subtree prefix) and `$2` (one id).

@@ -9,6 +9,7 @@ pub mod admins;
 pub mod alerts;
 pub mod audit;
 pub mod billing;
+pub mod commissions;
 pub mod dashboard;
 pub mod device_readings;
 pub mod discoveries;
