@@ -1361,6 +1361,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bills/{id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay an issued bill online (the paying enterprise's admins with `payments`), to the
+         *     bill's payee's WeChat Pay or Alipay account. Once the order is paid, so is the bill
+         *     (follow the bill). One order at a time per bill.
+         */
+        post: operations["bill_payment_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payment-orders/{id}": {
         parameters: {
             query?: never;
@@ -3950,7 +3971,7 @@ export interface components {
          * @description What a payment order is for. Sent and stored by name.
          * @enum {string}
          */
-        OrderPurpose: "top_up" | "release";
+        OrderPurpose: "top_up" | "release" | "bill";
         /**
          * @description Where a payment order is. Sent and stored by name; the OpenAPI document lists the names.
          * @enum {string}
@@ -4081,8 +4102,10 @@ export interface components {
         PaymentOrderObject: {
             /** @description Order id. */
             id: string;
-            /** @description Who pays. */
-            user_id: string;
+            /** @description The user who pays (absent for a bill, paid by an admin). */
+            user_id?: string;
+            /** @description The bill it pays (`purpose` `bill`). */
+            bill_id?: string;
             /** @description Our order number at the provider. */
             out_trade_no: string;
             /** @description What the order is for. */
@@ -5133,6 +5156,25 @@ export interface components {
             priv_protocol: string;
             /** @description Privacy key. */
             priv_key: string;
+        };
+        /**
+         * StartBillPaymentRequest
+         * @description Paying a bill online.
+         */
+        StartBillPaymentRequest: {
+            /**
+             * @description `wechat_pay` or `alipay`.
+             * @enum {string}
+             */
+            provider: "wechat_pay" | "alipay" | null;
+            /**
+             * @description WeChat Pay: `native` (QR code) or `h5`; Alipay: `precreate` (QR code), `page` (PC) or
+             *     `wap` (mobile browser).
+             * @enum {string}
+             */
+            method: "jsapi" | "native" | "h5" | "app" | "page" | "wap" | "precreate" | null;
+            /** @description Where the browser returns after Alipay page / wap pay. */
+            return_url?: string | null;
         };
         /**
          * StartReleasePaymentRequest
@@ -19904,6 +19946,163 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json; charset=utf-8": components["schemas"]["StartReleasePaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description The order is open; pay as `action` says, then follow the order. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["StartedPaymentObject"];
+                };
+            };
+            /** @description The request is invalid; `field` names the field at fault. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Signed in, but not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Does not exist, or is outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The path exists but not with this method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with existing data (duplicates). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload declared no length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The upload is larger than allowed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body's content type is not accepted. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description Valid by the schema, but its content cannot be processed: an id that names nothing,
+             *     a document that cannot be printed, a key that does not parse.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited; retry after the given number of seconds. */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error; the cause is logged under the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream service (WeChat) refused the request. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bill_payment_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The bill. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["StartBillPaymentRequest"];
             };
         };
         responses: {

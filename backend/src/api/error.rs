@@ -129,6 +129,7 @@ error_codes! {
     PayeeUnavailable = "payee_unavailable", 422, "该企业没有所选的支付对象（直属平台的企业没有服务商）", "The enterprise has no such payee (an enterprise directly under the platform has no service provider)";
     NothingToPay = "nothing_to_pay", 409, "所选作业无需付费，请直接确认打印", "The chosen jobs cost nothing: confirm the release instead";
     ReleaseAlreadyStarted = "release_already_started", 409, "该次打印已发起过支付", "A payment was already started for this release";
+    BillPaymentOpen = "bill_payment_open", 409, "该账单有一笔支付正在进行，请完成或等待其过期（15 分钟）", "The bill has a payment in progress; finish it or wait until it expires (15 minutes)";
     PaymentMethodNotOffered = "payment_method_not_offered", 422, "该支付方式不支持此付款方法", "The payment provider does not offer this method";
     PaymentNotConfigured = "payment_not_configured", 409, "收款方尚未配置该支付方式", "The payee has not configured this payment provider";
     WechatAppNotServed = "wechat_app_not_served", 409, "收款方的微信支付商户号未关联此微信应用（AppID），请联系管理员在微信支付账户中添加", "The payee's WeChat Pay merchant is not bound to this WeChat app (AppID); ask an administrator to add it to the account";

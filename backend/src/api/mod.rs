@@ -209,7 +209,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     );
     let payments = (
         payment_accounts::PaymentAccountsApi { accounts: s.payment_accounts.clone() },
-        payments::PaymentsApi { payments: s.payments.clone() },
+        payments::PaymentsApi { payments: s.payments.clone(), billing: s.billing.clone() },
     );
     let scanning = (
         scan_sessions::ScanSessionsApi { scans: s.scans.clone() },

@@ -20,11 +20,29 @@ use super::{
 use crate::{
     domain::{OrderPurpose, OrderState, PayMethod, PaymentProvider},
     payments::wechat_pay::{AppPayParams, JsapiPayParams},
-    services::payments::{OrderView, PayAction, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
+    services::{
+        billing::BillingService,
+        payments::{OrderView, PayAction, PayWith, PaymentError, PaymentService, ReleasePaymentRequest, TopUpRequest},
+    },
 };
 
 pub struct PaymentsApi {
     pub payments: PaymentService,
+    pub billing: BillingService,
+}
+
+/// Paying a bill online.
+#[derive(Debug, Object)]
+pub struct StartBillPaymentRequest {
+    /// `wechat_pay` or `alipay`.
+    pub provider: PaymentProviderText,
+    /// WeChat Pay: `native` (QR code) or `h5`; Alipay: `precreate` (QR code), `page` (PC) or
+    /// `wap` (mobile browser).
+    pub method: PayMethodText,
+    /// Where the browser returns after Alipay page / wap pay.
+    #[oai(validator(max_length = 2048))]
+    #[oai(nullable)]
+    pub return_url: Option<String>,
 }
 
 /// A top-up to start.
@@ -71,8 +89,10 @@ pub struct StartReleasePaymentRequest {
 pub struct PaymentOrderObject {
     /// Order id.
     pub id: String,
-    /// Who pays.
-    pub user_id: String,
+    /// The user who pays (absent for a bill, paid by an admin).
+    pub user_id: Option<String>,
+    /// The bill it pays (`purpose` `bill`).
+    pub bill_id: Option<String>,
     /// Our order number at the provider.
     pub out_trade_no: String,
     /// What the order is for.
@@ -96,6 +116,7 @@ impl From<OrderView> for PaymentOrderObject {
         Self {
             id: o.id,
             user_id: o.user_id,
+            bill_id: o.bill_id,
             out_trade_no: o.out_trade_no,
             purpose: o.purpose,
             provider: o.provider,
@@ -227,6 +248,7 @@ impl From<PaymentError> for ApiError {
             }
             PaymentError::NothingToPay => ApiError::new(ErrorCode::NothingToPay),
             PaymentError::ReleaseAlreadyStarted => ApiError::field(ErrorCode::ReleaseAlreadyStarted, "release_id"),
+            PaymentError::BillPaymentOpen => ApiError::new(ErrorCode::BillPaymentOpen),
             PaymentError::Release(e) => e.into(),
             PaymentError::Accounts(e) => e.into(),
             PaymentError::Tenant(e) => e.into(),
@@ -247,13 +269,9 @@ impl PaymentsApi {
     ) -> Result<Started, ApiError> {
         let b = body.0;
         let client_ip = remote.as_socket_addr().map(|a| a.ip().to_string());
-        let req = TopUpRequest {
-            amount_fen: b.amount_fen,
-            provider: b.provider.into(),
-            method: b.method.into(),
-            client_ip,
-            return_url: b.return_url,
-        };
+        let with =
+            PayWith { provider: b.provider.into(), method: b.method.into(), client_ip, return_url: b.return_url };
+        let req = TopUpRequest { amount_fen: b.amount_fen, with };
         let (order, action) = self.payments.start_top_up(&auth.0, req).await?;
         Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
     }
@@ -274,12 +292,39 @@ impl PaymentsApi {
         let req = ReleasePaymentRequest {
             release_id: b.release_id.into(),
             job_ids: ResourceId::strings(b.job_ids.unwrap_or_default()),
+            with: PayWith {
+                provider: b.provider.into(),
+                method: b.method.into(),
+                client_ip: remote.as_socket_addr().map(|a| a.ip().to_string()),
+                return_url: b.return_url,
+            },
+        };
+        let (order, action) = self.payments.start_release_payment(&auth.0, &code, req).await?;
+        Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
+    }
+
+    /// Pay an issued bill online (the paying enterprise's admins with `payments`), to the
+    /// bill's payee's WeChat Pay or Alipay account. Once the order is paid, so is the bill
+    /// (follow the bill). One order at a time per bill.
+    #[oai(path = "/bills/:id/payments", method = "post", operation_id = "bill_payment_start")]
+    async fn start_bill_payment(
+        &self,
+        auth: AdminAuth,
+        remote: &RemoteAddr,
+        /// The bill.
+        id: Path<String>,
+        body: Json<StartBillPaymentRequest>,
+    ) -> Result<Started, ApiError> {
+        auth.0.require(Permission::Payments)?;
+        let b = body.0;
+        let bill = self.billing.payable(&auth.0, &id).await?;
+        let req = PayWith {
             provider: b.provider.into(),
             method: b.method.into(),
             client_ip: remote.as_socket_addr().map(|a| a.ip().to_string()),
             return_url: b.return_url,
         };
-        let (order, action) = self.payments.start_release_payment(&auth.0, &code, req).await?;
+        let (order, action) = self.payments.start_bill_payment(&auth.0, bill, req).await?;
         Ok(Started::Created(Json(StartedPaymentObject { order: order.into(), action: action.into() })))
     }
 

@@ -86,6 +86,8 @@ pub enum OrderPurpose {
     TopUp,
     /// A release paid for directly: the money goes through the wallet to the release.
     Release,
+    /// A bill (a lease, a commission) paid by the paying enterprise's admin to its payee.
+    Bill,
 }
 
 /// What became of the release a paid order was for.
@@ -145,7 +147,7 @@ vocabulary!(PayMethod {
 vocabulary!(RefundTo { Wallet = "wallet", Original = "original" });
 vocabulary!(OrderState { Pending = "pending", Paid = "paid", Closed = "closed" });
 vocabulary!(RefundState { Pending = "pending", Succeeded = "succeeded", ToWallet = "to_wallet" });
-vocabulary!(OrderPurpose { TopUp = "top_up", Release = "release" });
+vocabulary!(OrderPurpose { TopUp = "top_up", Release = "release", Bill = "bill" });
 vocabulary!(ReleaseOutcome { Released = "released", Held = "held" });
 vocabulary!(LedgerKind {
     TopUp = "top_up",

@@ -18,6 +18,7 @@ use crate::{
     infra::{new_id, now_ms},
     services::{
         authz::{AdminPrincipal, ScopePosition},
+        payments::PayableBill,
         tenants::{TenantError, TenantService},
     },
     storage::{
@@ -345,6 +346,29 @@ impl BillingService {
             return Err(BillingError::Forbidden);
         }
         Ok(row)
+    }
+
+    /// An issued bill as its payer pays it online: the paying enterprise's admins holding
+    /// `payments` (a provider's commissions are settled by transfer and marked paid).
+    pub async fn payable(&self, actor: &AdminPrincipal, id: &str) -> Result<PayableBill, BillingError> {
+        actor.require(Permission::Payments)?;
+        let row = self.visible_bill(actor, id).await?;
+        let Some(enterprise_id) = row.enterprise_id.clone() else { return Err(BillingError::Forbidden) };
+        if actor.scope.kind() != ScopeKind::Enterprise || actor.scope.id() != Some(enterprise_id.as_str()) {
+            return Err(BillingError::Forbidden);
+        }
+        if row.state != BillState::Issued.as_str() || row.kind == BillKind::CreditNote.as_str() {
+            return Err(BillingError::NotPossible);
+        }
+        let due =
+            Fen(row.total_fen).checked_add(Fen(self.repo.credited(&row.id).await?)).ok_or(BillingError::Overflow)?;
+        Ok(PayableBill {
+            id: row.id,
+            period: row.period,
+            enterprise_id,
+            payee_provider_id: row.payee_provider_id,
+            amount_due: due,
+        })
     }
 
     /// Issues a draft.

@@ -30,7 +30,7 @@ use super::{
 };
 use crate::{
     domain::{
-        LedgerKind, Module, OrderPurpose, OrderState, PayMethod, Payee, PaymentEvent, PaymentHeldEvent,
+        Fen, LedgerKind, Module, OrderPurpose, OrderState, PayMethod, Payee, PaymentEvent, PaymentHeldEvent,
         PaymentProvider, ReleaseOutcome, UserEvent, ValueError,
     },
     infra::{events::EventBus, new_id, now_ms},
@@ -42,6 +42,7 @@ use crate::{
         },
     },
     storage::{
+        billing::BillingRepo,
         payment_orders::{PaymentOrderRepo, PaymentOrderRow, PaymentRefundRow},
         wallets::{Applied, Change, WalletRepo},
     },
@@ -83,6 +84,9 @@ pub enum PaymentError {
     /// An order was already started under this release id.
     #[error("a payment was already started for this release")]
     ReleaseAlreadyStarted,
+    /// The bill has an order still open for payment.
+    #[error("the bill is being paid")]
+    BillPaymentOpen,
     #[error(transparent)]
     Release(#[from] ReleaseError),
     #[error(transparent)]
@@ -113,16 +117,54 @@ pub enum NotificationError {
     Storage(#[from] sqlx::Error),
 }
 
-/// A top-up to start.
+/// How the payer pays: the provider and method as asked, and how they are reached.
 #[derive(Debug, Clone)]
-pub struct TopUpRequest {
-    pub amount_fen: i64,
+pub struct PayWith {
     pub provider: String,
     pub method: String,
     /// The payer's IP (WeChat H5 requires it).
     pub client_ip: Option<String>,
     /// Where the browser returns after Alipay page/wap pay.
     pub return_url: Option<String>,
+}
+
+impl PayWith {
+    fn parse(&self) -> Result<(PaymentProvider, PayMethod), PaymentError> {
+        let provider = PaymentProvider::parse(&self.provider)
+            .map_err(|source| PaymentError::Invalid { field: "provider", source })?;
+        let method =
+            PayMethod::parse(&self.method).map_err(|source| PaymentError::Invalid { field: "method", source })?;
+        if !method.offered_by(provider) {
+            return Err(PaymentError::MethodNotOffered(provider.as_str()));
+        }
+        Ok((provider, method))
+    }
+}
+
+/// A top-up to start.
+#[derive(Debug, Clone)]
+pub struct TopUpRequest {
+    pub amount_fen: i64,
+    pub with: PayWith,
+}
+
+/// A bill that may be paid online now, as the billing service found it for the payer.
+#[derive(Debug, Clone)]
+pub struct PayableBill {
+    pub id: String,
+    pub period: String,
+    /// The paying enterprise.
+    pub enterprise_id: String,
+    /// Who is paid (None: the platform).
+    pub payee_provider_id: Option<String>,
+    /// The bill less its credit notes.
+    pub amount_due: Fen,
+}
+
+/// How the payer is reached: their IP (WeChat H5), where the browser returns (Alipay).
+struct Reach {
+    client_ip: Option<String>,
+    return_url: Option<String>,
 }
 
 /// Paying for a release directly.
@@ -132,10 +174,7 @@ pub struct ReleasePaymentRequest {
     pub release_id: String,
     /// The jobs; all ready jobs when empty.
     pub job_ids: Vec<String>,
-    pub provider: String,
-    pub method: String,
-    pub client_ip: Option<String>,
-    pub return_url: Option<String>,
+    pub with: PayWith,
 }
 
 /// What an order is for.
@@ -171,8 +210,10 @@ pub enum PayAction {
 #[derive(Debug, Clone)]
 pub struct OrderView {
     pub id: String,
-    /// Who pays.
-    pub user_id: String,
+    /// Who pays (absent for a bill, paid by an admin).
+    pub user_id: Option<String>,
+    /// The bill it pays, if it pays one.
+    pub bill_id: Option<String>,
     pub out_trade_no: String,
     pub purpose: OrderPurpose,
     pub provider: PaymentProvider,
@@ -189,6 +230,7 @@ impl From<PaymentOrderRow> for OrderView {
         Self {
             id: o.id,
             user_id: o.user_id,
+            bill_id: o.bill_id,
             out_trade_no: o.out_trade_no,
             purpose: o.purpose,
             provider: o.provider,
@@ -285,6 +327,36 @@ pub struct PaymentService {
     notify_base: String,
     reconcile: ReconcileConfig,
     limits: ReconcileLimits,
+}
+
+/// Records the notification (if one told us) and marks `order` paid: `Some(false)` when it
+/// was pending, `Some(true)` when it had been closed here (paid late), `None` when it was
+/// settled already.
+#[allow(clippy::too_many_arguments)] // the transaction, the order, and what the provider said
+async fn mark_order_paid(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    order: &PaymentOrderRow,
+    trade_no: &str,
+    payer: Option<&str>,
+    notification: Option<(&str, &str)>,
+    by: &str,
+    now: i64,
+) -> Result<Option<bool>, sqlx::Error> {
+    if let Some((provider, id)) = notification {
+        PaymentOrderRepo::record_notification(tx, provider, id, &order.out_trade_no, "paid", now).await?;
+    }
+    if PaymentOrderRepo::mark_paid(tx, &order.id, trade_no, payer, by, now).await? {
+        return Ok(Some(false));
+    }
+    let late_by = format!("{by}_after_close");
+    Ok(PaymentOrderRepo::mark_paid_after_close(tx, &order.id, trade_no, payer, &late_by, now).await?.then_some(true))
+}
+
+/// Tells the order's user, if it has one (a bill is paid by an admin, who follows the bill).
+async fn tell_payer(events: &dyn EventBus, order: &PaymentOrderRow, event: UserEvent) {
+    if let Some(user_id) = &order.user_id {
+        event.publish(events, user_id).await;
+    }
 }
 
 fn owner_of(order: &PaymentOrderRow) -> AccountOwner {
@@ -450,7 +522,7 @@ impl PaymentService {
             return Err(PaymentError::AmountOutOfRange);
         }
         let intent = Intent { purpose: OrderPurpose::TopUp, amount_fen: req.amount_fen, release: None };
-        self.open(user, intent, &req.provider, &req.method, req.client_ip, req.return_url, "云印 余额充值").await
+        self.open(user, intent, req.with, "云印 余额充值").await
     }
 
     /// Starts paying for a release directly (按量付费): the print point must be able to print
@@ -489,52 +561,98 @@ impl PaymentService {
                 job_ids: chosen.iter().map(|j| j.job.id.clone()).collect::<Vec<_>>().join(","),
             }),
         };
-        self.open(user, intent, &req.provider, &req.method, req.client_ip, req.return_url, "云印 打印费").await
+        self.open(user, intent, req.with, "云印 打印费").await
     }
 
     /// Opens an order with the enterprise's payee and asks the provider for the way to pay.
-    #[allow(clippy::too_many_arguments)] // The request's parts, passed on as they came.
     async fn open(
         &self,
         user: &UserPrincipal,
         intent: Intent,
-        provider: &str,
-        method: &str,
-        client_ip: Option<String>,
-        return_url: Option<String>,
+        with: PayWith,
         description: &str,
     ) -> Result<(OrderView, PayAction), PaymentError> {
-        let provider =
-            PaymentProvider::parse(provider).map_err(|source| PaymentError::Invalid { field: "provider", source })?;
-        let method = PayMethod::parse(method).map_err(|source| PaymentError::Invalid { field: "method", source })?;
-        if !method.offered_by(provider) {
-            return Err(PaymentError::MethodNotOffered(provider.as_str()));
-        }
+        let (provider, method) = with.parse()?;
         if provider == PaymentProvider::WechatPay {
             self.tenants.require_module(&user.enterprise_id, Module::WechatPayment).await?;
         }
         let owner = self.accounts.payee_of(&user.enterprise_id).await?;
-        let mut order = self.new_order(user, intent, provider, method, &owner, now_ms());
+        let order = self.new_order(&user.enterprise_id, Some(user), intent, provider, method, &owner, now_ms());
+        let reach = Reach { client_ip: with.client_ip, return_url: with.return_url };
+        self.open_order(Some(user), &owner, order, reach, description).await
+    }
+
+    /// Opens `order` with its provider: the order is recorded first, then the provider asked
+    /// for the way to pay.
+    async fn open_order(
+        &self,
+        user: Option<&UserPrincipal>,
+        owner: &AccountOwner,
+        mut order: PaymentOrderRow,
+        reach: Reach,
+        description: &str,
+    ) -> Result<(OrderView, PayAction), PaymentError> {
+        let (provider, method) = (order.provider, order.method);
         // Whole seconds: the provider's `time_expire` and ours are the same instant.
         let time_expire_unix = order.expires_at / 1000;
         let description = description.to_string();
         let action = match provider {
             PaymentProvider::WechatPay => {
-                self.open_wechat(user, &owner, &mut order, method, client_ip, description, time_expire_unix).await?
+                let client_ip = reach.client_ip;
+                self.open_wechat(user, owner, &mut order, method, client_ip, description, time_expire_unix).await?
             }
             PaymentProvider::Alipay => {
-                self.open_alipay(user, &owner, &mut order, method, return_url, description, time_expire_unix).await?
+                let return_url = reach.return_url;
+                self.open_alipay(owner, &mut order, method, return_url, description, time_expire_unix).await?
             }
         };
         tracing::info!(order = %order.id, provider = provider.as_str(), method = method.as_str(), amount_fen = order.amount_fen, "payment order started");
         Ok((order.into(), action))
     }
 
+    /// Starts paying an issued bill online (the paying enterprise's admins): an order to the
+    /// bill's payee — its provider, or the platform — paid by QR code or in a browser
+    /// (WeChat Pay `native` / `h5`; Alipay `precreate` / `page` / `wap`). Once paid, the bill
+    /// is paid with it. One order at a time: another may start once it is paid or has expired.
+    pub async fn start_bill_payment(
+        &self,
+        admin: &AdminPrincipal,
+        bill: PayableBill,
+        with: PayWith,
+    ) -> Result<(OrderView, PayAction), PaymentError> {
+        let (provider, method) = with.parse()?;
+        // No app of a user's session to pay inside: QR codes and browsers only.
+        if matches!(method, PayMethod::Jsapi | PayMethod::App) {
+            return Err(PaymentError::MethodNotOffered(provider.as_str()));
+        }
+        if bill.amount_due.0 <= 0 {
+            return Err(PaymentError::NothingToPay);
+        }
+        if !bill.amount_due.is_payable() {
+            return Err(PaymentError::AmountOutOfRange);
+        }
+        let now = now_ms();
+        if self.orders.bill_order_open(&bill.id, now).await? {
+            return Err(PaymentError::BillPaymentOpen);
+        }
+        let owner = match bill.payee_provider_id {
+            Some(id) => AccountOwner { kind: Payee::Provider, id },
+            None => AccountOwner { kind: Payee::Platform, id: String::new() },
+        };
+        let intent = Intent { purpose: OrderPurpose::Bill, amount_fen: bill.amount_due.0, release: None };
+        let mut order = self.new_order(&bill.enterprise_id, None, intent, provider, method, &owner, now);
+        order.bill_id = Some(bill.id.clone());
+        order.admin_id = Some(admin.admin_id.clone());
+        let reach = Reach { client_ip: with.client_ip, return_url: with.return_url };
+        let description = format!("云印 账单 {}", bill.period);
+        self.open_order(None, &owner, order, reach, &description).await
+    }
+
     /// Opens `order` with WeChat Pay (recorded first, so a notification always finds it).
     #[allow(clippy::too_many_arguments)] // The order's parts, as `open` has them.
     async fn open_wechat(
         &self,
-        user: &UserPrincipal,
+        user: Option<&UserPrincipal>,
         owner: &AccountOwner,
         order: &mut PaymentOrderRow,
         method: PayMethod,
@@ -544,12 +662,13 @@ impl PaymentService {
     ) -> Result<PayAction, PaymentError> {
         // Inside WeChat the payment is made under the app the payer signed in through (the
         // official account or the mini-program), which the merchant must serve.
-        let app = if method == PayMethod::Jsapi { user.wechat_app_id.as_deref() } else { None };
-        let m = self.accounts.wechat_merchant_for_app(&user.enterprise_id, owner, app).await?;
+        let app = user.filter(|_| method == PayMethod::Jsapi).and_then(|u| u.wechat_app_id.as_deref());
+        let m = self.accounts.wechat_merchant_for_app(&order.enterprise_id, owner, app).await?;
         order.app_id = m.app_id.clone();
         order.merchant_id = m.mch_id.clone();
         let kind = match method {
             PayMethod::Jsapi => {
+                let user = user.ok_or(PaymentError::WechatIdentityRequired)?;
                 let openid = self
                     .orders
                     .openid_of(&m.app_id, &user.user_id)
@@ -584,7 +703,6 @@ impl PaymentService {
     #[allow(clippy::too_many_arguments)] // The order's parts, as `open` has them.
     async fn open_alipay(
         &self,
-        user: &UserPrincipal,
         owner: &AccountOwner,
         order: &mut PaymentOrderRow,
         method: PayMethod,
@@ -592,7 +710,7 @@ impl PaymentService {
         description: String,
         time_expire_unix: i64,
     ) -> Result<PayAction, PaymentError> {
-        let m = self.accounts.alipay_merchant_required(&user.enterprise_id, owner).await?;
+        let m = self.accounts.alipay_merchant_required(&order.enterprise_id, owner).await?;
         order.app_id = m.app_id.clone();
         order.merchant_id = m.seller_id.clone().unwrap_or_default();
         self.orders.insert(order).await?;
@@ -619,9 +737,11 @@ impl PaymentService {
     /// A new pending order for `intent`, payable until the end of its window (whole seconds,
     /// so the provider's `time_expire` and ours are the same instant); the merchant's ids are
     /// filled in once the merchant is known.
+    #[allow(clippy::too_many_arguments)] // who pays, for what, how, to whom, when
     fn new_order(
         &self,
-        user: &UserPrincipal,
+        enterprise_id: &str,
+        user: Option<&UserPrincipal>,
         intent: Intent,
         provider: PaymentProvider,
         method: PayMethod,
@@ -634,8 +754,8 @@ impl PaymentService {
         PaymentOrderRow {
             id: new_id(),
             out_trade_no: new_id().replace('-', ""),
-            enterprise_id: user.enterprise_id.clone(),
-            user_id: user.user_id.clone(),
+            enterprise_id: enterprise_id.to_string(),
+            user_id: user.map(|u| u.user_id.clone()),
             purpose: intent.purpose,
             provider,
             method,
@@ -657,6 +777,8 @@ impl PaymentService {
             settled_at: None,
             next_check_at: first_check,
             check_attempts: 0,
+            bill_id: None,
+            admin_id: None,
         }
     }
 
@@ -671,7 +793,12 @@ impl PaymentService {
 
     /// One of the user's orders.
     pub async fn order(&self, user: &UserPrincipal, id: &str) -> Result<OrderView, PaymentError> {
-        let o = self.orders.get(id).await?.filter(|o| o.user_id == user.user_id).ok_or(PaymentError::NotFound)?;
+        let o = self
+            .orders
+            .get(id)
+            .await?
+            .filter(|o| o.user_id.as_deref() == Some(user.user_id.as_str()))
+            .ok_or(PaymentError::NotFound)?;
         Ok(o.into())
     }
 
@@ -806,7 +933,7 @@ impl PaymentService {
                     state: OrderState::Paid,
                     amount_fen: order.amount_fen,
                 });
-                event.publish(self.events.as_ref(), &order.user_id).await;
+                tell_payer(self.events.as_ref(), order, event).await;
                 if order.purpose == OrderPurpose::Release {
                     self.finish_release(order).await;
                 }
@@ -832,21 +959,14 @@ impl PaymentService {
         by: &str,
         now: i64,
     ) -> Result<Option<bool>, sqlx::Error> {
-        let wallet =
-            WalletRepo::new(self.orders.pool().clone()).ensure(&order.user_id, &order.enterprise_id, now).await?;
+        let Some(user_id) = order.user_id.as_deref() else {
+            return self.record_bill_paid(order, trade_no, payer, notification, by, now).await;
+        };
+        let wallet = WalletRepo::new(self.orders.pool().clone()).ensure(user_id, &order.enterprise_id, now).await?;
         let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
-        if let Some((provider, id)) = notification {
-            PaymentOrderRepo::record_notification(&mut tx, provider, id, &order.out_trade_no, "paid", now).await?;
-        }
-        let late = if PaymentOrderRepo::mark_paid(&mut tx, &order.id, trade_no, payer, by, now).await? {
-            false
-        } else {
-            let late_by = format!("{by}_after_close");
-            if !PaymentOrderRepo::mark_paid_after_close(&mut tx, &order.id, trade_no, payer, &late_by, now).await? {
-                tx.commit().await?;
-                return Ok(None);
-            }
-            true
+        let Some(late) = mark_order_paid(&mut tx, order, trade_no, payer, notification, by, now).await? else {
+            tx.commit().await?;
+            return Ok(None);
         };
         // A release paid directly passes through the wallet: credited here, debited by
         // the release right after, both in the ledger.
@@ -869,6 +989,40 @@ impl PaymentService {
         Ok(Some(late))
     }
 
+    /// Marks a bill's order paid and the bill with it, in one transaction. Paid after the
+    /// order was closed here, the bill is paid all the same (`Some(false)`: nothing is held).
+    /// A bill no longer issued (paid by another order, voided) keeps the money at the payee:
+    /// the operator is told to refund it or credit it.
+    async fn record_bill_paid(
+        &self,
+        order: &PaymentOrderRow,
+        trade_no: &str,
+        payer: Option<&str>,
+        notification: Option<(&str, &str)>,
+        by: &str,
+        now: i64,
+    ) -> Result<Option<bool>, sqlx::Error> {
+        let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
+        if mark_order_paid(&mut tx, order, trade_no, payer, notification, by, now).await?.is_none() {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let bill = order.bill_id.as_deref().unwrap_or_default();
+        let paid = BillingRepo::mark_paid_in(&mut tx, bill, &format!("payment:{}", order.id), now).await?;
+        tx.commit().await?;
+        if !paid {
+            tracing::error!(
+                order = %order.id,
+                bill,
+                provider_trade_no = %trade_no,
+                amount_fen = order.amount_fen,
+                "PAYMENT FOR A BILL NOT DUE: the bill was paid or voided before this payment arrived; \
+                 the payee holds the money, refund it or credit it"
+            );
+        }
+        Ok(Some(false))
+    }
+
     /// Money for an order closed here reached the wallet: the operator is told at error
     /// level, and the user sees the payment (held, for a release: too late to print).
     async fn announce_late_payment(&self, order: &PaymentOrderRow, trade_no: &str, by: &str) {
@@ -877,7 +1031,8 @@ impl PaymentService {
             out_trade_no = %order.out_trade_no,
             provider = order.provider.as_str(),
             provider_trade_no = %trade_no,
-            user = %order.user_id,
+            user = order.user_id.as_deref().unwrap_or("-"),
+            bill = order.bill_id.as_deref().unwrap_or("-"),
             amount_fen = order.amount_fen,
             reported_by = by,
             "PAYMENT FOR A CLOSED ORDER: the provider took money for an order already closed here; \
@@ -894,16 +1049,19 @@ impl PaymentService {
                 amount_fen: order.amount_fen,
             })
         };
-        event.publish(self.events.as_ref(), &order.user_id).await;
+        tell_payer(self.events.as_ref(), order, event).await;
     }
 
     /// Releases the jobs a paid release order was for. If they cannot be released any more
     /// (cancelled, expired, the printer went offline), the payment stays in the wallet and the
     /// user is told; a storage failure leaves it for the reconciliation to retry.
     async fn finish_release(&self, order: &PaymentOrderRow) {
-        let (Some(release_id), Some(point)) = (&order.release_id, &order.print_point_id) else { return };
+        let (Some(release_id), Some(point), Some(user_id)) = (&order.release_id, &order.print_point_id, &order.user_id)
+        else {
+            return;
+        };
         let who = UserPrincipal {
-            user_id: order.user_id.clone(),
+            user_id: user_id.clone(),
             enterprise_id: order.enterprise_id.clone(),
             session_id: String::new(),
             wechat_app_id: None,
@@ -921,7 +1079,7 @@ impl PaymentService {
                     order_id: order.id.clone(),
                     amount_fen: order.amount_fen,
                 });
-                event.publish(self.events.as_ref(), &order.user_id).await;
+                event.publish(self.events.as_ref(), user_id).await;
                 ReleaseOutcome::Held
             }
         };
@@ -1293,7 +1451,7 @@ mod tests {
             id: "o1".into(),
             out_trade_no: "T1".into(),
             enterprise_id: "e".into(),
-            user_id: "u".into(),
+            user_id: Some("u".into()),
             purpose: OrderPurpose::TopUp,
             provider,
             method: PayMethod::Native,
@@ -1316,6 +1474,8 @@ mod tests {
             settled_at: None,
             next_check_at: 0,
             check_attempts: 0,
+            bill_id: None,
+            admin_id: None,
         }
     }
 

@@ -146,7 +146,11 @@ impl RefundService {
         let settled = if succeeded {
             self.orders.settle_refund(&refund.id, RefundState::Succeeded, now).await?
         } else {
-            let wallet = self.wallets.ensure(&order.user_id, &order.enterprise_id, now).await?;
+            // Refunds are of jobs paid by users; an order without a user has no wallet.
+            let Some(user_id) = order.user_id.as_deref() else {
+                return Err(sqlx::Error::Protocol("a refund of an order with no user".into()));
+            };
+            let wallet = self.wallets.ensure(user_id, &order.enterprise_id, now).await?;
             let mut tx = crate::storage::begin_write(self.orders.pool()).await?;
             let settled = PaymentOrderRepo::settle_refund_in(&mut tx, &refund.id, RefundState::ToWallet, now).await?;
             if settled {
@@ -179,7 +183,9 @@ impl RefundService {
                 refund_fen: refund.amount_fen,
                 channel: channel.as_str().into(),
             });
-            event.publish(self.events.as_ref(), &order.user_id).await;
+            if let Some(user_id) = &order.user_id {
+                event.publish(self.events.as_ref(), user_id).await;
+            }
         }
         Ok(settled)
     }

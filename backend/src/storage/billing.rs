@@ -367,6 +367,26 @@ impl BillingRepo {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Marks an issued bill paid by an online payment, inside the payment's transaction.
+    /// False when the bill is not issued (paid already, or void).
+    #[tracing::instrument(skip_all)]
+    pub async fn mark_paid_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: &str,
+        paid_by: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE bills SET state = 'paid', paid_at = $2, paid_by = $3 WHERE id = $1 AND state = 'issued'",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(paid_by)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// What a bill's credit notes have taken back so far (a negative sum, or 0).
     #[tracing::instrument(skip_all)]
     pub async fn credited(&self, bill_id: &str) -> Result<i64, sqlx::Error> {

@@ -11,7 +11,8 @@ pub struct PaymentOrderRow {
     pub id: String,
     pub out_trade_no: String,
     pub enterprise_id: String,
-    pub user_id: String,
+    /// The paying user (None for a bill: no wallet is involved).
+    pub user_id: Option<String>,
     /// Parsed when read, like the state.
     pub purpose: OrderPurpose,
     /// Parsed when read, like the state.
@@ -40,12 +41,15 @@ pub struct PaymentOrderRow {
     pub settled_at: Option<i64>,
     pub next_check_at: i64,
     pub check_attempts: i64,
+    /// For a bill: the bill, and the admin who started paying it.
+    pub bill_id: Option<String>,
+    pub admin_id: Option<String>,
 }
 
 const COLS: &str = "id, out_trade_no, enterprise_id, user_id, purpose, provider, method, payee_kind, payee_id, \
                     app_id, merchant_id, amount_fen, state, provider_trade_no, payer, settled_by, release_id, \
                     print_point_id, job_ids, release_outcome, created_at, expires_at, settled_at, next_check_at, \
-                    check_attempts";
+                    check_attempts, bill_id, admin_id";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRefundRow {
@@ -84,7 +88,7 @@ impl PaymentOrderRepo {
     pub async fn insert(&self, o: &PaymentOrderRow) -> Result<(), sqlx::Error> {
         sqlx::query(&format!(
             "INSERT INTO payment_orders ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
         ))
         .bind(&o.id)
         .bind(&o.out_trade_no)
@@ -111,9 +115,24 @@ impl PaymentOrderRepo {
         .bind(o.settled_at)
         .bind(o.next_check_at)
         .bind(o.check_attempts)
+        .bind(&o.bill_id)
+        .bind(&o.admin_id)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Whether a bill has an order still open for payment at `now`.
+    #[tracing::instrument(skip_all)]
+    pub async fn bill_order_open(&self, bill_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM payment_orders WHERE bill_id = $1 AND state = 'pending' AND expires_at > $2 LIMIT 1",
+        )
+        .bind(bill_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     #[tracing::instrument(skip_all)]
