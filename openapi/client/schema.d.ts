@@ -3831,6 +3831,8 @@ export interface components {
          *     before (absent where it cannot be known).
          */
         MeterReadingView: {
+            /** @description Reading id: a bill's usage lines name the first and last readings they were read from. */
+            id: string;
             /**
              * Format: int64
              * @description When the gateway read it (Unix epoch ms).

@@ -56,6 +56,17 @@ impl RunningAgent {
     }
 }
 
+/// The gateway's reading schedule at every half second, faster than the product allows, so
+/// minutes of readings fit in seconds.
+pub fn fast_monitor() -> MonitorConfig {
+    MonitorConfig {
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        interval_override: Some(Duration::from_millis(500)),
+        ..Default::default()
+    }
+}
+
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
@@ -64,8 +75,20 @@ impl GatewaySite {
     /// Sets the site up on `a`; the gateway talks to the server at `server_url` (the server's
     /// own base, or a relay in front of it).
     pub async fn set_up(a: &TestApp, printer: &TestPrinter, server_url: &str, enterprise_code: &str) -> Self {
+        Self::set_up_under(a, printer, server_url, enterprise_code, None).await
+    }
+
+    /// As [`GatewaySite::set_up`], the enterprise under the service provider `provider_id`.
+    pub async fn set_up_under(
+        a: &TestApp,
+        printer: &TestPrinter,
+        server_url: &str,
+        enterprise_code: &str,
+        provider_id: Option<&str>,
+    ) -> Self {
         let admin = a.platform_token().await;
-        let (enterprise, user) = a.enterprise_with_user(&admin, enterprise_code, "alice").await;
+        let enterprise = a.create_enterprise(&admin, enterprise_code, provider_id).await;
+        let user = crate::harness::access(&a.register_user(enterprise_code, "alice", "passw0rd!").await);
         let plan = json!({ "duplex_pricing": "per_side", "minimum_fen": 0,
             "prices": [{ "paper_size": "A4", "colour": false, "fen_per_side": FEN_PER_SIDE }] });
         a.put(&format!("/api/v1/enterprises/{}/rate-plan", id(&enterprise)), Some(&admin), plan).await.expect(200);
@@ -89,6 +112,14 @@ impl GatewaySite {
         let code = added[0].qr_url.as_ref().unwrap().rsplit('/').next().unwrap().to_string();
         let print_point_id = added[0].print_point_id.clone().unwrap();
         Self { admin, user, enterprise_id: id(&enterprise), print_point_id, code, state }
+    }
+
+    /// Points the site's print point at simulated device 0 of `sim` (SNMP v2c).
+    pub async fn point_at_simulator(&self, a: &TestApp, sim: &crate::peers::snmpsim::SnmpSim) {
+        let (host, port) = sim.endpoint(0);
+        let snmp =
+            json!({ "host": host, "port": port, "version": "v2c", "community": crate::peers::snmpsim::COMMUNITY });
+        a.put(&format!("/api/v1/print-points/{}/snmp", self.print_point_id), Some(&self.admin), snmp).await.expect(200);
     }
 
     /// Runs the gateway agent; returns once its link is up.

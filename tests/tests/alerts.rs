@@ -18,10 +18,9 @@ use yunyin_e2e::{
         snmpsim::{self, SnmpSim},
     },
     raw_gateway::{connect, enrol, report, send, Socket},
-    site::GatewaySite,
+    site::{fast_monitor, GatewaySite},
     TestApp,
 };
-use yunyin_gateway::monitor::MonitorConfig;
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -67,19 +66,11 @@ async fn a_jam_raises_a_level_one_alert_pushed_to_the_admins_phone_and_resolved_
     let a = TestApp::spawn().await;
     let site = GatewaySite::set_up(&a, &printer, &a.base, "ALERT1").await;
     let mut sim = SnmpSim::start(&["toshiba-estudio"]);
-    let (host, port) = sim.endpoint(0);
-    let snmp = json!({ "host": host, "port": port, "version": "v2c", "community": snmpsim::COMMUNITY });
-    a.put(&format!("/api/v1/print-points/{}/snmp", site.print_point_id), Some(&site.admin), snmp).await.expect(200);
+    site.point_at_simulator(&a, &sim).await;
     let push = FakePushService::start().await;
     let phone = subscribe_device(&a, &site.admin, &push, "值班手机").await;
 
-    let fast = MonitorConfig {
-        timeout: Duration::from_millis(500),
-        retries: 0,
-        interval_override: Some(Duration::from_millis(500)),
-        ..Default::default()
-    };
-    let agent = site.start_agent_with(fast).await;
+    let agent = site.start_agent_with(fast_monitor()).await;
     // Ready, with low yellow toner: a level-2 alert, shown but not pushed.
     let list = alerts_until(&a, &site.admin, "?state=open", |l| of_type(l, "toner_low").is_some()).await;
     let low = of_type(&list, "toner_low").unwrap();

@@ -16,7 +16,7 @@ use yunyin_e2e::{
         printer::TestPrinter,
         snmpsim::{self, SnmpSim},
     },
-    site::GatewaySite,
+    site::{fast_monitor, GatewaySite},
     TestApp,
 };
 use yunyin_gateway::monitor::MonitorConfig;
@@ -49,16 +49,6 @@ async fn use_simulator(a: &TestApp, site: &GatewaySite, sim: &SnmpSim) {
     assert_eq!(set["community_mask"], "****", "the community is never shown: {set}");
     let text = a.get(&path, Some(&site.admin)).await.expect(200).to_string();
     assert!(!text.contains(snmpsim::COMMUNITY), "nor read back: {text}");
-}
-
-/// Every half second, faster than the product allows, so minutes of readings fit in seconds.
-fn fast_schedule() -> MonitorConfig {
-    MonitorConfig {
-        timeout: Duration::from_millis(500),
-        retries: 0,
-        interval_override: Some(Duration::from_millis(500)),
-        ..Default::default()
-    }
 }
 
 fn supply<'a>(state: &'a Value, description: &str) -> &'a Value {
@@ -131,7 +121,7 @@ async fn readings_taken_while_the_link_is_down_arrive_once_it_is_back_none_lost_
     let mut sim = SnmpSim::start(&["toshiba-estudio"]);
     use_simulator(&a, &site, &sim).await;
 
-    let agent = site.start_agent_with(fast_schedule()).await;
+    let agent = site.start_agent_with(fast_monitor()).await;
     until_readings(&a, &site, 2, Duration::from_secs(20)).await;
 
     // The link goes quiet: nothing the gateway sends arrives, so nothing is confirmed.
@@ -184,7 +174,7 @@ async fn a_jam_turns_the_print_point_to_error_and_a_silent_device_to_offline() {
     let site = GatewaySite::set_up(&a, &printer, &a.base, "OM3").await;
     let mut sim = SnmpSim::start(&["toshiba-estudio-jam"]);
     use_simulator(&a, &site, &sim).await;
-    let agent = site.start_agent_with(fast_schedule()).await;
+    let agent = site.start_agent_with(fast_monitor()).await;
     let point = format!("/api/v1/print-points/{}", site.print_point_id);
     let status = |want: &'static str| {
         let (a, point, admin) = (&a, point.clone(), site.admin.clone());

@@ -32,6 +32,8 @@ pub struct DeviceReadingsApi {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct MeterReadingView {
+    /// Reading id: a bill's usage lines name the first and last readings they were read from.
+    pub id: String,
     /// When the gateway read it (Unix epoch ms).
     pub read_at: i64,
     /// When the server received it; later than `read_at` for readings the gateway kept
@@ -68,6 +70,7 @@ fn signed(v: Option<u64>) -> Option<i64> {
 impl From<MeterReading> for MeterReadingView {
     fn from(r: MeterReading) -> Self {
         Self {
+            id: r.id,
             read_at: r.read_at,
             received_at: r.received_at,
             total: signed(r.total),

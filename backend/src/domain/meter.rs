@@ -9,6 +9,8 @@ pub use yunyin_gateway::protocol::{DeviceAlert, SnmpVersion, SupplyAmount, Suppl
 /// previous reading where it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterReading {
+    /// The reading's id (bill lines name the readings they were read from).
+    pub id: String,
     /// When the gateway read it (Unix epoch ms).
     pub read_at: i64,
     /// When the server received it: later than `read_at` for readings kept while the link

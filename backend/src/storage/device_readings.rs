@@ -55,6 +55,7 @@ impl From<MeterReadingRow> for MeterReading {
     fn from(r: MeterReadingRow) -> Self {
         let count = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
         MeterReading {
+            id: r.id,
             read_at: r.read_at,
             received_at: r.received_at,
             total: count(r.total_count),
