@@ -2633,12 +2633,12 @@ export interface components {
          * @description What a bill is.
          * @enum {string}
          */
-        BillKind: "lease" | "credit_note" | "commission";
+        BillKind: "lease" | "credit_note" | "commission" | "edition_fee";
         /**
          * @description What a bill line charges for.
          * @enum {string}
          */
-        BillLineKind: "lease_fee" | "mono_overage" | "colour_overage" | "credit" | "commission_pay_per_use" | "commission_top_up" | "commission_lease_fee";
+        BillLineKind: "lease_fee" | "mono_overage" | "colour_overage" | "credit" | "commission_pay_per_use" | "commission_top_up" | "commission_lease_fee" | "edition_fee";
         /**
          * BillLineView
          * @description One line of a bill.
@@ -2804,6 +2804,16 @@ export interface components {
              * @description Commission bills made before, left as they were.
              */
             commissions_existing: number;
+            /**
+             * Format: int64
+             * @description Edition-fee bills this run made (providers on an edition with a monthly fee).
+             */
+            edition_fees_created: number;
+            /**
+             * Format: int64
+             * @description Edition-fee bills made before, left as they were.
+             */
+            edition_fees_existing: number;
         };
         /**
          * ChangePasswordRequest
@@ -3425,6 +3435,12 @@ export interface components {
              * @description At most this many users per enterprise (omitted: no limit).
              */
             max_users?: number;
+            /**
+             * Format: int64
+             * @description What a provider on it pays the platform each billing period, fen (omitted: 0, free).
+             * @default 0
+             */
+            monthly_fee_fen: number;
         };
         /**
          * EditionView
@@ -3447,6 +3463,11 @@ export interface components {
              * @description Users allowed per enterprise (absent: no limit).
              */
             max_users?: number;
+            /**
+             * Format: int64
+             * @description What a provider on it pays the platform each billing period, fen.
+             */
+            monthly_fee_fen: number;
             /**
              * Format: int64
              * @description Creation time (Unix epoch milliseconds, UTC).

@@ -262,3 +262,43 @@ async fn only_the_payee_acts_on_a_bill() {
         .expect(200);
     assert_eq!(done["state"], "paid");
 }
+
+#[tokio::test]
+async fn providers_pay_the_platform_for_their_edition_once_a_period() {
+    let c = chain().await;
+    let app = &c.app;
+    let period = BillingPeriod::of(now_ms()).previous();
+    // A paid edition for agents, a free one; A on the paid one, B on the free one.
+    let edition = |name: &str, fee: i64| json!({ "name": name, "modules": ["cloud_print"], "monthly_fee_fen": fee });
+    let paid = app.post("/api/v1/editions", Some(&c.platform), edition("代理标准版", 20_000)).await.expect(201);
+    assert_eq!(paid["monthly_fee_fen"], 20_000, "{paid}");
+    let free = app.post("/api/v1/editions", Some(&c.platform), edition("代理体验版", 0)).await.expect(201);
+    let too_dear = app.post("/api/v1/editions", Some(&c.platform), edition("天价版", 20_000_000)).await;
+    assert_eq!(too_dear.status, 400, "beyond one payment's maximum: {}", too_dear.body);
+    app.put(&format!("/api/v1/providers/{}/edition", c.a), Some(&c.platform), json!({ "edition_id": id(&paid) }))
+        .await
+        .expect(200);
+    app.put(&format!("/api/v1/providers/{}/edition", c.b), Some(&c.a_admin), json!({ "edition_id": id(&free) }))
+        .await
+        .expect(200);
+
+    let body = json!({ "period": period.to_string() });
+    let first = app.post("/api/v1/billing-runs", Some(&c.platform), body.clone()).await.expect(200);
+    assert_eq!((first["edition_fees_created"].as_i64(), first["edition_fees_existing"].as_i64()), (Some(1), Some(0)));
+    let again = app.post("/api/v1/billing-runs", Some(&c.platform), body).await.expect(200);
+    assert_eq!((again["edition_fees_created"].as_i64(), again["edition_fees_existing"].as_i64()), (Some(0), Some(1)));
+
+    // A sees its bill, to the platform; B (on the free edition) has none; E sees nothing of it.
+    let bills = app.get(&format!("/api/v1/bills?period={period}"), Some(&c.a_admin)).await.expect(200);
+    let fee = bills.as_array().unwrap().iter().find(|b| b["kind"] == "edition_fee").expect("edition fee bill");
+    assert_eq!((fee["payer_provider_id"].as_str(), fee["total_fen"].as_i64()), (Some(c.a.as_str()), Some(20_000)));
+    assert!(fee["payee_provider_id"].is_null(), "{fee}");
+    let b_bills = app.get(&format!("/api/v1/bills?period={period}"), Some(&c.b_admin)).await.expect(200);
+    assert!(b_bills.as_array().unwrap().iter().all(|b| b["kind"] != "edition_fee"), "{b_bills}");
+    assert_eq!(app.get("/api/v1/bills", Some(&c.e_admin)).await.expect(200), json!([]));
+    // The platform is paid; A cannot mark its own fee paid.
+    let mark = format!("/api/v1/bills/{}/mark-paid", id(fee));
+    app.post(&mark, Some(&c.a_admin), json!({ "reason": "我付了" })).await.expect_error(403, "forbidden");
+    let done = app.post(&mark, Some(&c.platform), json!({ "reason": "对公转账" })).await.expect(200);
+    assert_eq!(done["lines"][0]["kind"], "edition_fee");
+}

@@ -23,7 +23,7 @@ CREATE TABLE commission_rules (
 ALTER TABLE bills ALTER COLUMN enterprise_id DROP NOT NULL;
 ALTER TABLE bills ADD COLUMN payer_provider_id TEXT REFERENCES providers(id);
 ALTER TABLE bills DROP CONSTRAINT bills_kind_check;
-ALTER TABLE bills ADD CONSTRAINT bills_kind_check CHECK (kind IN ('lease', 'credit_note', 'commission'));
+ALTER TABLE bills ADD CONSTRAINT bills_kind_check CHECK (kind IN ('lease', 'credit_note', 'commission', 'edition_fee'));
 ALTER TABLE bills ADD CONSTRAINT bills_one_payer CHECK ((enterprise_id IS NULL) <> (payer_provider_id IS NULL));
 -- How the usage was found, as flags (was a text note).
 ALTER TABLE bills ADD COLUMN interpolated BIGINT NOT NULL DEFAULT 0 CHECK (interpolated IN (0, 1));

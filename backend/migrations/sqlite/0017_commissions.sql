@@ -26,7 +26,7 @@ CREATE TABLE commission_rules (
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE bills_v2 (
     id                  TEXT PRIMARY KEY,
-    kind                TEXT NOT NULL CHECK (kind IN ('lease', 'credit_note', 'commission')),
+    kind                TEXT NOT NULL CHECK (kind IN ('lease', 'credit_note', 'commission', 'edition_fee')),
     contract_id         TEXT REFERENCES lease_contracts(id),
     period              TEXT NOT NULL,
     -- Who pays (an enterprise, or a provider) and who is paid (NULL: the platform).

@@ -42,6 +42,10 @@ pub struct BillingRunView {
     pub commissions_created: i64,
     /// Commission bills made before, left as they were.
     pub commissions_existing: i64,
+    /// Edition-fee bills this run made (providers on an edition with a monthly fee).
+    pub edition_fees_created: i64,
+    /// Edition-fee bills made before, left as they were.
+    pub edition_fees_existing: i64,
 }
 
 impl From<RunReport> for BillingRunView {
@@ -53,6 +57,8 @@ impl From<RunReport> for BillingRunView {
             commission_nodes: r.commission_nodes,
             commissions_created: r.commissions_created,
             commissions_existing: r.commissions_existing,
+            edition_fees_created: r.edition_fees_created,
+            edition_fees_existing: r.edition_fees_existing,
         }
     }
 }

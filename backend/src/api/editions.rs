@@ -34,6 +34,9 @@ pub struct EditionRequest {
     /// At most this many users per enterprise (omitted: no limit).
     #[oai(validator(minimum(value = "0")))]
     pub max_users: Option<i64>,
+    /// What a provider on it pays the platform each billing period, fen (omitted: 0, free).
+    #[oai(default, validator(minimum(value = "0"), maximum(value = "10000000")))]
+    pub monthly_fee_fen: i64,
 }
 
 impl From<EditionRequest> for EditionInput {
@@ -43,6 +46,7 @@ impl From<EditionRequest> for EditionInput {
             modules: r.modules,
             max_print_points: r.max_print_points,
             max_users: r.max_users,
+            monthly_fee_fen: r.monthly_fee_fen,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct EditionView {
     pub max_print_points: Option<i64>,
     /// Users allowed per enterprise (absent: no limit).
     pub max_users: Option<i64>,
+    /// What a provider on it pays the platform each billing period, fen.
+    pub monthly_fee_fen: i64,
     /// Creation time (Unix epoch milliseconds, UTC).
     pub created_at: i64,
     /// Last change (Unix epoch milliseconds, UTC).
@@ -75,6 +81,7 @@ impl From<Edition> for EditionView {
             modules: e.modules.to_vec(),
             max_print_points: e.max_print_points,
             max_users: e.max_users,
+            monthly_fee_fen: e.monthly_fee.0,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }

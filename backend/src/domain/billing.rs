@@ -204,6 +204,8 @@ pub enum BillLineKind {
     CommissionTopUp,
     /// A commission on lease fees.
     CommissionLeaseFee,
+    /// A provider's edition for one period.
+    EditionFee,
 }
 
 vocabulary!(BillLineKind {
@@ -214,6 +216,7 @@ vocabulary!(BillLineKind {
     CommissionPayPerUse = "commission_pay_per_use",
     CommissionTopUp = "commission_top_up",
     CommissionLeaseFee = "commission_lease_fee",
+    EditionFee = "edition_fee",
 });
 
 /// One line of a lease bill, before it is stored.
@@ -239,9 +242,11 @@ pub enum BillKind {
     CreditNote,
     /// What a node owes the level above it on its subtree's takings for one period.
     Commission,
+    /// What a provider pays the platform for its edition for one period.
+    EditionFee,
 }
 
-vocabulary!(BillKind { Lease = "lease", CreditNote = "credit_note", Commission = "commission" });
+vocabulary!(BillKind { Lease = "lease", CreditNote = "credit_note", Commission = "commission", EditionFee = "edition_fee" });
 
 /// A lease contract (租赁合同): a machine leased to an enterprise for a period.
 #[derive(Debug, Clone, PartialEq, Eq)]

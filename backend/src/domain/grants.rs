@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::ValueError;
+use super::{Fen, ValueError};
 
 /// A module an edition may include. The server refuses an operation of a module the
 /// enterprise's edition lacks, for users and admins alike.
@@ -202,6 +202,8 @@ pub struct Edition {
     pub max_print_points: Option<i64>,
     /// At most this many users per enterprise (None: no limit).
     pub max_users: Option<i64>,
+    /// What a provider on it pays the platform each billing period (0: free).
+    pub monthly_fee: Fen,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -4,6 +4,7 @@
 //! reason), void, corrected by credit notes — never edited.
 
 mod commissions;
+mod edition_fees;
 
 use futures_util::StreamExt;
 
@@ -80,6 +81,10 @@ pub struct RunReport {
     pub commissions_created: i64,
     /// Commission bills made before, left as they were.
     pub commissions_existing: i64,
+    /// Edition-fee bills this run made (providers on an edition with a fee).
+    pub edition_fees_created: i64,
+    /// Edition-fee bills made before, left as they were.
+    pub edition_fees_existing: i64,
 }
 
 /// Contracts read per page of a run: a run over many contracts holds one page in memory.
@@ -172,7 +177,7 @@ impl BillingService {
         self.run(period, issue, now_ms()).await
     }
 
-    /// The run itself: lease bills, then commission bills; safe to repeat, and to run on
+    /// The run itself: lease bills, commission bills, edition fees; safe to repeat, and to run on
     /// several instances at once.
     #[tracing::instrument(skip(self), fields(period = %period))]
     pub async fn run(&self, period: BillingPeriod, issue: bool, now: i64) -> Result<RunReport, BillingError> {
@@ -209,6 +214,7 @@ impl BillingService {
             }
         }
         self.bill_commissions(period, issue, now, &mut report).await?;
+        self.bill_edition_fees(period, issue, now, &mut report).await?;
         tracing::info!(
             contracts = report.contracts,
             created = report.created,
@@ -245,27 +251,17 @@ impl BillingService {
         let id = new_id();
         let (first, last) = (readings.first().map(|r| r.id.clone()), readings.last().map(|r| r.id.clone()));
         let lines = line_rows(&id, drafts, (first, last));
-        let bill = BillRow {
-            id,
-            kind: BillKind::Lease.as_str().into(),
-            contract_id: Some(c.id.clone()),
-            period: period.to_string(),
-            enterprise_id: Some(c.enterprise_id.clone()),
-            payer_provider_id: None,
+        let head = BillHead {
+            kind: BillKind::Lease,
+            period,
+            payer: BillPayer::Enterprise(c.enterprise_id.clone()),
             payee_provider_id: c.lessor_provider_id.clone(),
-            state: if issue { BillState::Issued } else { BillState::Draft }.as_str().into(),
-            total_fen: total.0,
-            interpolated: i64::from(usage.interpolated),
-            incomplete: i64::from(usage.incomplete),
-            credit_of: None,
-            reason: String::new(),
-            created_at: now,
-            issued_at: issue.then_some(now),
-            paid_at: None,
-            paid_by: None,
-            voided_at: None,
-            idempotency_key: format!("lease:{}:{period}", c.id),
+            total,
+            key: format!("lease:{}:{period}", c.id),
         };
+        let mut bill = run_bill(id, head, issue, now);
+        bill.contract_id = Some(c.id.clone());
+        (bill.interpolated, bill.incomplete) = (i64::from(usage.interpolated), i64::from(usage.incomplete));
         Ok((bill, lines))
     }
 
@@ -473,6 +469,45 @@ impl BillingService {
 /// A super admin of a provider or the platform: above every enterprise they see.
 fn above_enterprises(actor: &AdminPrincipal) -> bool {
     actor.is_super() && actor.scope.kind() != ScopeKind::Enterprise
+}
+
+/// What a billing run's bill is: kind, period, who pays whom, how much, its idempotency key.
+struct BillHead {
+    kind: BillKind,
+    period: BillingPeriod,
+    payer: BillPayer,
+    payee_provider_id: Option<String>,
+    total: Fen,
+    key: String,
+}
+
+/// A new bill of a run, issued at once or left a draft.
+fn run_bill(id: String, head: BillHead, issue: bool, now: i64) -> BillRow {
+    let (enterprise_id, payer_provider_id) = match head.payer {
+        BillPayer::Enterprise(e) => (Some(e), None),
+        BillPayer::Provider(p) => (None, Some(p)),
+    };
+    BillRow {
+        id,
+        kind: head.kind.as_str().into(),
+        contract_id: None,
+        period: head.period.to_string(),
+        enterprise_id,
+        payer_provider_id,
+        payee_provider_id: head.payee_provider_id,
+        state: if issue { BillState::Issued } else { BillState::Draft }.as_str().into(),
+        total_fen: head.total.0,
+        interpolated: 0,
+        incomplete: 0,
+        credit_of: None,
+        reason: String::new(),
+        created_at: now,
+        issued_at: issue.then_some(now),
+        paid_at: None,
+        paid_by: None,
+        voided_at: None,
+        idempotency_key: head.key,
+    }
 }
 
 /// A bill's lines as stored, numbered from 1; usage lines name the first and last readings.

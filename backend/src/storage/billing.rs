@@ -267,6 +267,17 @@ impl BillingRepo {
             .await
     }
 
+    /// Active providers on an edition with a fee: (provider id, edition name, monthly fee).
+    #[tracing::instrument(skip_all)]
+    pub async fn providers_on_paid_editions(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT p.id, x.name, x.monthly_fee_fen FROM providers p JOIN editions x ON x.id = p.edition_id \
+             WHERE x.monthly_fee_fen > 0 AND p.status = 'active' ORDER BY p.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn bill_by_key(&self, key: &str) -> Result<Option<BillRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {BILL_COLS} FROM bills WHERE idempotency_key = $1"))

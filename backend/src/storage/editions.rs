@@ -3,7 +3,7 @@
 
 use sqlx::AnyPool;
 
-use crate::domain::{Edition, Modules, ValueError};
+use crate::domain::{Edition, Fen, Modules, ValueError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EditionRow {
@@ -13,6 +13,7 @@ pub struct EditionRow {
     pub modules: String,
     pub max_print_points: Option<i64>,
     pub max_users: Option<i64>,
+    pub monthly_fee_fen: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -28,6 +29,7 @@ impl TryFrom<EditionRow> for Edition {
             name: r.name,
             max_print_points: r.max_print_points,
             max_users: r.max_users,
+            monthly_fee: Fen(r.monthly_fee_fen),
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -42,13 +44,14 @@ impl From<&Edition> for EditionRow {
             modules: e.modules.to_text(),
             max_print_points: e.max_print_points,
             max_users: e.max_users,
+            monthly_fee_fen: e.monthly_fee.0,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }
     }
 }
 
-const EDITION_COLS: &str = "id, name, modules, max_print_points, max_users, created_at, updated_at";
+const EDITION_COLS: &str = "id, name, modules, max_print_points, max_users, monthly_fee_fen, created_at, updated_at";
 
 #[derive(Clone)]
 pub struct EditionRepo {
@@ -75,12 +78,13 @@ impl EditionRepo {
 
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, e: &EditionRow) -> Result<(), sqlx::Error> {
-        sqlx::query(&format!("INSERT INTO editions ({EDITION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO editions ({EDITION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(&e.id)
             .bind(&e.name)
             .bind(&e.modules)
             .bind(e.max_print_points)
             .bind(e.max_users)
+            .bind(e.monthly_fee_fen)
             .bind(e.created_at)
             .bind(e.updated_at)
             .execute(&self.pool)
@@ -92,8 +96,8 @@ impl EditionRepo {
     #[tracing::instrument(skip_all)]
     pub async fn update(&self, e: &EditionRow) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE editions SET name = $2, modules = $3, max_print_points = $4, max_users = $5, updated_at = $6 \
-             WHERE id = $1",
+            "UPDATE editions SET name = $2, modules = $3, max_print_points = $4, max_users = $5, updated_at = $6, \
+             monthly_fee_fen = $7 WHERE id = $1",
         )
         .bind(&e.id)
         .bind(&e.name)
@@ -101,6 +105,7 @@ impl EditionRepo {
         .bind(e.max_print_points)
         .bind(e.max_users)
         .bind(e.updated_at)
+        .bind(e.monthly_fee_fen)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

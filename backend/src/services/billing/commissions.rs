@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
-use super::{bill_of, invalid, line_rows, BillingError, BillingService, RunReport, RUN_CONCURRENCY};
+use super::{
+    bill_of, invalid, line_rows, run_bill, BillHead, BillingError, BillingService, RunReport, RUN_CONCURRENCY,
+};
 use crate::{
     domain::{
         commission_lines, Bill, BillKind, BillPayer, BillState, BillingPeriod, CommissionSubject, Fen, OrderPurpose,
@@ -19,10 +21,7 @@ use crate::{
     },
     infra::{new_id, now_ms},
     services::authz::AdminPrincipal,
-    storage::{
-        billing::BillRow,
-        commissions::{RuleRow, TakingsScope},
-    },
+    storage::commissions::{RuleRow, TakingsScope},
 };
 
 /// A commission rule to set.
@@ -256,11 +255,11 @@ impl BillingService {
         }
         let (scope, payer) = match subject {
             CommissionSubject::Provider => match self.provider_scope(node_id).await? {
-                Some(scope) => (scope, (None, Some(node_id.to_string()))),
+                Some(scope) => (scope, BillPayer::Provider(node_id.to_string())),
                 None => return Ok(Made::Nothing),
             },
             CommissionSubject::Enterprise => {
-                (TakingsScope::Enterprise { id: node_id.into() }, (Some(node_id.to_string()), None))
+                (TakingsScope::Enterprise { id: node_id.into() }, BillPayer::Enterprise(node_id.to_string()))
             }
         };
         let takings = self.takings(&scope, period).await?;
@@ -271,27 +270,8 @@ impl BillingService {
         let total = Fen::checked_sum(drafts.iter().map(|l| l.amount)).ok_or(BillingError::Overflow)?;
         let id = new_id();
         let lines = line_rows(&id, drafts, (None, None));
-        let bill = BillRow {
-            id,
-            kind: BillKind::Commission.as_str().into(),
-            contract_id: None,
-            period: period.to_string(),
-            enterprise_id: payer.0,
-            payer_provider_id: payer.1,
-            payee_provider_id: payee,
-            state: if issue { BillState::Issued } else { BillState::Draft }.as_str().into(),
-            total_fen: total.0,
-            interpolated: 0,
-            incomplete: 0,
-            credit_of: None,
-            reason: String::new(),
-            created_at: now,
-            issued_at: issue.then_some(now),
-            paid_at: None,
-            paid_by: None,
-            voided_at: None,
-            idempotency_key: key,
-        };
+        let head = BillHead { kind: BillKind::Commission, period, payer, payee_provider_id: payee, total, key };
+        let bill = run_bill(id, head, issue, now);
         Ok(if self.repo.insert_bill(&bill, &lines).await? { Made::Created } else { Made::Existing })
     }
 

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::{
-    domain::{Edition, Modules},
+    domain::{Edition, Fen, Modules},
     storage::editions::EditionRow,
 };
 
@@ -14,6 +14,8 @@ pub struct EditionInput {
     pub modules: Vec<Module>,
     pub max_print_points: Option<i64>,
     pub max_users: Option<i64>,
+    /// What a provider on it pays the platform each period, fen.
+    pub monthly_fee_fen: i64,
 }
 
 /// What an edition's limits count.
@@ -166,12 +168,17 @@ fn parse_edition(id: String, input: EditionInput, created_at: i64, updated_at: i
             return Err(TenantError::Invalid { field, source: ValueError::Limit });
         }
     }
+    let monthly_fee = Fen(input.monthly_fee_fen);
+    if !monthly_fee.is_payable() {
+        return Err(TenantError::Invalid { field: "monthly_fee_fen", source: ValueError::AmountOutOfRange });
+    }
     Ok(Edition {
         id,
         name: name.into_string(),
         modules: Modules::of(input.modules),
         max_print_points: input.max_print_points,
         max_users: input.max_users,
+        monthly_fee,
         created_at,
         updated_at,
     })
