@@ -361,6 +361,24 @@ impl TestApp {
         (created["admin"].clone(), access)
     }
 
+    /// A super admin of `kind` (`provider`, `enterprise`) `scope` whose password is set (the
+    /// console's first sign-in would ask for one); returns the password.
+    pub async fn admin_with_password(&self, platform: &str, username: &str, kind: &str, scope: &str) -> String {
+        let created = self
+            .post(
+                "/api/v1/admins",
+                Some(platform),
+                json!({ "username": username, "display_name": username, "scope_kind": kind, "scope_id": scope,
+                        "role": "super", "region_ids": [] }),
+            )
+            .await
+            .expect(201);
+        let one_time = created["one_time_password"].as_str().expect("one-time password").to_string();
+        // The first sign-in sets a password of its own (admin_sign_in); that is the one.
+        self.admin_sign_in(username, &one_time).await;
+        self.current_password(username, &one_time)
+    }
+
     /// Registers a user with a user name and password; returns the session JSON.
     pub async fn register_user(&self, enterprise_code: &str, username: &str, password: &str) -> Value {
         self.post(

@@ -109,6 +109,17 @@ pub async fn world(reconcile: Option<Duration>) -> World {
     World { app, wechat_pay, alipay, wechat, admin, enterprise, user, openid }
 }
 
+/// A service provider `name` paid to its own WeChat Pay and Alipay accounts (as a lessor),
+/// with a super admin `username`: (provider id, the admin's token).
+pub async fn lessor(w: &World, name: &str, username: &str) -> (String, String) {
+    let (app, platform) = (&w.app, &w.admin);
+    let provider = id(&app.create_provider(platform, name, None).await);
+    let owner = format!("provider/{provider}");
+    set_accounts(app, platform, &owner, "1900000109", &w.wechat_pay, "alipay_app_a", &w.alipay).await;
+    let (_, token) = app.create_admin(platform, username, "provider", Some(&provider), "super", &[]).await;
+    (provider, token)
+}
+
 pub async fn set_accounts(
     app: &TestApp,
     admin: &str,

@@ -18,17 +18,16 @@
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use yunyin_e2e::{
     fakes::wechat_pay::FakeWechatPay,
     fixtures,
     harness::{access, wait_until},
     payment_world::key,
     peers::{
-        browser::{available_or_skip, repo},
+        browser::{available_or_skip, repo, Conversation},
         printer::TestPrinter,
     },
     raw_gateway,
@@ -142,34 +141,21 @@ async fn admins_run_the_platform_from_the_console_in_a_real_browser() {
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
 
-    let mut walk = tokio::process::Command::new("node")
-        .arg(repo().join("mobile/e2e/admin.mjs"))
-        .current_dir(repo().join("mobile"))
-        .env("YY_BASE", &app.base)
-        .env("YY_ADMIN", &app.admin_username)
-        .env("YY_ADMIN_PASSWORD", app.admin_password())
-        .env("YY_MERCHANT_KEY", &merchant_key)
-        .env("YY_PLATFORM_KEY", &platform_key)
-        .env("YY_PLATFORM_KEY_ID", wechat_pay.platform_key_id())
-        .env("YY_SHOTS", &shots)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = walk.stdin.take().unwrap();
-    let mut lines = BufReader::new(walk.stdout.take().unwrap()).lines();
-    let stderr = walk.stderr.take().unwrap();
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(l)) = lines.next_line().await {
-            text.push_str(&l);
-            text.push('\n');
-        }
-        text
-    });
+    let (merchant_key, platform_key) = (merchant_key.to_string_lossy(), platform_key.to_string_lossy());
+    let (shots_text, password, key_id) =
+        (shots.to_string_lossy().into_owned(), app.admin_password().to_string(), wechat_pay.platform_key_id());
+    let mut walk = Conversation::start(
+        "admin.mjs",
+        &[
+            ("YY_BASE", app.base.as_str()),
+            ("YY_ADMIN", app.admin_username.as_str()),
+            ("YY_ADMIN_PASSWORD", password.as_str()),
+            ("YY_MERCHANT_KEY", &merchant_key),
+            ("YY_PLATFORM_KEY", &platform_key),
+            ("YY_PLATFORM_KEY_ID", key_id.as_str()),
+            ("YY_SHOTS", shots_text.as_str()),
+        ],
+    );
     let mut peer = Peer {
         app: &app,
         printer: &printer,
@@ -180,20 +166,19 @@ async fn admins_run_the_platform_from_the_console_in_a_real_browser() {
     };
     let mut said = String::new();
     let conversation = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
+        while let Some(line) = walk.lines.next_line().await.unwrap() {
             said.push_str(&line);
             said.push('\n');
             let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), "null"));
             if matches!(verb, "ENROL" | "USER" | "PRINT") {
                 let reply = peer.answer(verb, serde_json::from_str(arg).unwrap()).await;
-                stdin.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
-                stdin.flush().await.unwrap();
+                walk.answer(&reply).await;
             }
         }
     };
     let ended = tokio::time::timeout(Duration::from_secs(420), conversation).await;
-    let status = walk.wait().await.unwrap();
-    let errors = stderr.await.unwrap();
+    let status = walk.child.wait().await.unwrap();
+    let errors = walk.stderr.await.unwrap();
     assert!(ended.is_ok(), "the walk ends in time\n{said}\n{errors}");
     assert!(status.success() && said.contains("ADMIN WALK OK"), "{said}\n{errors}\n{}", printer.log_text());
     assert!(!printer.spooled_files().is_empty(), "the user's job reached the printer");

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use yunyin_e2e::payment_world::{id, set_accounts, world};
+use yunyin_e2e::payment_world::{id, lessor, world};
 use yunyin_server::domain::BillingPeriod;
 
 fn now_ms() -> i64 {
@@ -32,18 +32,7 @@ async fn a_lease_bill_is_paid_online_to_the_lessor() {
     let app = &w.app;
     let platform = &w.admin;
     // A provider with its own merchant accounts leases a machine to one of its enterprises.
-    let provider = id(&app.create_provider(platform, "华东租赁", None).await);
-    set_accounts(
-        app,
-        platform,
-        &format!("provider/{provider}"),
-        "1900000109",
-        &w.wechat_pay,
-        "alipay_app_a",
-        &w.alipay,
-    )
-    .await;
-    let (_, lessor) = app.create_admin(platform, "lessor-boss", "provider", Some(&provider), "super", &[]).await;
+    let (provider, lessor) = lessor(&w, "华东租赁", "lessor-boss").await;
     let e = id(&app.create_enterprise(&lessor, "TENANT", Some(&provider)).await);
     let (_, boss) = app.create_admin(platform, "tenant-boss", "enterprise", Some(&e), "super", &[]).await;
     let point = app

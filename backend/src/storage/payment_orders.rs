@@ -3,7 +3,10 @@
 
 use sqlx::{Any, AnyPool, Transaction};
 
-use super::{print_points::ScopedAdmin, users::visible_user};
+use super::{
+    print_points::{admin_unrestricted, ScopedAdmin},
+    users::visible_user,
+};
 use crate::domain::{OrderPurpose, OrderState, PayMethod, Payee, PaymentProvider, RefundState, ReleaseOutcome};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -164,7 +167,7 @@ impl PaymentOrderRepo {
     }
 
     /// An enterprise's orders, newest first; a region or group admin sees those of the users
-    /// they see.
+    /// they see (and not the enterprise's bill payments, which no user makes).
     #[tracing::instrument(skip_all)]
     pub async fn of_enterprise(
         &self,
@@ -176,8 +179,9 @@ impl PaymentOrderRepo {
     ) -> Result<Vec<PaymentOrderRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {COLS} FROM payment_orders o WHERE enterprise_id = $1 AND ($2 = '' OR state = $2) \
-             AND EXISTS (SELECT 1 FROM users WHERE users.id = o.user_id AND {}) \
+             AND ((o.user_id IS NULL AND {}) OR EXISTS (SELECT 1 FROM users WHERE users.id = o.user_id AND {})) \
              ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+            admin_unrestricted(3, 4),
             visible_user(3, 4)
         ))
         .bind(enterprise_id)

@@ -17,6 +17,7 @@ const consoleRoutes: RouteRecordRaw[] = [
   { path: 'users', component: () => import('./pages/UsersPage.vue'), ...page() },
   { path: 'users/:id', component: () => import('./pages/UserWalletPage.vue'), ...page() },
   { path: 'money', component: () => import('./pages/MoneyPage.vue'), ...page() },
+  { path: 'bills', component: () => import('./pages/BillsPage.vue'), ...page() },
   { path: 'print-points', component: () => import('./pages/PrintPointsPage.vue'), ...page() },
   { path: 'print-points/:id', component: () => import('./pages/PrintPointPage.vue'), ...page() },
   { path: 'rates', component: () => import('./pages/RatesPage.vue'), ...page() },
