@@ -3,7 +3,8 @@
 //! Pay. A provider leases a machine to its enterprise; last month is billed. The enterprise's
 //! admin opens the bill from the console's menu, pays it by WeChat Pay's QR code (this test
 //! plays the payer's phone: the fake pays the order and notifies), and sees it turn paid by
-//! itself; the lessor's admin, on a phone-size page, sees it paid and credits part of it.
+//! itself; the lessor's admin, on a phone-size page, sees it paid and credits part of it, then
+//! on the leasing page sets a commission rule for the enterprise and leases the machine again.
 //! Screenshots go to `tests/artifacts/bills/`.
 
 // Tests: an unmet expectation should panic, so unwrap/expect are the point here.
@@ -98,4 +99,16 @@ async fn an_enterprise_pays_its_lease_bill_from_the_console_and_the_lessor_credi
     assert_eq!(lease["state"], "paid", "{lease}");
     let note = bills.iter().find(|b| b["kind"] == "credit_note").expect("the credit note");
     assert_eq!((note["total_fen"].as_i64(), note["reason"].as_str()), (Some(-1_667), Some("停机一天")), "{note}");
+    // The rule and the second contract made on the leasing page.
+    let rules = app.get("/api/v1/commission-rules", Some(&lessor)).await.expect(200);
+    let rule = rules.as_array().unwrap().iter().find(|r| r["subject_id"] == e.as_str()).expect("the rule");
+    assert_eq!((rule["takings_kind"].as_str(), rule["rate_bp"].as_i64()), (Some("top_up"), Some(500)), "{rule}");
+    let contracts = app.get("/api/v1/lease-contracts", Some(&lessor)).await.expect(200);
+    let newest = &contracts[0];
+    assert_eq!(contracts.as_array().unwrap().len(), 2, "{contracts}");
+    assert_eq!(
+        (newest["monthly_fee_fen"].as_i64(), newest["included_mono"].as_i64(), newest["mono_overage_fen"].as_i64()),
+        (Some(30_000), Some(2_000), Some(5)),
+        "{newest}"
+    );
 }

@@ -118,6 +118,9 @@ async fn mini_world(printer_name: &str, enterprise_code: &str) -> MiniWorld {
         "print_point_url": point["qr_url"],
         "print_point_code": site.code,
         "print_point_id": site.print_point_id,
+        "enterprise_id": site.enterprise_id,
+        // The platform's super admin, for tests that change the enterprise's edition.
+        "admin_token": site.admin,
         "gateway_credential": gateway_credential,
         "scan_fen_per_page": SCAN_FEN_PER_PAGE,
         "fixtures": fixtures_dir.path(),

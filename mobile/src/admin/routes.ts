@@ -18,6 +18,7 @@ const consoleRoutes: RouteRecordRaw[] = [
   { path: 'users/:id', component: () => import('./pages/UserWalletPage.vue'), ...page() },
   { path: 'money', component: () => import('./pages/MoneyPage.vue'), ...page() },
   { path: 'bills', component: () => import('./pages/BillsPage.vue'), ...page() },
+  { path: 'leasing', component: () => import('./pages/LeasingPage.vue'), ...page() },
   { path: 'print-points', component: () => import('./pages/PrintPointsPage.vue'), ...page() },
   { path: 'print-points/:id', component: () => import('./pages/PrintPointPage.vue'), ...page() },
   { path: 'rates', component: () => import('./pages/RatesPage.vue'), ...page() },

@@ -2,11 +2,12 @@
 // server forgets the session).
 import { call, message } from '../../lib/api'
 import { lang, setLang, words } from '../../lib/i18n'
+import { hasModule, loadModules } from '../../lib/modules'
 import { session, signOut } from '../../lib/session'
 import { refreshTabBar, requireSignIn } from '../common'
 
 Component({
-  data: { t: words(), name: '', login: '', enterprise: '', error: '' },
+  data: { t: words(), name: '', login: '', enterprise: '', error: '', scanModule: true },
   methods: {
     onShow() {
       this.setData({ t: words(), enterprise: session().enterpriseName ?? '' })
@@ -16,7 +17,10 @@ Component({
     async load() {
       try {
         const me = await call('get', '/api/v1/me')
-        this.setData({ name: me.display_name, login: me.username ?? me.phone ?? '', error: '' })
+        await loadModules()
+        this.setData({
+          name: me.display_name, login: me.username ?? me.phone ?? '', error: '', scanModule: hasModule('scan_to_cloud'),
+        })
       } catch (e) {
         if (requireSignIn()) this.setData({ error: message(e) })
       }

@@ -4,6 +4,7 @@
 // follows it on the scan-session page. As the mobile web app's ReleasePage does.
 import { call, message, type Job, type Schemas } from '../../lib/api'
 import { words, yuan } from '../../lib/i18n'
+import { hasModule, loadModules } from '../../lib/modules'
 import { printPointCode } from '../../lib/print_point'
 import { signedIn } from '../../lib/session'
 import { askToSubscribe, payWithWechat, pollOf, releaseId, stopPoll, subscribeTemplates, type VantEvent } from '../common'
@@ -36,6 +37,8 @@ Component({
     jobs: [] as Row[], chosen: [] as string[], total: yuan(0), totalFen: 0, balance: yuan(0),
     watched: [] as Watched[], tmplIds: [] as string[],
     scanAvailable: false, opening: false, scanError: '',
+    // What the enterprise's edition includes (everything until known).
+    scanModule: true, wechatPayModule: true,
   },
   lifetimes: {
     detached() {
@@ -67,6 +70,8 @@ Component({
     async load() {
       try {
         const page = await call('get', '/api/v1/release/{code}', { path: { code: this.data.code } })
+        await loadModules()
+        this.setData({ scanModule: hasModule('scan_to_cloud'), wechatPayModule: hasModule('wechat_payment') })
         const t = words()
         this.setData({
           loaded: true, point: { name: page.print_point.name, address: page.print_point.address },
