@@ -412,7 +412,7 @@ impl BillingRepo {
     }
 }
 
-fn scope_parts(scope: &EnterpriseScope) -> (&str, &str) {
+pub(super) fn scope_parts(scope: &EnterpriseScope) -> (&str, &str) {
     match scope {
         EnterpriseScope::Subtree(p) => (p.as_str(), ""),
         EnterpriseScope::One(id) => ("", id.as_str()),
@@ -425,7 +425,7 @@ pub(super) fn in_subtree(column: &str) -> String {
 }
 
 /// `column` names an enterprise in the scope bound at `$1` (subtree prefix) and `$2` (one id).
-fn in_scope(column: &str) -> String {
+pub(super) fn in_scope(column: &str) -> String {
     format!(
         "{column} IN (SELECT e.id FROM enterprises e WHERE \
          ($1 <> '' AND SUBSTR(e.owner_path, 1, LENGTH($1)) = $1) OR e.id = $2)"

@@ -7,7 +7,10 @@
 
 use sqlx::AnyPool;
 
-use super::billing::in_subtree;
+use super::{
+    alerts::EnterpriseScope,
+    billing::{in_scope, in_subtree, scope_parts},
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RuleRow {
@@ -46,14 +49,6 @@ impl TakingsScope {
             TakingsScope::Enterprise { id } => ("", id.as_str(), 0),
         }
     }
-}
-
-/// The enterprises of the scope bound as in [`TakingsScope::binds`].
-fn enterprise_in(column: &str) -> String {
-    format!(
-        "{column} IN (SELECT e.id FROM enterprises e WHERE \
-         ($1 <> '' AND SUBSTR(e.owner_path, 1, LENGTH($1)) = $1) OR e.id = $2)"
-    )
 }
 
 /// A lessor in the scope: a provider of the subtree, or the platform itself for the platform.
@@ -101,15 +96,16 @@ impl CommissionRepo {
         .await
     }
 
-    /// The rules set for the nodes of a subtree (path prefix `prefix`) or for one enterprise
-    /// (`enterprise_id`), by subject then kind then first period.
+    /// The rules set for the nodes in `scope` (a subtree's providers and enterprises, or one
+    /// enterprise), by subject then kind then first period.
     #[tracing::instrument(skip_all)]
-    pub async fn rules_in(&self, prefix: &str, enterprise_id: &str) -> Result<Vec<RuleRow>, sqlx::Error> {
+    pub async fn rules_in(&self, scope: &EnterpriseScope) -> Result<Vec<RuleRow>, sqlx::Error> {
+        let (prefix, enterprise_id) = scope_parts(scope);
         sqlx::query_as(&format!(
             "SELECT {RULE_COLS} FROM commission_rules WHERE \
              (subject_kind = 'enterprise' AND {}) OR (subject_kind = 'provider' AND {}) \
              ORDER BY subject_id, takings_kind, effective_from",
-            enterprise_in("subject_id"),
+            in_scope("subject_id"),
             in_subtree("subject_id")
         ))
         .bind(prefix)
@@ -157,8 +153,8 @@ impl CommissionRepo {
              - COALESCE((SELECT SUM(r.amount_fen) FROM payment_refunds r JOIN payment_orders o ON o.id = r.order_id \
                WHERE {} AND o.purpose = $3 AND r.state = 'succeeded' AND r.settled_at >= $4 AND r.settled_at < $5), 0) \
              AS BIGINT)",
-            enterprise_in("o.enterprise_id"),
-            enterprise_in("o.enterprise_id")
+            in_scope("o.enterprise_id"),
+            in_scope("o.enterprise_id")
         ))
         .bind(prefix)
         .bind(one)
@@ -186,9 +182,9 @@ impl CommissionRepo {
                WHERE c.kind = 'credit_note' AND c.state <> 'void' AND c.issued_at >= $4 AND c.issued_at < $5 \
                AND b.kind = 'lease' AND b.state = 'paid' AND b.paid_at < c.issued_at AND {} AND {}), 0) \
              AS BIGINT)",
-            enterprise_in("b.enterprise_id"),
+            in_scope("b.enterprise_id"),
             collector_in("b.payee_provider_id"),
-            enterprise_in("b.enterprise_id"),
+            in_scope("b.enterprise_id"),
             collector_in("b.payee_provider_id"),
         ))
         .bind(prefix)

@@ -139,11 +139,7 @@ impl BillingService {
     /// The rules of the nodes the admin sees (their own included): by node, kind, period.
     pub async fn commission_rules(&self, actor: &AdminPrincipal) -> Result<Vec<CommissionRule>, BillingError> {
         actor.require(Permission::Payments)?;
-        let (prefix, enterprise) = match (actor.scope.kind(), actor.position.subtree_prefix()) {
-            (ScopeKind::Enterprise, _) | (_, None) => ("", actor.scope.id().unwrap_or_default()),
-            (_, Some(prefix)) => (prefix, ""),
-        };
-        let rows = self.commissions.rules_in(prefix, enterprise).await?;
+        let rows = self.commissions.rules_in(&actor.enterprise_scope()).await?;
         rows.into_iter().map(rule_of).collect()
     }
 
